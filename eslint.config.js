@@ -1,0 +1,47 @@
+// Lint rules that carry the style guide's bans: ambient time only in the clock module, SQL only in the store.
+import tseslint from 'typescript-eslint';
+
+const ambientTime = [
+  {
+    selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+    message: 'Read time through the injected Clock (src/time/clock.ts); cluster decisions use the database clock.',
+  },
+  {
+    selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+    message: 'Read time through the injected Clock (src/time/clock.ts); cluster decisions use the database clock.',
+  },
+  {
+    selector: "CallExpression[callee.object.name='DateTime'][callee.property.name=/^(now|local)$/][arguments.length=0]",
+    message: 'Read time through the injected Clock (src/time/clock.ts).',
+  },
+];
+const sqlOutsideStore = [
+  {
+    selector: "TaggedTemplateExpression[tag.name='sql']",
+    message: 'SQL lives in src/store/ only.',
+  },
+  {
+    selector: "CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom)$/]",
+    message: 'SQL lives in src/store/ only.',
+  },
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', '.belfry/**', 'coverage/**', 'bin/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/time/clock.ts', 'src/store/**'],
+    rules: { 'no-restricted-syntax': ['error', ...ambientTime, ...sqlOutsideStore] },
+  },
+  {
+    files: ['src/store/**/*.ts'],
+    rules: { 'no-restricted-syntax': ['error', ...ambientTime] },
+  },
+);

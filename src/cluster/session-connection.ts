@@ -1,0 +1,118 @@
+/**
+ * The replica's one long-lived PostgreSQL session: it LISTENs on the change channel and holds the
+ * instance's session-level advisory lock.
+ *
+ * The lock is how the leader sees a crash for free: when a replica dies, PostgreSQL ends its session
+ * and releases the lock at once, with no extra check-in traffic. Check-ins still catch a replica that is
+ * alive but stalled. Behind a transaction-mode pooler (PgBouncer) neither LISTEN nor session locks work:
+ * point `sessionConnectionString` at the server directly; without it, crash detection falls back to
+ * check-in age alone (see docs/operations.md).
+ *
+ * When the connection drops it reconnects with jittered backoff, takes the lock again and re-LISTENs;
+ * `onReconnected` lets the scheduler check whether it was declared dead meanwhile.
+ */
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Clock } from '../time/clock.js';
+import { changeChannel } from '../store/executor.js';
+
+export interface SessionConnectionOptions {
+  connectionString: string;
+  schema: string;
+  lockNamespace: number;
+  clock: Clock;
+  logger: Logger;
+  applicationName?: string;
+  onNotify: (payload: string) => void;
+  onLost: (error: unknown) => void;
+  onReconnected: () => void;
+}
+
+export class SessionConnection {
+  #client: pg.Client | undefined;
+  #lockKey: number | undefined;
+  #closed = false;
+  #reconnecting: Promise<void> | undefined;
+  readonly #stop = new AbortController();
+
+  constructor(private readonly options: SessionConnectionOptions) {}
+
+  get connected(): boolean {
+    return this.#client !== undefined;
+  }
+
+  /** Opens the session and takes the lock for `lockKey` (blocking only if another session holds it). */
+  async open(lockKey: number): Promise<void> {
+    this.#lockKey = lockKey;
+    await this.#connect();
+  }
+
+  /** Moves the session's lock to a new key (after re-registering as a new instance). */
+  async relock(lockKey: number): Promise<void> {
+    const client = this.#client;
+    const old = this.#lockKey;
+    this.#lockKey = lockKey;
+    if (!client) return;
+    await client.query('SELECT pg_advisory_lock($1, $2)', [this.options.lockNamespace, lockKey]);
+    if (old !== undefined && old !== lockKey) {
+      await client.query('SELECT pg_advisory_unlock($1, $2)', [this.options.lockNamespace, old]).catch(() => {});
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#stop.abort();
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) await client.end().catch(() => {});
+    await this.#reconnecting?.catch(() => {});
+  }
+
+  async #connect(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      application_name: this.options.applicationName ?? 'belfry-session',
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+    });
+    client.on('notification', (message) => this.options.onNotify(message.payload ?? ''));
+    client.on('error', (error) => this.#lost(client, error));
+    client.on('end', () => this.#lost(client, new Error('session connection ended')));
+    try {
+      await client.connect();
+      await client.query('SELECT pg_advisory_lock($1, $2)', [this.options.lockNamespace, this.#lockKey]);
+      await client.query(`LISTEN "${changeChannel(this.options.schema)}"`);
+    } catch (error) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => {});
+      throw error;
+    }
+    this.#client = client;
+  }
+
+  #lost(client: pg.Client, error: unknown): void {
+    if (this.#client !== client || this.#closed) return;
+    this.#client = undefined;
+    client.removeAllListeners('end');
+    client.end().catch(() => {});
+    this.options.logger.warn({ err: error }, 'session connection lost; reconnecting');
+    this.options.onLost(error);
+    this.#reconnecting ??= this.#reconnect().finally(() => (this.#reconnecting = undefined));
+  }
+
+  async #reconnect(): Promise<void> {
+    for (let attempt = 1; !this.#closed; attempt += 1) {
+      const cap = Math.min(5_000, 100 * 2 ** Math.min(attempt, 10));
+      await this.options.clock.sleep(Math.random() * cap, this.#stop.signal);
+      if (this.#closed) return;
+      try {
+        await this.#connect();
+        this.options.logger.info({ attempt }, 'session connection restored');
+        this.options.onReconnected();
+        return;
+      } catch (error) {
+        this.options.logger.debug({ err: error, attempt }, 'session reconnect failed');
+      }
+    }
+  }
+}

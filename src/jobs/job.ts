@@ -1,0 +1,69 @@
+/**
+ * What a job is: a class with `execute(ctx)`. Everything a run needs arrives in the context.
+ */
+import type { Logger } from 'pino';
+import type { ZodType } from 'zod';
+
+export interface FireInfo {
+  /** The trigger that fired (a generated name for fireNow/scheduleAt one-offs). */
+  trigger: string;
+  group: string;
+  /** When the schedule said to fire. */
+  scheduledAt: Date;
+  /** When a replica recorded the fire (database time). */
+  firedAt: Date;
+  /** 1 for the first run; retries and recoveries count up. */
+  attempt: number;
+  fireId: string;
+  executionId: string;
+}
+
+export interface JobContext<Data = Record<string, unknown>> {
+  readonly job: string;
+  readonly data: Data;
+  readonly fire: FireInfo;
+  /**
+   * Stable across retries and recoveries of the same fire: derived from (trigger, scheduled time).
+   * Pass it to the systems you call so that an at-least-once re-run does no harm twice.
+   */
+  readonly idempotencyKey: string;
+  /** Aborted at the job's timeout and at the shutdown deadline. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+}
+
+export interface Job<Data = Record<string, unknown>> {
+  execute(ctx: JobContext<Data>): unknown;
+}
+
+export interface JobOptions {
+  /** `forbid`: a fire that finds an execution of this job still running anywhere is recorded as skipped. */
+  concurrency?: 'allow' | 'forbid';
+  /** Abort the signal and record `timed_out` after this many ms. */
+  timeoutMs?: number;
+  /** Attempts in all (1 = no retry). */
+  maxAttempts?: number;
+  backoff?: { initialMs?: number; maxMs?: number; factor?: number };
+  /** When the replica running it dies: true re-dispatches it (at-least-once), false abandons it (at-most-once). */
+  recover?: boolean;
+  description?: string;
+  /** Defaults merged under every trigger's data. */
+  data?: Record<string, unknown>;
+}
+
+export interface JobClass<Data = Record<string, unknown>> {
+  new (): Job<Data>;
+  /** Validates (and may transform) the data before `execute` sees it. */
+  schema?: ZodType<Data>;
+  /** Defaults for options not given at registration or in YAML. */
+  options?: JobOptions;
+}
+
+export function idempotencyKey(trigger: string, scheduledAt: Date): string {
+  return `${trigger}@${scheduledAt.toISOString()}`;
+}
+
+/** Thrown by a job to fail without further retries (bad input, say). */
+export class PermanentJobError extends Error {
+  readonly code = 'BELFRY_PERMANENT';
+}

@@ -1,0 +1,453 @@
+/**
+ * The scheduler: one replica of a Belfry cluster. Wires the services together and owns their order.
+ *
+ * Start: migrate → open the session (lock, LISTEN) → register the instance → publish code-registered
+ * jobs → start the membership loop (check-ins, leader lease) → start the acquirer.
+ * Stop (graceful, soft then hard): stop acquiring → let running executions finish until the deadline,
+ * abort the rest (left to recovery) → flush outcomes → stop leader services → resign the lease (NOTIFY,
+ * so a peer takes over at once) → check out → close the session → close the pool last.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import pino, { type Logger } from 'pino';
+import { runRecoveryPass } from './cluster/execution-recoverer.js';
+import { LeaderElector, type LeadershipChange } from './cluster/leader-elector.js';
+import { SessionConnection } from './cluster/session-connection.js';
+import { CompletionWriter } from './engine/completion-writer.js';
+import { ExecutorPool } from './engine/executor-pool.js';
+import type { PlanLimits } from './engine/fire-planner.js';
+import { SchedulerEventBus, type SchedulerEventName, type SchedulerEvents } from './engine/scheduler-events.js';
+import { TriggerAcquirer } from './engine/trigger-acquirer.js';
+import type { JobClass, JobOptions } from './jobs/job.js';
+import { JobRegistry } from './jobs/job-registry.js';
+import { resolveBackoff } from './jobs/retry-policy.js';
+import { LoopService } from './service/loop-service.js';
+import { openDatabase, type BelfryDatabase } from './store/database.js';
+import { insertOneOffTrigger, publishCodeJob, setTriggersPaused, type JobRecord, type PauseTarget } from './store/definition-store.js';
+import { inTransaction, type Executor } from './store/executor.js';
+import { checkInInstance, checkOutInstance, nextInstanceLockKey, registerInstance } from './store/instance-store.js';
+import { acquireOrRenewLease, resignLease } from './store/leader-store.js';
+import { lockNamespace } from './store/lock-keys.js';
+import { migrate, migrationsCurrent } from './store/migrator.js';
+import { systemClock, type Clock } from './time/clock.js';
+import type { Schedule, ScheduleSpec } from './time/schedule.js';
+import type { DueTrigger } from './store/fire-store.js';
+
+export const BELFRY_VERSION = '0.1.0';
+
+export interface ClusterTimings {
+  /** How often a replica checks in (and the leader renews its lease). */
+  heartbeatIntervalMs: number;
+  leaseTtlMs: number;
+  /** A replica whose session ended is dead once its last check-in is this old (absorbs a quick reconnect). */
+  sessionGraceMs: number;
+  /** A replica that has not checked in for this long is dead even if its session is open (stalled). */
+  deadAfterMs: number;
+  /** How often the leader looks for dead replicas. */
+  recoveryIntervalMs: number;
+}
+
+export const DEFAULT_TIMINGS: ClusterTimings = {
+  heartbeatIntervalMs: 2_000,
+  leaseTtlMs: 6_000,
+  sessionGraceMs: 1_000,
+  deadAfterMs: 10_000,
+  recoveryIntervalMs: 1_000,
+};
+
+export interface SchedulerOptions {
+  /** A PostgreSQL URL, or an opened database (the caller then owns closing it). */
+  connectionString?: string;
+  database?: BelfryDatabase;
+  /** A direct (not transaction-pooled) URL for the LISTEN/advisory-lock session; default: connectionString. */
+  sessionConnectionString?: string;
+  schema?: string;
+  instanceName?: string;
+  /** Executions run at once on this replica. */
+  concurrency?: number;
+  batchSize?: number;
+  maxIdleMs?: number;
+  shutdownTimeoutMs?: number;
+  timings?: Partial<ClusterTimings>;
+  planLimits?: PlanLimits;
+  /** Apply migrations at start (under an advisory lock). Default true. */
+  migrate?: boolean;
+  clock?: Clock;
+  logger?: Logger;
+  /** Builds a stored trigger's schedule; the default resolves calendars through the database. */
+  compileSchedule?: (spec: ScheduleSpec, trigger: DueTrigger) => Schedule;
+}
+
+export interface SchedulerHealth {
+  alive: boolean;
+  ready: boolean;
+  databaseReachable: boolean;
+  migrationsCurrent: boolean;
+  shuttingDown: boolean;
+  isLeader: boolean;
+  instanceId: string;
+}
+
+type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export class Scheduler {
+  readonly events: SchedulerEventBus;
+  readonly registry = new JobRegistry();
+  readonly logger: Logger;
+  readonly database: BelfryDatabase;
+  readonly executor: Executor;
+  readonly instanceName: string;
+  #instanceId = randomUUID();
+  #state: State = 'new';
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  readonly #ownsDatabase: boolean;
+  readonly #clock: Clock;
+  readonly #timings: ClusterTimings;
+  readonly #namespace: number;
+  readonly #elector: LeaderElector;
+  readonly #session: SessionConnection;
+  readonly #pool: ExecutorPool;
+  readonly #completions: CompletionWriter;
+  readonly #acquirer: TriggerAcquirer;
+  readonly #acquireLoop: LoopService;
+  readonly #membershipLoop: LoopService;
+  readonly #recoveryLoop: LoopService;
+  #databaseReachable = true;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.#clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    this.events = new SchedulerEventBus((event, error) => this.logger.error({ err: error, event }, 'event handler failed'));
+    this.#timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.instanceName = options.instanceName ?? `${hostname()}-${process.pid}`;
+    if (options.database) {
+      this.database = options.database;
+      this.#ownsDatabase = false;
+    } else {
+      if (!options.connectionString) throw new Error('createScheduler needs connectionString (or database)');
+      this.database = openDatabase({
+        connectionString: options.connectionString,
+        schema: options.schema,
+        maxConnections: Math.max(4, Math.min(20, (options.concurrency ?? 10) + 3)),
+        applicationName: `belfry:${this.instanceName}`,
+        onIdleError: (error) => this.logger.warn({ err: error }, 'idle database connection failed'),
+      });
+      this.#ownsDatabase = true;
+    }
+    this.executor = { db: this.database.db, schema: this.database.schema };
+    this.#namespace = lockNamespace(this.database.schema);
+    this.#elector = new LeaderElector(this.#clock, this.#timings.leaseTtlMs);
+    const log = this.logger;
+    this.#session = new SessionConnection({
+      connectionString: options.sessionConnectionString ?? this.database.connectionString,
+      schema: this.database.schema,
+      lockNamespace: this.#namespace,
+      clock: this.#clock,
+      logger: log.child({ service: 'session' }),
+      applicationName: `belfry-session:${this.instanceName}`,
+      onNotify: (payload) => (payload === 'leader' ? this.#membershipLoop.wake() : this.#acquireLoop.wake()),
+      onLost: (error) => this.events.emit('database:unavailable', { service: 'session', error }),
+      onReconnected: () => {
+        this.events.emit('database:available', { service: 'session' });
+        this.#membershipLoop.wake();
+        this.#acquireLoop.wake();
+      },
+    });
+    this.#completions = new CompletionWriter({
+      executor: this.executor,
+      instanceId: () => this.#instanceId,
+      clock: this.#clock,
+      logger: log.child({ service: 'completions' }),
+      onFlushed: (hadRetries) => hadRetries && this.#acquireLoop.wake(),
+    });
+    this.#pool = new ExecutorPool({
+      slots: options.concurrency ?? 10,
+      registry: this.registry,
+      completions: this.#completions,
+      events: this.events,
+      clock: this.#clock,
+      logger: log,
+      instanceId: () => this.#instanceId,
+      onSlotFreed: () => this.#acquireLoop.wake(),
+    });
+    this.#acquirer = new TriggerAcquirer({
+      executor: this.executor,
+      pool: this.#pool,
+      events: this.events,
+      logger: log.child({ service: 'acquirer' }),
+      instanceId: () => this.#instanceId,
+      jobNames: () => this.registry.names(),
+      batchSize: options.batchSize ?? 500,
+      maxIdleMs: options.maxIdleMs ?? 10_000,
+      planLimits: options.planLimits,
+      compile: options.compileSchedule,
+    });
+    const loop = (name: string, tick: (signal: AbortSignal) => Promise<number>) =>
+      new LoopService({
+        name,
+        tick,
+        clock: this.#clock,
+        logger: log.child({ service: name }),
+        onError: (error, kind) => {
+          if (kind === 'connection') {
+            this.#databaseReachable = false;
+            this.events.emit('database:unavailable', { service: name, error });
+          } else {
+            this.events.emit('scheduler:error', { service: name, error });
+          }
+        },
+        onRecovered: () => {
+          this.#databaseReachable = true;
+          this.events.emit('database:available', { service: name });
+        },
+      });
+    this.#acquireLoop = loop('acquirer', async () => (await this.#acquirer.tick()).waitMs);
+    this.#membershipLoop = loop('membership', () => this.#membershipTick());
+    this.#recoveryLoop = loop('recoverer', () => this.#recoveryTick());
+  }
+
+  get instanceId(): string {
+    return this.#instanceId;
+  }
+
+  get isLeader(): boolean {
+    return this.#elector.isLeader;
+  }
+
+  get leaderEpoch(): number | null {
+    return this.#elector.epoch;
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  on<E extends SchedulerEventName>(event: E, handler: (payload: SchedulerEvents[E]) => void): () => void {
+    return this.events.on(event, handler);
+  }
+
+  /** Registers a job class under a name. Call before start(); YAML jobs are registered by the config loader. */
+  registerJob<Data>(name: string, jobClass: JobClass<Data>, options: JobOptions = {}): this {
+    this.registry.register({ name, jobClass: jobClass as unknown as JobClass<never>, options, source: 'code' });
+    return this;
+  }
+
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    this.#state = 'starting';
+    if (this.options.migrate !== false) await migrate(this.database.pool, this.database.schema);
+    await this.#register();
+    for (const job of this.registry.all()) {
+      if (job.source !== 'code') continue;
+      await publishCodeJob(this.executor, jobRecordFromOptions(job.name, job.options, 'code'));
+    }
+    this.#state = 'running';
+    await this.#membershipLoop.start();
+    await this.#acquireLoop.start();
+    this.events.emit('scheduler:started', { instanceId: this.#instanceId });
+    this.logger.info({ instanceId: this.#instanceId, name: this.instanceName, jobs: this.registry.names() }, 'scheduler started');
+  }
+
+  async #register(): Promise<void> {
+    const lockKey = await nextInstanceLockKey(this.executor);
+    if (this.#session.connected) await this.#session.relock(lockKey);
+    else await this.#session.open(lockKey);
+    await registerInstance(this.executor, {
+      id: this.#instanceId,
+      name: this.instanceName,
+      host: hostname(),
+      pid: process.pid,
+      version: BELFRY_VERSION,
+      lockKey,
+    });
+    this.events.emit('instance:joined', { instanceId: this.#instanceId, name: this.instanceName });
+  }
+
+  async #membershipTick(): Promise<number> {
+    const sentAt = this.#clock.monotonicMs();
+    let result: { active: boolean; lease: Awaited<ReturnType<typeof acquireOrRenewLease>> };
+    try {
+      result = await inTransaction(this.executor, async (tx) => {
+        const active = await checkInInstance(tx, { id: this.#instanceId });
+        const lease = active && this.#state === 'running'
+          ? await acquireOrRenewLease(tx, {
+              instanceId: this.#instanceId,
+              ttlMs: this.#timings.leaseTtlMs,
+              lockNamespace: this.#namespace,
+              holderGraceMs: this.#timings.sessionGraceMs,
+            })
+          : null;
+        return { active, lease };
+      });
+    } catch (error) {
+      await this.#applyLeadership(this.#elector.observeFailure());
+      throw error;
+    }
+    if (!result.active) {
+      await this.#fenced('declared dead by the leader');
+      return 0;
+    }
+    await this.#applyLeadership(this.#elector.observe(result.lease, sentAt));
+    return this.#timings.heartbeatIntervalMs;
+  }
+
+  /** This instance was declared dead: its executions now belong to others. Start over as a new instance. */
+  async #fenced(reason: string): Promise<void> {
+    this.logger.warn({ instanceId: this.#instanceId, reason }, 'instance fenced; re-registering');
+    this.events.emit('instance:fenced', { instanceId: this.#instanceId, reason });
+    await this.#applyLeadership(this.#elector.reset('instance fenced'));
+    this.#pool.abortAll(`instance ${this.#instanceId} was declared dead`);
+    this.#instanceId = randomUUID();
+    await this.#register();
+  }
+
+  async #applyLeadership(change: LeadershipChange): Promise<void> {
+    if (!change) return;
+    if (change.kind === 'elected') {
+      this.logger.info({ epoch: change.epoch }, 'elected leader');
+      this.events.emit('leader:elected', { instanceId: this.#instanceId, epoch: change.epoch });
+      await this.#recoveryLoop.start();
+    } else {
+      this.logger.warn({ epoch: change.epoch, reason: change.reason }, 'leadership lost');
+      await this.#recoveryLoop.stop();
+      this.events.emit('leader:lost', { instanceId: this.#instanceId, epoch: change.epoch, reason: change.reason });
+    }
+  }
+
+  async #recoveryTick(): Promise<number> {
+    const epoch = this.#elector.epoch;
+    if (epoch === null) return this.#timings.recoveryIntervalMs;
+    const pass = await runRecoveryPass(
+      {
+        executor: this.executor,
+        instanceId: () => this.#instanceId,
+        lockNamespace: this.#namespace,
+        sessionGraceMs: this.#timings.sessionGraceMs,
+        deadAfterMs: this.#timings.deadAfterMs,
+      },
+      epoch,
+    );
+    if (!pass.leaseHeld) {
+      // Fenced: a newer epoch exists. Step down without waiting for the next check-in.
+      void this.#applyLeadership(this.#elector.reset('lease lost (fenced)'));
+      return this.#timings.recoveryIntervalMs;
+    }
+    for (const dead of pass.dead) {
+      this.logger.warn({ instance: dead.name, reason: dead.reason }, 'instance declared dead');
+      this.events.emit('instance:dead', { instanceId: dead.id, name: dead.name, reason: dead.reason });
+    }
+    for (const execution of pass.recovered) {
+      if (execution.outcome === 'recovered') {
+        this.events.emit('execution:recovered', { executionId: execution.executionId, job: execution.job, instanceId: execution.instanceId, nextExecutionId: execution.nextExecutionId });
+      } else {
+        this.events.emit('execution:abandoned', { executionId: execution.executionId, job: execution.job, instanceId: execution.instanceId });
+      }
+    }
+    if (pass.recovered.length > 0) this.#acquireLoop.wake();
+    return pass.recovered.length >= 500 ? 0 : this.#timings.recoveryIntervalMs;
+  }
+
+  /** Fires a job once, now (a one-off trigger, so it is recorded and fired exactly like any other). */
+  async fireNow(job: string, data: Record<string, unknown> | null = null): Promise<string> {
+    return this.scheduleAt(job, null, data);
+  }
+
+  /** Fires a job once at an instant (null: now, by the database clock). Returns the one-off trigger's name. */
+  async scheduleAt(job: string, at: Date | null, data: Record<string, unknown> | null = null): Promise<string> {
+    const name = `${job}.once.${randomUUID()}`;
+    await insertOneOffTrigger(this.executor, { name, job, group: 'one-off', at, data });
+    return name;
+  }
+
+  async pause(target: PauseTarget): Promise<number> {
+    return inTransaction(this.executor, (tx) => setTriggersPaused(tx, { target, paused: true }));
+  }
+
+  async resume(target: PauseTarget): Promise<number> {
+    return inTransaction(this.executor, (tx) => setTriggersPaused(tx, { target, paused: false }));
+  }
+
+  async health(): Promise<SchedulerHealth> {
+    let reachable = false;
+    let current = false;
+    try {
+      current = await migrationsCurrent(this.database.pool, this.database.schema);
+      reachable = true;
+    } catch {
+      reachable = false;
+    }
+    const shuttingDown = this.#state === 'stopping' || this.#state === 'stopped';
+    return {
+      alive: this.#state !== 'stopped',
+      ready: reachable && current && this.#state === 'running' && this.#databaseReachable && this.#session.connected,
+      databaseReachable: reachable,
+      migrationsCurrent: current,
+      shuttingDown,
+      isLeader: this.isLeader,
+      instanceId: this.#instanceId,
+    };
+  }
+
+  stop(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#stopping ??= this.#stop(options.timeoutMs ?? this.options.shutdownTimeoutMs ?? 30_000);
+    return this.#stopping;
+  }
+
+  async #stop(timeoutMs: number): Promise<void> {
+    if (this.#state === 'new') {
+      this.#state = 'stopped';
+      if (this.#ownsDatabase) await this.database.destroy();
+      return;
+    }
+    await this.#starting?.catch(() => {});
+    this.#state = 'stopping';
+    this.events.emit('scheduler:stopping', { instanceId: this.#instanceId });
+    this.logger.info({ timeoutMs }, 'stopping: no new fires; waiting for running executions');
+    await this.#acquireLoop.stop();
+    const { aborted } = await this.#pool.drain(timeoutMs);
+    if (aborted > 0) this.logger.warn({ aborted }, 'executions cut off at the shutdown deadline; left to recovery');
+    await this.#completions.flushAll();
+    await this.#membershipLoop.stop();
+    await this.#recoveryLoop.stop();
+    const epoch = this.#elector.epoch;
+    try {
+      if (epoch !== null) {
+        await inTransaction(this.executor, (tx) => resignLease(tx, { instanceId: this.#instanceId, epoch }));
+        await this.#applyLeadership(this.#elector.reset('resigned'));
+      }
+      await checkOutInstance(this.executor, { id: this.#instanceId });
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not resign or check out; peers will detect it');
+    }
+    await this.#session.close();
+    if (this.#ownsDatabase) await this.database.destroy();
+    this.#state = 'stopped';
+    this.events.emit('scheduler:stopped', { instanceId: this.#instanceId });
+    this.logger.info('scheduler stopped');
+  }
+}
+
+export function jobRecordFromOptions(name: string, options: JobOptions, source: string, module: { module?: string; exportName?: string } = {}): JobRecord {
+  return {
+    name,
+    module: module.module ?? null,
+    exportName: module.exportName ?? null,
+    description: options.description ?? null,
+    data: options.data ?? {},
+    concurrency: options.concurrency ?? 'allow',
+    timeoutMs: options.timeoutMs ?? null,
+    maxAttempts: options.maxAttempts ?? 1,
+    backoff: resolveBackoff(options.backoff),
+    recover: options.recover ?? false,
+    source,
+  };
+}
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  return new Scheduler(options);
+}

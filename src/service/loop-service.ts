@@ -1,0 +1,107 @@
+/**
+ * Every background loop in Belfry is one of these.
+ *
+ * State machine:  idle --start()--> running --stop()--> stopping --(loop exits)--> idle
+ * - start() is idempotent; the first tick runs at once, so nobody waits an interval for the first result.
+ * - stop() is safe before start() and twice; concurrent callers share one promise, which resolves when
+ *   the loop has exited (the in-flight tick is awaited; its signal is aborted so it can cut waits short).
+ * - tick(signal) does the work and returns how long to wait before the next tick; wake() cuts a wait
+ *   short (a NOTIFY, a freed executor slot). A wake during a tick is remembered, never lost.
+ * - A failing tick is logged and counted, then retried with exponential backoff and full jitter; the
+ *   loop never dies of an error, and never spins: a database outage means a quiet retry, not a crash.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../time/clock.js';
+import { classifyDatabaseError } from '../store/errors.js';
+
+export interface LoopServiceOptions {
+  name: string;
+  tick: (signal: AbortSignal) => Promise<number>;
+  clock: Clock;
+  logger: Logger;
+  errorBackoff?: { initialMs: number; maxMs: number };
+  random?: () => number;
+  /** Called once per failed tick, and once when a tick succeeds again after failures. */
+  onError?: (error: unknown, kind: ReturnType<typeof classifyDatabaseError>) => void;
+  onRecovered?: () => void;
+}
+
+export class LoopService {
+  readonly name: string;
+  #running: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #stop = new AbortController();
+  #sleep: AbortController | undefined;
+  #wakeRequested = false;
+  #failures = 0;
+
+  constructor(private readonly options: LoopServiceOptions) {
+    this.name = options.name;
+  }
+
+  get started(): boolean {
+    return this.#running !== undefined && !this.#stop.signal.aborted;
+  }
+
+  get consecutiveFailures(): number {
+    return this.#failures;
+  }
+
+  start(): Promise<void> {
+    if (!this.#running) {
+      this.#stop = new AbortController();
+      this.#stopping = undefined;
+      this.#running = this.#loop();
+    }
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    if (!this.#running) return Promise.resolve();
+    this.#stopping ??= (async () => {
+      this.#stop.abort();
+      this.#sleep?.abort();
+      await this.#running;
+      this.#running = undefined;
+    })();
+    return this.#stopping;
+  }
+
+  wake(): void {
+    this.#wakeRequested = true;
+    this.#sleep?.abort();
+  }
+
+  async #loop(): Promise<void> {
+    const { clock, logger } = this.options;
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      let waitMs: number;
+      this.#wakeRequested = false;
+      try {
+        waitMs = await this.options.tick(signal);
+        if (this.#failures > 0) {
+          logger.info({ service: this.name, failures: this.#failures }, 'service recovered');
+          this.options.onRecovered?.();
+        }
+        this.#failures = 0;
+      } catch (error) {
+        if (signal.aborted) break;
+        this.#failures += 1;
+        const kind = classifyDatabaseError(error);
+        const { initialMs, maxMs } = this.options.errorBackoff ?? { initialMs: 200, maxMs: 10_000 };
+        const cap = Math.min(maxMs, initialMs * 2 ** Math.min(this.#failures - 1, 20));
+        waitMs = Math.round((this.options.random ?? Math.random)() * cap);
+        logger.warn({ service: this.name, err: error, kind, failures: this.#failures, retryInMs: waitMs }, 'service tick failed');
+        this.options.onError?.(error, kind);
+      }
+      if (signal.aborted) break;
+      if (waitMs > 0 && !this.#wakeRequested) {
+        this.#sleep = new AbortController();
+        if (this.#wakeRequested) this.#sleep.abort();
+        await clock.sleep(waitMs, this.#sleep.signal);
+        this.#sleep = undefined;
+      }
+    }
+  }
+}

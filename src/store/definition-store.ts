@@ -1,0 +1,318 @@
+/**
+ * Jobs, triggers and calendars as stored: what reconcile (config/) and the admin operations read and
+ * write. Callers compose these inside one transaction so an apply is all or nothing.
+ */
+import { sql } from 'kysely';
+import { dbNow, notifyChange, table, type Executor } from './executor.js';
+import type { TriggersTable } from './tables.js';
+
+export interface BackoffRecord {
+  initialMs: number;
+  maxMs: number;
+  factor: number;
+}
+
+export interface JobRecord {
+  name: string;
+  module: string | null;
+  exportName: string | null;
+  description: string | null;
+  data: Record<string, unknown>;
+  concurrency: 'allow' | 'forbid';
+  timeoutMs: number | null;
+  maxAttempts: number;
+  backoff: BackoffRecord;
+  recover: boolean;
+  source: string;
+}
+
+export interface StoredJob extends JobRecord {
+  paused: boolean;
+}
+
+export interface TriggerRecord {
+  name: string;
+  group: string;
+  job: string;
+  kind: string;
+  spec: unknown;
+  calendarName: string | null;
+  data: Record<string, unknown> | null;
+  priority: number;
+  startAt: Date | null;
+  endAt: Date | null;
+  maxFires: number | null;
+  misfirePolicy: TriggersTable['misfire_policy'];
+  misfireThresholdMs: number;
+  source: string;
+}
+
+export interface StoredTrigger extends TriggerRecord {
+  id: string;
+  state: 'waiting' | 'paused' | 'complete';
+  nextFireAt: Date | null;
+  previousFireAt: Date | null;
+  timesFired: number;
+  version: number;
+}
+
+export async function databaseNow(ex: Executor): Promise<Date> {
+  const { rows } = await sql<{ now: Date }>`SELECT clock_timestamp() AS now`.execute(ex.db);
+  return rows[0]!.now;
+}
+
+export async function listJobs(ex: Executor): Promise<StoredJob[]> {
+  const rows = await ex.db.selectFrom('jobs').selectAll().orderBy('name').execute();
+  return rows.map((row) => ({
+    name: row.name,
+    module: row.module,
+    exportName: row.export_name,
+    description: row.description,
+    data: row.data,
+    concurrency: row.concurrency,
+    timeoutMs: row.timeout_ms,
+    maxAttempts: row.max_attempts,
+    backoff: row.backoff as unknown as BackoffRecord,
+    recover: row.recover,
+    source: row.source,
+    paused: row.paused,
+  }));
+}
+
+function jobValues(job: JobRecord) {
+  return {
+    name: job.name,
+    module: job.module,
+    export_name: job.exportName,
+    description: job.description,
+    data: JSON.stringify(job.data),
+    concurrency: job.concurrency,
+    timeout_ms: job.timeoutMs,
+    max_attempts: job.maxAttempts,
+    backoff: JSON.stringify(job.backoff),
+    recover: job.recover,
+    source: job.source,
+  };
+}
+
+export async function upsertJob(ex: Executor, job: JobRecord): Promise<void> {
+  const values = jobValues(job);
+  const { name: _name, ...changes } = values;
+  await ex.db
+    .insertInto('jobs')
+    .values(values)
+    .onConflict((oc) => oc.column('name').doUpdateSet({ ...changes, updated_at: sql`now()` }))
+    .execute();
+}
+
+/**
+ * Publishes a job registered in code. A job that YAML or the API defined keeps that definition: code
+ * registration only fills in what no one declared.
+ */
+export async function publishCodeJob(ex: Executor, job: JobRecord): Promise<void> {
+  const { name: _name, ...changes } = jobValues(job);
+  await ex.db
+    .insertInto('jobs')
+    .values(jobValues(job))
+    .onConflict((oc) => oc.column('name').doUpdateSet({ ...changes, updated_at: sql`now()` }).where('jobs.source', '=', 'code'))
+    .execute();
+}
+
+export async function deleteJob(ex: Executor, params: { name: string }): Promise<boolean> {
+  const result = await ex.db.deleteFrom('jobs').where('name', '=', params.name).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+function toStoredTrigger(row: {
+  id: string;
+  name: string;
+  group_name: string;
+  job_name: string;
+  kind: string;
+  spec: unknown;
+  calendar_name: string | null;
+  data: Record<string, unknown> | null;
+  priority: number;
+  state: StoredTrigger['state'];
+  next_fire_at: Date | null;
+  previous_fire_at: Date | null;
+  start_at: Date | null;
+  end_at: Date | null;
+  max_fires: string | null;
+  times_fired: string;
+  misfire_policy: StoredTrigger['misfirePolicy'];
+  misfire_threshold_ms: number;
+  source: string;
+  version: number;
+}): StoredTrigger {
+  return {
+    id: row.id,
+    name: row.name,
+    group: row.group_name,
+    job: row.job_name,
+    kind: row.kind,
+    spec: row.spec,
+    calendarName: row.calendar_name,
+    data: row.data,
+    priority: row.priority,
+    state: row.state,
+    nextFireAt: row.next_fire_at,
+    previousFireAt: row.previous_fire_at,
+    startAt: row.start_at,
+    endAt: row.end_at,
+    maxFires: row.max_fires === null ? null : Number(row.max_fires),
+    timesFired: Number(row.times_fired),
+    misfirePolicy: row.misfire_policy,
+    misfireThresholdMs: row.misfire_threshold_ms,
+    source: row.source,
+    version: row.version,
+  };
+}
+
+export async function listTriggers(
+  ex: Executor,
+  params: { names?: readonly string[]; group?: string; job?: string; includeComplete?: boolean } = {},
+): Promise<StoredTrigger[]> {
+  let query = ex.db.selectFrom('triggers').selectAll().orderBy('name');
+  if (params.names) query = query.where('name', 'in', params.names.length ? [...params.names] : ['\u0000']);
+  if (params.group) query = query.where('group_name', '=', params.group);
+  if (params.job) query = query.where('job_name', '=', params.job);
+  if (!params.includeComplete) query = query.where('state', '<>', 'complete');
+  return (await query.execute()).map(toStoredTrigger);
+}
+
+export async function insertTrigger(
+  ex: Executor,
+  params: { trigger: TriggerRecord; nextFireAt: Date | null; paused: boolean },
+): Promise<string> {
+  const { trigger } = params;
+  const row = await ex.db
+    .insertInto('triggers')
+    .values({
+      name: trigger.name,
+      group_name: trigger.group,
+      job_name: trigger.job,
+      kind: trigger.kind,
+      spec: JSON.stringify(trigger.spec),
+      calendar_name: trigger.calendarName,
+      data: trigger.data === null ? null : JSON.stringify(trigger.data),
+      priority: trigger.priority,
+      state: params.nextFireAt === null ? 'complete' : params.paused ? 'paused' : 'waiting',
+      next_fire_at: params.nextFireAt,
+      start_at: trigger.startAt,
+      end_at: trigger.endAt,
+      max_fires: trigger.maxFires,
+      misfire_policy: trigger.misfirePolicy,
+      misfire_threshold_ms: trigger.misfireThresholdMs,
+      source: trigger.source,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await notifyChange(ex, 'triggers');
+  return row.id;
+}
+
+/**
+ * Updates a trigger's definition. When `reschedule` carries a next fire time the schedule changed and
+ * the trigger restarts from it; when it is undefined the schedule is untouched (a change of priority or
+ * data must not disturb when the trigger fires next).
+ */
+export async function updateTrigger(
+  ex: Executor,
+  params: { trigger: TriggerRecord; reschedule?: { nextFireAt: Date | null } },
+): Promise<void> {
+  const { trigger, reschedule } = params;
+  await ex.db
+    .updateTable('triggers')
+    .set({
+      group_name: trigger.group,
+      job_name: trigger.job,
+      kind: trigger.kind,
+      spec: JSON.stringify(trigger.spec),
+      calendar_name: trigger.calendarName,
+      data: trigger.data === null ? null : JSON.stringify(trigger.data),
+      priority: trigger.priority,
+      start_at: trigger.startAt,
+      end_at: trigger.endAt,
+      max_fires: trigger.maxFires,
+      misfire_policy: trigger.misfirePolicy,
+      misfire_threshold_ms: trigger.misfireThresholdMs,
+      source: trigger.source,
+      version: sql`version + 1`,
+      updated_at: sql`now()`,
+      ...(reschedule
+        ? {
+            next_fire_at: reschedule.nextFireAt,
+            times_fired: 0,
+            state: sql`CASE WHEN ${reschedule.nextFireAt}::timestamptz IS NULL THEN 'complete' WHEN state = 'paused' THEN 'paused' ELSE 'waiting' END`,
+          }
+        : {}),
+    })
+    .where('name', '=', trigger.name)
+    .execute();
+  if (reschedule) await notifyChange(ex, 'triggers');
+}
+
+export async function deleteTriggers(ex: Executor, params: { names: readonly string[] }): Promise<number> {
+  if (params.names.length === 0) return 0;
+  const result = await ex.db.deleteFrom('triggers').where('name', 'in', [...params.names]).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export type PauseTarget = { trigger: string } | { job: string } | { group: string } | { all: true };
+
+/**
+ * Pauses or resumes triggers. Resuming leaves `next_fire_at` where it was, so the fires missed while
+ * paused reach the acquirer late and its misfire policy decides what happens to them.
+ */
+export async function setTriggersPaused(ex: Executor, params: { target: PauseTarget; paused: boolean }): Promise<number> {
+  const { target, paused } = params;
+  let query = ex.db
+    .updateTable('triggers')
+    .set({ state: paused ? 'paused' : 'waiting', updated_at: sql`now()` })
+    .where('state', '=', paused ? 'waiting' : 'paused');
+  if ('trigger' in target) query = query.where('name', '=', target.trigger);
+  if ('job' in target) query = query.where('job_name', '=', target.job);
+  if ('group' in target) query = query.where('group_name', '=', target.group);
+  const result = await query.executeTakeFirst();
+  if ('job' in target) {
+    await ex.db.updateTable('jobs').set({ paused }).where('name', '=', target.job).execute();
+  }
+  if (!paused) await notifyChange(ex, 'triggers');
+  return Number(result.numUpdatedRows);
+}
+
+/** Creates a one-off trigger due at `at` (default: the database's now) for `fireNow`/`scheduleAt`. */
+export async function insertOneOffTrigger(
+  ex: Executor,
+  params: { name: string; job: string; group: string; at: Date | null; data: Record<string, unknown> | null; now?: Date },
+): Promise<string> {
+  const { rows } = await sql<{ id: string }>`
+    INSERT INTO ${table(ex, 'triggers')} (name, group_name, job_name, kind, spec, data, state, next_fire_at, max_fires,
+                                          source, misfire_policy)
+    SELECT ${params.name}, ${params.group}, ${params.job}, 'once',
+           jsonb_build_object('kind', 'once', 'at', to_json(at)), ${params.data === null ? null : JSON.stringify(params.data)}::jsonb,
+           'waiting', at, 1, 'api', 'fire-once-now'
+      FROM (SELECT coalesce(${params.at}::timestamptz, ${dbNow(params.now)}) AS at) s
+    RETURNING id`.execute(ex.db);
+  await notifyChange(ex, 'triggers');
+  return rows[0]!.id;
+}
+
+export async function listCalendars(ex: Executor): Promise<{ name: string; spec: unknown; source: string }[]> {
+  return ex.db.selectFrom('calendars').select(['name', 'spec', 'source']).orderBy('name').execute();
+}
+
+export async function upsertCalendar(ex: Executor, params: { name: string; spec: unknown; source: string }): Promise<void> {
+  await ex.db
+    .insertInto('calendars')
+    .values({ name: params.name, spec: JSON.stringify(params.spec), source: params.source })
+    .onConflict((oc) =>
+      oc.column('name').doUpdateSet({ spec: JSON.stringify(params.spec), source: params.source, updated_at: sql`now()` }),
+    )
+    .execute();
+}
+
+export async function deleteCalendar(ex: Executor, params: { name: string }): Promise<void> {
+  await ex.db.deleteFrom('calendars').where('name', '=', params.name).execute();
+}

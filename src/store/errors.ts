@@ -1,0 +1,34 @@
+/**
+ * Driver errors classified by SQLSTATE at the store boundary, never by message text.
+ */
+export type DatabaseErrorKind = 'conflict' | 'retryable' | 'connection' | 'timeout' | 'other';
+
+const RETRYABLE = new Set(['40001', '40P01', '55P03']);
+const CONNECTION_CLASSES = ['08', '57'];
+
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
+  const state = sqlState(error);
+  if (state === '23505') return 'conflict';
+  if (state && RETRYABLE.has(state)) return 'retryable';
+  if (state === '57014') return 'timeout';
+  if (state && CONNECTION_CLASSES.some((prefix) => state.startsWith(prefix))) return 'connection';
+  // Errors raised by the driver itself when a socket dies carry node error codes instead of SQLSTATEs.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN)$/.test(code)) {
+    return 'connection';
+  }
+  if (error instanceof Error && /Connection terminated|Client has encountered a connection error|connection timeout/i.test(error.message)) {
+    // pg raises these without any code; this is the one place text is matched, and only the driver's own.
+    return 'connection';
+  }
+  return 'other';
+}
+
+export class MigrationError extends Error {
+  readonly code = 'BELFRY_MIGRATION';
+}

@@ -1,0 +1,136 @@
+/**
+ * Execution attempts: claiming pending ones (retries, recoveries), recording outcomes, scheduling retries.
+ *
+ * Every outcome write is guarded by `status = 'running' AND instance_id = me`: once the leader has
+ * declared a replica dead and recovered or abandoned its executions, a late completion from that replica
+ * changes nothing, so it can never overwrite the newer attempt.
+ */
+import { sql } from 'kysely';
+import { dbNow, table, type Executor } from './executor.js';
+import type { JobSettings } from './fire-store.js';
+import type { ExecutionStatus } from './tables.js';
+
+export interface ClaimedExecution {
+  executionId: string;
+  fireId: string;
+  attempt: number;
+  triggerId: string | null;
+  triggerName: string;
+  group: string;
+  job: string;
+  scheduledAt: Date;
+  firedAt: Date;
+  data: Record<string, unknown> | null;
+  traceContext: Record<string, string> | null;
+  settings: JobSettings;
+}
+
+/** Claims up to `limit` pending executions whose time has come, for this replica to run now. */
+export async function claimPendingExecutions(
+  ex: Executor,
+  params: { instanceId: string; jobs: readonly string[]; limit: number; now?: Date },
+): Promise<ClaimedExecution[]> {
+  const now = dbNow(params.now);
+  const { rows } = await sql<{
+    id: string;
+    fire_id: string;
+    attempt: number;
+    trigger_id: string | null;
+    trigger_name: string;
+    trigger_group: string;
+    job_name: string;
+    scheduled_at: Date;
+    fired_at: Date;
+    data: Record<string, unknown> | null;
+    trace_context: Record<string, string> | null;
+    timeout_ms: number | null;
+    max_attempts: number;
+    backoff: JobSettings['backoff'];
+    recover: boolean;
+  }>`
+    WITH claimed AS (
+      UPDATE ${table(ex, 'executions')} e
+         SET status = 'running', instance_id = ${params.instanceId}::uuid, started_at = ${now}
+        FROM (SELECT id FROM ${table(ex, 'executions')}
+               WHERE status = 'pending' AND run_at <= ${now} AND job_name = ANY(${params.jobs as string[]}::text[])
+               ORDER BY run_at LIMIT ${params.limit} FOR UPDATE SKIP LOCKED) p
+       WHERE e.id = p.id
+      RETURNING e.id, e.fire_id, e.attempt
+    )
+    SELECT c.id, c.fire_id, c.attempt, f.trigger_id, f.trigger_name, f.trigger_group, f.job_name, f.scheduled_at,
+           f.fired_at, f.data, f.trace_context, j.timeout_ms, j.max_attempts, j.backoff, j.recover
+      FROM claimed c JOIN ${table(ex, 'fires')} f ON f.id = c.fire_id
+      JOIN ${table(ex, 'jobs')} j ON j.name = f.job_name`.execute(ex.db);
+  return rows.map((row) => ({
+    executionId: row.id,
+    fireId: row.fire_id,
+    attempt: row.attempt,
+    triggerId: row.trigger_id,
+    triggerName: row.trigger_name,
+    group: row.trigger_group,
+    job: row.job_name,
+    scheduledAt: row.scheduled_at,
+    firedAt: row.fired_at,
+    data: row.data,
+    traceContext: row.trace_context,
+    settings: { timeoutMs: row.timeout_ms, maxAttempts: row.max_attempts, backoff: row.backoff, recover: row.recover },
+  }));
+}
+
+export type FinalStatus = Extract<ExecutionStatus, 'succeeded' | 'failed' | 'timed_out' | 'abandoned' | 'recovered'>;
+
+export interface ExecutionOutcome {
+  executionId: string;
+  status: FinalStatus;
+  error: string | null;
+  result: unknown;
+  traceId: string | null;
+  /** When set, the next attempt is inserted as pending, due this many ms from now (database time). */
+  retryAfterMs: number | null;
+}
+
+/**
+ * Records outcomes in one statement (the executor batches them) and inserts the retries they ask for.
+ * Returns the ids whose outcome was recorded; an id missing from it had been taken from this replica.
+ */
+export async function completeExecutions(
+  ex: Executor,
+  params: { instanceId: string; outcomes: readonly ExecutionOutcome[]; now?: Date },
+): Promise<Set<string>> {
+  const { outcomes } = params;
+  if (outcomes.length === 0) return new Set();
+  const now = dbNow(params.now);
+  const { rows } = await sql<{ id: string }>`
+    WITH input AS (
+      SELECT * FROM unnest(${outcomes.map((o) => o.executionId)}::bigint[], ${outcomes.map((o) => o.status)}::text[],
+                           ${outcomes.map((o) => o.error)}::text[],
+                           ${outcomes.map((o) => (o.result === undefined || o.result === null ? null : JSON.stringify(o.result)))}::jsonb[],
+                           ${outcomes.map((o) => o.traceId)}::text[], ${outcomes.map((o) => o.retryAfterMs)}::float8[])
+             AS i(id, status, error, result, trace_id, retry_after_ms)
+    ), finished AS (
+      UPDATE ${table(ex, 'executions')} e
+         SET status = i.status, finished_at = ${now}, error = i.error, result = i.result,
+             trace_id = coalesce(i.trace_id, e.trace_id)
+        FROM input i
+       WHERE e.id = i.id AND e.status = 'running' AND e.instance_id = ${params.instanceId}::uuid
+      RETURNING e.id, e.fire_id, e.attempt, e.job_name, i.retry_after_ms, e.trace_id
+    ), retried AS (
+      INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at, trace_id)
+      SELECT fire_id, attempt + 1, job_name, 'pending', ${now} + retry_after_ms * interval '1 millisecond', trace_id
+        FROM finished WHERE retry_after_ms IS NOT NULL
+      RETURNING id
+    )
+    SELECT id FROM finished`.execute(ex.db);
+  return new Set(rows.map((row) => row.id));
+}
+
+/** The running executions of an instance (for shutdown and recovery). */
+export async function runningExecutionsOf(ex: Executor, params: { instanceId: string }) {
+  return ex.db
+    .selectFrom('executions as e')
+    .innerJoin('jobs as j', 'j.name', 'e.job_name')
+    .select(['e.id', 'e.fire_id', 'e.attempt', 'e.job_name', 'j.recover'])
+    .where('e.instance_id', '=', params.instanceId)
+    .where('e.status', '=', 'running')
+    .execute();
+}

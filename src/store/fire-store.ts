@@ -1,0 +1,240 @@
+/**
+ * The firing hot path: lock due triggers, record their fires and advance them, in one transaction.
+ *
+ * Exactly-once rests on three things here (architecture invariant 1): due triggers are locked with
+ * `FOR UPDATE SKIP LOCKED`, so two replicas never hold the same trigger; the fire is inserted in the same
+ * transaction that moves `next_fire_at` past it, so a crash leaves either both or neither; and
+ * `UNIQUE (trigger_id, scheduled_at)` rejects a second fire even if the code above were wrong.
+ * Due-ness is judged by the database clock (invariant 2).
+ */
+import { sql } from 'kysely';
+import { dbNow, table, type Executor } from './executor.js';
+import type { ExecutionStatus, JobsTable, TriggersTable } from './tables.js';
+
+export interface DueTrigger {
+  id: string;
+  name: string;
+  group: string;
+  job: string;
+  kind: string;
+  spec: unknown;
+  calendarName: string | null;
+  data: Record<string, unknown> | null;
+  nextFireAt: Date;
+  timesFired: number;
+  maxFires: number | null;
+  endAt: Date | null;
+  misfirePolicy: TriggersTable['misfire_policy'];
+  misfireThresholdMs: number;
+  version: number;
+  concurrency: JobsTable['concurrency'];
+  settings: JobSettings;
+  /** The database's now() for this transaction: what due-ness and misfires are judged against. */
+  dbNow: Date;
+}
+
+/** What the executor needs to know of a job, read with the trigger so a fire needs no extra query. */
+export interface JobSettings {
+  timeoutMs: number | null;
+  maxAttempts: number;
+  backoff: { initialMs?: number; maxMs?: number; factor?: number };
+  recover: boolean;
+}
+
+export interface LockDueTriggersParams {
+  /** Jobs this replica can run; triggers of other jobs are left for replicas that can. */
+  jobs: readonly string[];
+  limit: number;
+  now?: Date;
+}
+
+export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParams): Promise<DueTrigger[]> {
+  const { rows } = await sql<{
+    id: string;
+    name: string;
+    group_name: string;
+    job_name: string;
+    kind: string;
+    spec: unknown;
+    calendar_name: string | null;
+    data: Record<string, unknown> | null;
+    next_fire_at: Date;
+    times_fired: string;
+    max_fires: string | null;
+    end_at: Date | null;
+    misfire_policy: DueTrigger['misfirePolicy'];
+    misfire_threshold_ms: number;
+    version: number;
+    concurrency: DueTrigger['concurrency'];
+    timeout_ms: number | null;
+    max_attempts: number;
+    backoff: JobSettings['backoff'];
+    recover: boolean;
+    db_now: Date;
+  }>`
+    SELECT t.id, t.name, t.group_name, t.job_name, t.kind, t.spec, t.calendar_name,
+           j.data || coalesce(t.data, '{}'::jsonb) AS data, t.next_fire_at,
+           t.times_fired, t.max_fires, t.end_at, t.misfire_policy, t.misfire_threshold_ms, t.version,
+           j.concurrency, j.timeout_ms, j.max_attempts, j.backoff, j.recover, ${dbNow(params.now)} AS db_now
+      FROM ${table(ex, 'triggers')} t
+      JOIN ${table(ex, 'jobs')} j ON j.name = t.job_name
+     WHERE t.state = 'waiting'
+       AND t.next_fire_at <= ${dbNow(params.now)}
+       AND t.job_name = ANY(${params.jobs as string[]}::text[])
+       AND NOT j.paused
+     ORDER BY t.next_fire_at, t.priority DESC
+     LIMIT ${params.limit}
+       FOR UPDATE OF t SKIP LOCKED`.execute(ex.db);
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    group: row.group_name,
+    job: row.job_name,
+    kind: row.kind,
+    spec: row.spec,
+    calendarName: row.calendar_name,
+    data: row.data,
+    nextFireAt: row.next_fire_at,
+    timesFired: Number(row.times_fired),
+    maxFires: row.max_fires === null ? null : Number(row.max_fires),
+    endAt: row.end_at,
+    misfirePolicy: row.misfire_policy,
+    misfireThresholdMs: row.misfire_threshold_ms,
+    version: row.version,
+    concurrency: row.concurrency,
+    settings: { timeoutMs: row.timeout_ms, maxAttempts: row.max_attempts, backoff: row.backoff, recover: row.recover },
+    dbNow: row.db_now,
+  }));
+}
+
+/**
+ * For `concurrency: forbid` jobs: locks the jobs' rows (in name order, so two replicas cannot deadlock)
+ * and returns those with an execution still running or waiting anywhere in the cluster. The row lock
+ * serializes this check with the insert of the new execution, so two replicas cannot both see "idle".
+ */
+export async function lockBusyJobs(ex: Executor, params: { jobs: readonly string[] }): Promise<Set<string>> {
+  if (params.jobs.length === 0) return new Set();
+  await sql`SELECT name FROM ${table(ex, 'jobs')} WHERE name = ANY(${params.jobs as string[]}::text[])
+             ORDER BY name FOR UPDATE`.execute(ex.db);
+  const { rows } = await sql<{ job_name: string }>`
+    SELECT DISTINCT job_name FROM ${table(ex, 'executions')}
+     WHERE job_name = ANY(${params.jobs as string[]}::text[]) AND status IN ('running', 'pending')`.execute(ex.db);
+  return new Set(rows.map((row) => row.job_name));
+}
+
+export interface TriggerAdvance {
+  id: string;
+  nextFireAt: Date | null;
+  previousFireAt: Date | null;
+  /** How many fires this advance adds to `times_fired` (misfires recorded as such are not counted). */
+  fired: number;
+  state: 'waiting' | 'complete';
+}
+
+export interface FireToRecord {
+  triggerId: string;
+  triggerName: string;
+  group: string;
+  job: string;
+  scheduledAt: Date;
+  data: Record<string, unknown> | null;
+  /**
+   * `running` when this replica starts it now; `pending` when any replica may start it `delayMs` from
+   * now (a spread-out catch-up); `skipped`/`misfired`/`vetoed` are recorded as already finished.
+   */
+  status: Extract<ExecutionStatus, 'running' | 'pending' | 'skipped' | 'misfired' | 'vetoed'>;
+  delayMs: number;
+  error: string | null;
+  traceContext: Record<string, string> | null;
+}
+
+export interface RecordedFire {
+  executionId: string;
+  fireId: string;
+  triggerId: string;
+  scheduledAt: Date;
+  firedAt: Date;
+  status: FireToRecord['status'];
+}
+
+export async function recordFires(
+  ex: Executor,
+  params: { instanceId: string; advances: readonly TriggerAdvance[]; fires: readonly FireToRecord[]; now?: Date },
+): Promise<RecordedFire[]> {
+  const { advances, fires } = params;
+  const now = dbNow(params.now);
+  const { rows } = await sql<{
+    execution_id: string;
+    fire_id: string;
+    trigger_id: string;
+    scheduled_at: Date;
+    fired_at: Date;
+    status: FireToRecord['status'];
+  }>`
+    WITH advanced AS (
+      UPDATE ${table(ex, 'triggers')} t
+         SET next_fire_at = a.next_fire_at, previous_fire_at = coalesce(a.previous_fire_at, t.previous_fire_at),
+             times_fired = t.times_fired + a.fired, state = a.state, updated_at = ${now}
+        FROM unnest(${advances.map((a) => a.id)}::bigint[], ${advances.map((a) => a.nextFireAt)}::timestamptz[],
+                    ${advances.map((a) => a.previousFireAt)}::timestamptz[], ${advances.map((a) => a.fired)}::int[],
+                    ${advances.map((a) => a.state)}::text[])
+             AS a(id, next_fire_at, previous_fire_at, fired, state)
+       WHERE t.id = a.id
+    ), input AS (
+      SELECT * FROM unnest(${fires.map((f) => f.triggerId)}::bigint[], ${fires.map((f) => f.triggerName)}::text[],
+                           ${fires.map((f) => f.group)}::text[], ${fires.map((f) => f.job)}::text[],
+                           ${fires.map((f) => f.scheduledAt)}::timestamptz[],
+                           ${fires.map((f) => (f.data === null ? null : JSON.stringify(f.data)))}::jsonb[],
+                           ${fires.map((f) => f.status)}::text[], ${fires.map((f) => f.error)}::text[],
+                           ${fires.map((f) => (f.traceContext ? JSON.stringify(f.traceContext) : null))}::jsonb[],
+                           ${fires.map((f) => f.delayMs)}::float8[])
+             AS i(trigger_id, trigger_name, trigger_group, job_name, scheduled_at, data, status, error, trace_context,
+                  delay_ms)
+    ), fired AS (
+      INSERT INTO ${table(ex, 'fires')}
+             (trigger_id, trigger_name, trigger_group, job_name, scheduled_at, fired_at, instance_id, data, trace_context)
+      SELECT trigger_id, trigger_name, trigger_group, job_name, scheduled_at, ${now}, ${params.instanceId}::uuid, data,
+             trace_context
+        FROM input
+      RETURNING id, trigger_id, scheduled_at, fired_at
+    ), started AS (
+      INSERT INTO ${table(ex, 'executions')}
+             (fire_id, attempt, job_name, status, instance_id, run_at, started_at, finished_at, error)
+      SELECT fired.id, 1, input.job_name, input.status,
+             CASE WHEN input.status <> 'pending' THEN ${params.instanceId}::uuid END,
+             ${now} + input.delay_ms * interval '1 millisecond',
+             CASE WHEN input.status = 'running' THEN ${now} END,
+             CASE WHEN input.status IN ('running', 'pending') THEN NULL ELSE ${now} END, input.error
+        FROM fired JOIN input ON input.trigger_id = fired.trigger_id AND input.scheduled_at = fired.scheduled_at
+      RETURNING id, fire_id, status
+    )
+    SELECT started.id AS execution_id, fired.id AS fire_id, fired.trigger_id, fired.scheduled_at, fired.fired_at,
+           started.status
+      FROM started JOIN fired ON fired.id = started.fire_id`.execute(ex.db);
+  return rows.map((row) => ({
+    executionId: row.execution_id,
+    fireId: row.fire_id,
+    triggerId: row.trigger_id,
+    scheduledAt: row.scheduled_at,
+    firedAt: row.fired_at,
+    status: row.status,
+  }));
+}
+
+/**
+ * Milliseconds until the earliest due trigger or pending execution this replica could take, measured
+ * by the database clock (so a replica with a skewed clock still sleeps the right time); null when none.
+ */
+export async function nextDueDelayMs(ex: Executor, params: { jobs: readonly string[] }): Promise<number | null> {
+  const jobs = params.jobs as string[];
+  const { rows } = await sql<{ delay_ms: number | null }>`
+    SELECT (extract(epoch FROM least(
+              (SELECT min(t.next_fire_at) FROM ${table(ex, 'triggers')} t
+                WHERE t.state = 'waiting' AND t.job_name = ANY(${jobs}::text[])
+                  AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = t.job_name AND j.paused)),
+              (SELECT min(e.run_at) FROM ${table(ex, 'executions')} e
+                WHERE e.status = 'pending' AND e.job_name = ANY(${jobs}::text[]))
+            ) - clock_timestamp()) * 1000)::float8 AS delay_ms`.execute(ex.db);
+  const delay = rows[0]?.delay_ms;
+  return delay === null || delay === undefined ? null : Math.max(0, delay);
+}

@@ -1,0 +1,108 @@
+/**
+ * Replica registry: registration, check-ins judged by database time, check-out.
+ */
+import { sql } from 'kysely';
+import { dbNow, table, type Executor } from './executor.js';
+
+export interface InstanceRegistration {
+  id: string;
+  name: string;
+  host: string;
+  pid: number;
+  version: string;
+  lockKey: number;
+}
+
+/** A fresh key for the instance's session advisory lock (taken before the row exists). */
+export async function nextInstanceLockKey(ex: Executor): Promise<number> {
+  const { rows } = await sql<{ key: number }>`SELECT nextval(${`${ex.schema}.instance_lock_key`}::regclass)::int AS key`.execute(
+    ex.db,
+  );
+  return rows[0]!.key;
+}
+
+export async function registerInstance(ex: Executor, params: InstanceRegistration & { now?: Date }): Promise<void> {
+  await ex.db
+    .insertInto('instances')
+    .values({
+      id: params.id,
+      name: params.name,
+      host: params.host,
+      pid: params.pid,
+      version: params.version,
+      lock_key: params.lockKey,
+      started_at: dbNow(params.now),
+      last_checkin_at: dbNow(params.now),
+      state: 'active',
+    })
+    .execute();
+}
+
+/** Returns false when the instance is no longer active (the leader declared it dead): it must re-register. */
+export async function checkInInstance(ex: Executor, params: { id: string; now?: Date }): Promise<boolean> {
+  const result = await ex.db
+    .updateTable('instances')
+    .set({ last_checkin_at: dbNow(params.now) })
+    .where('id', '=', params.id)
+    .where('state', '=', 'active')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function checkOutInstance(ex: Executor, params: { id: string; now?: Date }): Promise<void> {
+  await ex.db
+    .updateTable('instances')
+    .set({ state: 'stopped', stopped_at: dbNow(params.now) })
+    .where('id', '=', params.id)
+    .where('state', '=', 'active')
+    .execute();
+}
+
+export interface InstanceRow {
+  id: string;
+  name: string;
+  host: string;
+  pid: number;
+  version: string;
+  state: string;
+  startedAt: Date;
+  lastCheckinAt: Date;
+  checkinAgeMs: number;
+  isLeader: boolean;
+  deadReason: string | null;
+}
+
+export async function listInstances(ex: Executor, params: { includeGone?: boolean } = {}): Promise<InstanceRow[]> {
+  const { rows } = await sql<{
+    id: string;
+    name: string;
+    host: string;
+    pid: number;
+    version: string;
+    state: string;
+    started_at: Date;
+    last_checkin_at: Date;
+    age_ms: number;
+    is_leader: boolean;
+    dead_reason: string | null;
+  }>`
+    SELECT i.id, i.name, i.host, i.pid, i.version, i.state, i.started_at, i.last_checkin_at, i.dead_reason,
+           (extract(epoch FROM clock_timestamp() - i.last_checkin_at) * 1000)::float8 AS age_ms,
+           (l.holder = i.id AND l.expires_at > clock_timestamp()) IS TRUE AS is_leader
+      FROM ${table(ex, 'instances')} i CROSS JOIN ${table(ex, 'leader')} l
+     WHERE ${params.includeGone ? sql`true` : sql`i.state = 'active'`}
+     ORDER BY i.started_at`.execute(ex.db);
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    host: row.host,
+    pid: row.pid,
+    version: row.version,
+    state: row.state,
+    startedAt: row.started_at,
+    lastCheckinAt: row.last_checkin_at,
+    checkinAgeMs: Math.round(row.age_ms),
+    isLeader: row.is_leader,
+    deadReason: row.dead_reason,
+  }));
+}

@@ -1,0 +1,112 @@
+/**
+ * Applies the numbered SQL files in migrations/ to the Belfry schema.
+ *
+ * Safe when N replicas start at once: the whole run holds a session advisory lock, so one replica
+ * migrates while the others wait, then find nothing to do. Files are forward-only and immutable: a
+ * changed checksum or a database that is newer than this code stops the start rather than guessing.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import { MigrationError } from './errors.js';
+import { MIGRATION_LOCK_KEY, lockNamespace } from './lock-keys.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export interface MigrationResult {
+  applied: Migration[];
+  current: number;
+}
+
+export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
+
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
+    .sort()
+    .map((file) => {
+      const sql = readFileSync(join(dir, file), 'utf8');
+      return {
+        version: Number(file.slice(0, 4)),
+        name: file.replace(/\.sql$/, ''),
+        sql,
+        checksum: createHash('sha256').update(sql).digest('hex'),
+      };
+    });
+}
+
+export async function migrate(
+  pool: pg.Pool,
+  schema: string,
+  options: { migrations?: Migration[]; lockTimeoutMs?: number } = {},
+): Promise<MigrationResult> {
+  const migrations = options.migrations ?? loadMigrations();
+  const client = await pool.connect();
+  const namespace = lockNamespace(schema);
+  const quoted = `"${schema}"`;
+  let locked = false;
+  try {
+    await client.query(`SET lock_timeout = ${Math.trunc(options.lockTimeoutMs ?? 60_000)}`);
+    await client.query('SELECT pg_advisory_lock($1, $2)', [namespace, MIGRATION_LOCK_KEY]);
+    locked = true;
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${quoted}.schema_migrations (
+         version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const { rows } = await client.query<{ version: number; name: string; checksum: string }>(
+      `SELECT version, name, checksum FROM ${quoted}.schema_migrations ORDER BY version`,
+    );
+    const known = new Map(migrations.map((migration) => [migration.version, migration]));
+    for (const row of rows) {
+      const local = known.get(row.version);
+      if (!local) {
+        throw new MigrationError(
+          `database schema "${schema}" has migration ${row.name}, which this version of Belfry does not know; upgrade Belfry`,
+        );
+      }
+      if (local.checksum !== row.checksum) {
+        throw new MigrationError(`migration ${row.name} was changed after it was applied; migrations are immutable`);
+      }
+    }
+    const done = new Set(rows.map((row) => row.version));
+    const applied: Migration[] = [];
+    for (const migration of migrations) {
+      if (done.has(migration.version)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(`SET LOCAL search_path TO ${quoted}`);
+        await client.query(migration.sql);
+        await client.query(
+          `INSERT INTO ${quoted}.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`,
+          [migration.version, migration.name, migration.checksum],
+        );
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
+      }
+      applied.push(migration);
+    }
+    return { applied, current: Math.max(0, ...migrations.map((m) => m.version)) };
+  } finally {
+    if (locked) await client.query('SELECT pg_advisory_unlock($1, $2)', [namespace, MIGRATION_LOCK_KEY]).catch(() => {});
+    client.release();
+  }
+}
+
+/** True when every migration this code knows is applied (readiness). */
+export async function migrationsCurrent(pool: pg.Pool, schema: string, migrations = loadMigrations()): Promise<boolean> {
+  const { rows } = await pool.query<{ max: number | null }>(
+    `SELECT max(version) AS max FROM "${schema}".schema_migrations`,
+  );
+  return (rows[0]?.max ?? 0) >= Math.max(0, ...migrations.map((m) => m.version));
+}

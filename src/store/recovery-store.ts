@@ -1,0 +1,114 @@
+/**
+ * Leader-only writes: declaring instances dead and recovering their executions.
+ *
+ * Callers run these inside a transaction that first passed `holdsLease` (leader-store.ts), and each write
+ * stamps the epoch it was made under (`executions.leader_epoch`), so an audit can prove that no write
+ * was made under a stale lease.
+ */
+import { sql } from 'kysely';
+import { dbNow, table, type Executor } from './executor.js';
+
+export interface DeadInstance {
+  id: string;
+  name: string;
+  reason: string;
+}
+
+/**
+ * An instance is dead when its session is gone (its advisory lock is free) and it has not checked in for
+ * `sessionGraceMs`, or when it has not checked in for `deadAfterMs` whatever its session says (a process
+ * that is alive but stalled: SIGSTOP, a blocked event loop, a network partition that kept the socket).
+ */
+export async function markDeadInstances(
+  ex: Executor,
+  params: { selfId: string; lockNamespace: number; sessionGraceMs: number; deadAfterMs: number; now?: Date },
+): Promise<DeadInstance[]> {
+  const now = dbNow(params.now);
+  const { rows } = await sql<DeadInstance>`
+    WITH judged AS (
+      SELECT i.id,
+             CASE
+               WHEN i.last_checkin_at < ${now} - ${params.deadAfterMs} * interval '1 millisecond'
+                 THEN 'no check-in for ' || round(extract(epoch FROM ${now} - i.last_checkin_at)::numeric, 1) || ' s'
+               WHEN i.last_checkin_at < ${now} - ${params.sessionGraceMs} * interval '1 millisecond'
+                    AND NOT EXISTS (SELECT 1 FROM pg_locks pl
+                                     WHERE pl.locktype = 'advisory' AND pl.granted AND pl.objsubid = 2
+                                       AND pl.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                                       AND pl.classid = ${params.lockNamespace}::oid AND pl.objid = i.lock_key::oid)
+                 THEN 'database session ended'
+             END AS reason
+        FROM ${table(ex, 'instances')} i
+       WHERE i.state = 'active' AND i.id <> ${params.selfId}::uuid
+    )
+    UPDATE ${table(ex, 'instances')} i SET state = 'dead', dead_reason = j.reason, stopped_at = ${now}
+      FROM judged j WHERE i.id = j.id AND j.reason IS NOT NULL
+    RETURNING i.id, i.name, j.reason`.execute(ex.db);
+  return rows;
+}
+
+export interface RecoveredExecution {
+  executionId: string;
+  fireId: string;
+  attempt: number;
+  job: string;
+  outcome: 'recovered' | 'abandoned';
+  instanceId: string;
+  /** The new pending attempt, when re-dispatched. */
+  nextExecutionId: string | null;
+}
+
+/**
+ * Running executions of instances that are no longer active: re-dispatched as a new pending attempt
+ * (same fire, so the same idempotency key) when their job says `recover: true`, otherwise abandoned.
+ */
+export async function recoverOrphanedExecutions(
+  ex: Executor,
+  params: { epoch: number; limit: number; now?: Date },
+): Promise<RecoveredExecution[]> {
+  const now = dbNow(params.now);
+  const { rows } = await sql<{
+    id: string;
+    fire_id: string;
+    attempt: number;
+    job_name: string;
+    status: 'recovered' | 'abandoned';
+    instance_id: string;
+    next_id: string | null;
+  }>`
+    WITH orphaned AS (
+      SELECT e.id, coalesce(j.recover, false) AS recover,
+             'instance ' || i.name || ' (' || i.id || ') is ' || i.state || coalesce(': ' || i.dead_reason, '') AS reason
+        FROM ${table(ex, 'executions')} e
+        JOIN ${table(ex, 'instances')} i ON i.id = e.instance_id
+        LEFT JOIN ${table(ex, 'jobs')} j ON j.name = e.job_name
+       WHERE e.status = 'running' AND i.state <> 'active'
+       ORDER BY e.id
+       LIMIT ${params.limit}
+         FOR UPDATE OF e SKIP LOCKED
+    ), marked AS (
+      UPDATE ${table(ex, 'executions')} e
+         SET status = CASE WHEN o.recover THEN 'recovered' ELSE 'abandoned' END,
+             finished_at = ${now},
+             error = CASE WHEN o.recover THEN 're-dispatched: ' ELSE 'abandoned: ' END || o.reason,
+             leader_epoch = ${params.epoch}
+        FROM orphaned o
+       WHERE e.id = o.id
+      RETURNING e.id, e.fire_id, e.attempt, e.job_name, e.status, e.instance_id, e.trace_id
+    ), redispatched AS (
+      INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at, trace_id, leader_epoch)
+      SELECT fire_id, attempt + 1, job_name, 'pending', ${now}, trace_id, ${params.epoch}
+        FROM marked WHERE status = 'recovered'
+      RETURNING id, fire_id
+    )
+    SELECT m.id, m.fire_id, m.attempt, m.job_name, m.status, m.instance_id, r.id AS next_id
+      FROM marked m LEFT JOIN redispatched r ON r.fire_id = m.fire_id`.execute(ex.db);
+  return rows.map((row) => ({
+    executionId: row.id,
+    fireId: row.fire_id,
+    attempt: row.attempt,
+    job: row.job_name,
+    outcome: row.status,
+    instanceId: row.instance_id,
+    nextExecutionId: row.next_id,
+  }));
+}

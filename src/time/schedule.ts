@@ -1,0 +1,251 @@
+/**
+ * Schedules: pure functions from a trigger's stored spec to its fire times. No I/O, no ambient time.
+ *
+ * A spec is plain JSON (it is stored in `triggers.spec`). `compileSchedule` validates it once and returns
+ * a `Schedule` whose `next(after)` gives the first fire time strictly after `after`, or null when the
+ * schedule is exhausted. The engine always asks from the previous *scheduled* time, never from "now", so
+ * a late replica neither drifts nor silently drops a tick (misfires are an explicit policy, see
+ * engine/fire-planner.ts).
+ *
+ * Fixed intervals (`interval`, `once`) run in absolute time. The wall-clock kinds (`cron`, `quartz`,
+ * `calendar-interval`, `daily-interval`, `business-day`) keep local time in `timezone`, under the DST
+ * policy `dst` (docs/time.md), and may name a `calendar` whose excluded times are skipped or moved
+ * (`onExcludedDay`, see excluded-day-policy.ts).
+ */
+import { IANAZone } from 'luxon';
+import { businessDaySequence } from './business-day-schedule.js';
+import type { CalendarResolver } from './calendar.js';
+import { calendarIntervalSequence } from './calendar-interval.js';
+import type { DayName } from './civil.js';
+import { CronMatcher, type LocalSequence } from './cron-matcher.js';
+import { parseCronExpression } from './cron-syntax.js';
+import { dailyIntervalSequence, parseDayNames } from './daily-interval.js';
+import { applyExcludedDayPolicy, type FireDetail, type OnExcludedDay } from './excluded-day-policy.js';
+import { ScheduleError } from './schedule-error.js';
+import { DEFAULT_DST_POLICY, nextWallClockFire, type DstPolicy } from './wall-clock-schedule.js';
+import { ZoneRules } from './zone-rules.js';
+
+export { ScheduleError } from './schedule-error.js';
+export type { OnExcludedDay } from './excluded-day-policy.js';
+
+export type ScheduleSpec =
+  | CronSpec
+  | QuartzSpec
+  | IntervalSpec
+  | OnceSpec
+  | CalendarIntervalSpec
+  | DailyIntervalSpec
+  | BusinessDaySpec;
+
+/** Options shared by the wall-clock kinds. */
+export interface WallClockOptions {
+  /** A calendar name (user-defined or shipped) whose excluded times this schedule avoids. */
+  calendar?: string;
+  /** What a fire on an excluded day does; default `skip`. */
+  onExcludedDay?: OnExcludedDay;
+  /** Spring gap: `shift-forward` (default) or `skip`; autumn overlap: `once` (default) or `twice`. */
+  dst?: { gap?: 'shift-forward' | 'skip'; overlap?: 'once' | 'twice' };
+  /** Days that are never business days, for the moving rules; default SAT and SUN. */
+  weekend?: DayName[];
+}
+
+/** Unix cron: 5 fields, or 6 with seconds first; day of week 0-7 with 0 and 7 = Sunday; day fields OR-ed. */
+export interface CronSpec extends WallClockOptions {
+  kind: 'cron';
+  expression: string;
+  timezone: string;
+}
+
+/** Quartz cron: 6 or 7 fields (seconds first, optional year); day of week 1-7 with 1 = Sunday; one day field `?`. */
+export interface QuartzSpec extends WallClockOptions {
+  kind: 'quartz';
+  expression: string;
+  timezone: string;
+}
+
+/** Every `everyMs` in absolute time, anchored at `anchor` (ISO instant; default the Unix epoch, so
+ *  `every: 30s` fires at :00 and :30 on every replica and across re-applies of the same YAML).
+ *  A `calendar` (judged in UTC unless it has its own zone) skips the fires it excludes. */
+export interface IntervalSpec {
+  kind: 'interval';
+  everyMs: number;
+  anchor?: string;
+  calendar?: string;
+}
+
+/** A single fire at an instant. */
+export interface OnceSpec {
+  kind: 'once';
+  at: string;
+}
+
+/** Every `every` days/weeks/months/years at the local time of `start` (`YYYY-MM-DDTHH:mm[:ss]`, no offset). */
+export interface CalendarIntervalSpec extends WallClockOptions {
+  kind: 'calendar-interval';
+  every: number;
+  unit: 'day' | 'week' | 'month' | 'year';
+  start: string;
+  timezone: string;
+}
+
+/** Every `everyMs` of wall-clock time between `from` and `to` (`HH:mm`, both included) on `days` (default all). */
+export interface DailyIntervalSpec extends WallClockOptions {
+  kind: 'daily-interval';
+  everyMs: number;
+  from: string;
+  to: string;
+  days?: DayName[];
+  timezone: string;
+}
+
+/** The `day`-th business day of the month (negative: from the end) at `time`, in `months` (default all). */
+export interface BusinessDaySpec {
+  kind: 'business-day';
+  day: number;
+  time: string;
+  timezone: string;
+  calendar?: string;
+  weekend?: DayName[];
+  months?: number[];
+  dst?: WallClockOptions['dst'];
+}
+
+export interface ScheduleContext {
+  calendars?: CalendarResolver;
+}
+
+export interface Schedule {
+  readonly spec: ScheduleSpec;
+  /** The first fire time strictly after `after`, or null when there is none. */
+  next(after: Date): Date | null;
+}
+
+/** A schedule that can also say why fires were skipped or moved (for previews). */
+export interface CompiledSchedule extends Schedule {
+  /** The zone local times are shown in (UTC for the fixed kinds). */
+  readonly timezone: string;
+  /** Like `next`, with the skipped days and the move that led to the fire (times in ms). */
+  explainNext(after: Date): FireDetail | null;
+}
+
+export function assertTimeZone(zone: string, field = 'timezone'): void {
+  if (!IANAZone.isValidZone(zone)) {
+    throw new ScheduleError(`unknown time zone "${zone}" (use an IANA name such as Europe/Paris or UTC)`, field);
+  }
+}
+
+export function compileSchedule(spec: ScheduleSpec, context: ScheduleContext = {}): CompiledSchedule {
+  switch (spec.kind) {
+    case 'cron':
+    case 'quartz': {
+      assertTimeZone(spec.timezone);
+      const matcher = new CronMatcher(parseCronExpression(spec.expression, spec.kind, spec.kind));
+      return wallClock(spec, matcher, context);
+    }
+    case 'calendar-interval':
+      assertTimeZone(spec.timezone);
+      return wallClock(spec, calendarIntervalSequence(spec), context);
+    case 'daily-interval':
+      assertTimeZone(spec.timezone);
+      return wallClock(spec, dailyIntervalSequence(spec), context);
+    case 'business-day': {
+      assertTimeZone(spec.timezone);
+      const zone = ZoneRules.for(spec.timezone);
+      const calendar = resolveCalendar(spec.calendar, context, spec.timezone);
+      const sequence = businessDaySequence(spec, zone, calendar, parseDayNames(spec.weekend ?? ['SAT', 'SUN'], 'weekend'));
+      return wallClock({ ...spec, calendar: undefined }, sequence, context, spec);
+    }
+    case 'interval':
+      return compileInterval(spec, context);
+    case 'once':
+      return compileOnce(spec);
+  }
+}
+
+function resolveCalendar(name: string | undefined, context: ScheduleContext, zone: string) {
+  if (name === undefined) return undefined;
+  const calendar = context.calendars?.(name);
+  if (!calendar) throw new ScheduleError(`calendar "${name}" is not defined (define it under calendars, or use a shipped one)`, 'calendar');
+  return calendar.inZone(zone);
+}
+
+function dstPolicy(dst: WallClockOptions['dst']): DstPolicy {
+  return { gap: dst?.gap ?? DEFAULT_DST_POLICY.gap, overlap: dst?.overlap ?? DEFAULT_DST_POLICY.overlap };
+}
+
+type WallClockSpec = CronSpec | QuartzSpec | CalendarIntervalSpec | DailyIntervalSpec | (BusinessDaySpec & WallClockOptions);
+
+function wallClock(spec: WallClockSpec, sequence: LocalSequence, context: ScheduleContext, original: ScheduleSpec = spec as ScheduleSpec): CompiledSchedule {
+  const zone = ZoneRules.for(spec.timezone);
+  const policy = dstPolicy(spec.dst);
+  const raw = (afterMs: number) => nextWallClockFire(sequence, zone, afterMs, policy);
+  const calendar = resolveCalendar(spec.calendar, context, spec.timezone);
+  const rule = spec.onExcludedDay ?? 'skip';
+  if (!calendar && rule !== 'skip') {
+    throw new ScheduleError(`onExcludedDay "${rule}" needs a calendar`, 'onExcludedDay');
+  }
+  return withCalendar(original, spec.timezone, raw, calendar && applyExcludedDayPolicy(raw, {
+    calendar,
+    rule,
+    zone,
+    weekend: parseDayNames(spec.weekend ?? ['SAT', 'SUN'], 'weekend'),
+  }));
+}
+
+function withCalendar(
+  spec: ScheduleSpec,
+  timezone: string,
+  raw: (afterMs: number) => number | null,
+  policy: ((afterMs: number, explain: boolean) => FireDetail | null) | undefined,
+): CompiledSchedule {
+  if (!policy) {
+    return {
+      spec,
+      timezone,
+      next: (after) => toDate(raw(after.getTime())),
+      explainNext(after) {
+        const at = raw(after.getTime());
+        return at === null ? null : { at, skipped: [] };
+      },
+    };
+  }
+  return {
+    spec,
+    timezone,
+    next: (after) => toDate(policy(after.getTime(), false)?.at ?? null),
+    explainNext: (after) => policy(after.getTime(), true),
+  };
+}
+
+function toDate(ms: number | null): Date | null {
+  return ms === null ? null : new Date(ms);
+}
+
+function compileInterval(spec: IntervalSpec, context: ScheduleContext): CompiledSchedule {
+  if (!Number.isInteger(spec.everyMs) || spec.everyMs < 1) {
+    throw new ScheduleError(`interval must be at least 1ms, got ${spec.everyMs}`, 'every');
+  }
+  const anchorMs = spec.anchor === undefined ? 0 : parseInstant(spec.anchor, 'start').getTime();
+  const raw = (afterMs: number) => {
+    if (afterMs < anchorMs) return anchorMs;
+    return anchorMs + (Math.floor((afterMs - anchorMs) / spec.everyMs) + 1) * spec.everyMs;
+  };
+  const calendar = resolveCalendar(spec.calendar, context, 'UTC');
+  const policy = calendar && applyExcludedDayPolicy(raw, { calendar, rule: 'skip', zone: ZoneRules.for('UTC'), weekend: new Set() });
+  return withCalendar(spec, 'UTC', raw, policy);
+}
+
+function compileOnce(spec: OnceSpec): CompiledSchedule {
+  const at = parseInstant(spec.at, 'at').getTime();
+  return withCalendar(spec, 'UTC', (afterMs) => (at > afterMs ? at : null), undefined);
+}
+
+export function parseInstant(text: string, field: string): Date {
+  // An instant needs its offset: a bare local time is ambiguous across replicas in different zones.
+  if (!/(Z|[+-]\d\d:?\d\d)$/i.test(text.trim())) {
+    throw new ScheduleError(`"${text}" has no offset; write an ISO 8601 instant such as 2030-01-01T09:00:00Z`, field);
+  }
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) throw new ScheduleError(`"${text}" is not an ISO 8601 instant`, field);
+  return date;
+}
