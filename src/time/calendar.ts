@@ -9,6 +9,7 @@
  *
  * Specs are plain JSON (from YAML, from the shipped files in `calendars/`, or from an .ics import).
  */
+import type { DayName } from './civil.js';
 import { localRuleOf, type LocalExclusionRule } from './calendar-rules.js';
 import { ScheduleError } from './schedule-error.js';
 import { instantOfLocal } from './wall-clock-schedule.js';
@@ -43,7 +44,7 @@ export interface AnnualCalendarSpec extends CalendarSpecBase {
 /** Excluded weekdays by name: `SAT`, `SUN`. */
 export interface WeeklyCalendarSpec extends CalendarSpecBase {
   kind: 'weekly';
-  excludedDays: string[];
+  excludedDays: DayName[];
 }
 
 /** Excluded days of every month, 1-31. */

@@ -189,6 +189,7 @@ const DOM_RANGE: FieldRange = { name: 'day-of-month', min: 1, max: 31 };
 function parseDayOfMonth(field: string): DayOfMonthRule {
   const rule: DayOfMonthRule = { days: [], fromLast: [], nearestWeekday: [], lastWeekday: false };
   for (const raw of field.split(',')) {
+    if (raw.length === 0) throw new FieldError(`empty list item in "${field}"`);
     const item = raw.toUpperCase();
     let match: RegExpExecArray | null;
     if (item === 'LW') rule.lastWeekday = true;
@@ -214,6 +215,7 @@ function parseDayOfWeek(field: string, dialect: CronDialect): DayOfWeekRule {
   const normalize = (value: number) => (dialect === 'quartz' ? value - 1 : value % 7);
   const rule: DayOfWeekRule = { weekdays: [], lastInMonth: [], nth: [] };
   for (const item of field.split(',')) {
+    if (item.length === 0) throw new FieldError(`empty list item in "${field}"`);
     let match: RegExpExecArray | null;
     if (item.toUpperCase() === 'L') rule.weekdays.push(6);
     else if ((match = /^(\w+?)L$/i.exec(item))) rule.lastInMonth.push(normalize(parseValue(match[1]!, range)));

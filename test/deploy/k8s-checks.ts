@@ -29,16 +29,19 @@ function envValue(container: Obj, name: string): string | undefined {
 function checkPodSecurity(where: string, pod: Obj, container: Obj, problems: string[]): void {
   const podSc = asObj(pod.securityContext);
   const sc = asObj(container.securityContext);
-  if (sc.runAsNonRoot !== true && podSc.runAsNonRoot !== true) problems.push(`${where}: runAsNonRoot is not true`);
+  if (sc.runAsNonRoot !== true && podSc.runAsNonRoot !== true)
+    problems.push(`${where}: runAsNonRoot is not true`);
   const uid = sc.runAsUser ?? podSc.runAsUser;
   if (uid === 0) problems.push(`${where}: runAsUser is 0 (root)`);
   if (sc.readOnlyRootFilesystem !== true) problems.push(`${where}: readOnlyRootFilesystem is not true`);
   if (sc.allowPrivilegeEscalation !== false) problems.push(`${where}: allowPrivilegeEscalation is not false`);
-  if (!asArr(asObj(sc.capabilities).drop).includes('ALL')) problems.push(`${where}: capabilities do not drop ALL`);
+  if (!asArr(asObj(sc.capabilities).drop).includes('ALL'))
+    problems.push(`${where}: capabilities do not drop ALL`);
   const resources = asObj(container.resources);
   for (const kind of ['requests', 'limits'] as const) {
     for (const res of ['cpu', 'memory'] as const) {
-      if (asObj(resources[kind])[res] === undefined) problems.push(`${where}: resources.${kind}.${res} is not set`);
+      if (asObj(resources[kind])[res] === undefined)
+        problems.push(`${where}: resources.${kind}.${res} is not set`);
     }
   }
   const image = str(container.image);
@@ -53,14 +56,16 @@ function checkPodSecurity(where: string, pod: Obj, container: Obj, problems: str
   if (!db) problems.push(`${where}: DATABASE_URL is not set`);
   else {
     const ref = asObj(asObj(db.valueFrom).secretKeyRef);
-    if (db.value !== undefined || !ref.name || !ref.key) problems.push(`${where}: DATABASE_URL does not come from a Secret`);
+    if (db.value !== undefined || !ref.name || !ref.key)
+      problems.push(`${where}: DATABASE_URL does not come from a Secret`);
     if (ref.optional === true) problems.push(`${where}: DATABASE_URL's secretKeyRef is optional`);
   }
   // $(VAR) references only expand variables defined earlier in the list.
   const defined = new Set<string>();
   for (const e of envOf(container)) {
     for (const m of str(e.value).matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) {
-      if (m[1] && !defined.has(m[1])) problems.push(`${where}: env ${str(e.name)} references $(${m[1]}) before it is defined`);
+      if (m[1] && !defined.has(m[1]))
+        problems.push(`${where}: env ${str(e.name)} references $(${m[1]}) before it is defined`);
     }
     defined.add(str(e.name));
   }
@@ -93,7 +98,8 @@ export function checkDeployment(resources: Obj[]): string[] {
   checkPodSecurity(where, pod, container, problems);
 
   const replicas = asObj(dep.spec).replicas;
-  if (typeof replicas !== 'number' || replicas < 2) problems.push(`${nameOf(dep)}: replicas ${str(replicas)} < 2`);
+  if (typeof replicas !== 'number' || replicas < 2)
+    problems.push(`${nameOf(dep)}: replicas ${str(replicas)} < 2`);
 
   const ports = asArr(container.ports).filter(isObj);
   const httpPort = Number(envValue(container, 'BELFRY_HTTP_PORT') ?? 8080);
@@ -108,7 +114,8 @@ export function checkDeployment(resources: Obj[]): string[] {
   }
 
   const host = envValue(container, 'BELFRY_HTTP_HOST') ?? '127.0.0.1';
-  if (!['0.0.0.0', '::'].includes(host)) problems.push(`${where}: BELFRY_HTTP_HOST ${host} is not reachable by probes`);
+  if (!['0.0.0.0', '::'].includes(host))
+    problems.push(`${where}: BELFRY_HTTP_HOST ${host} is not reachable by probes`);
   const token = envOf(container).find((e) => e.name === 'BELFRY_HTTP_TOKEN');
   if (!asObj(asObj(token?.valueFrom).secretKeyRef).name) {
     problems.push(`${where}: BELFRY_HTTP_TOKEN must come from a Secret (required on a non-loopback address)`);
@@ -156,9 +163,12 @@ export function checkMigrationJob(resources: Obj[]): string[] {
   const container = asObj(asArr(pod.containers)[0]);
   checkPodSecurity(`${nameOf(migrate)} container ${str(container.name)}`, pod, container, problems);
   if (str(container.image) !== depImage) {
-    problems.push(`${nameOf(migrate)}: image ${str(container.image)} differs from the Deployment's ${depImage}`);
+    problems.push(
+      `${nameOf(migrate)}: image ${str(container.image)} differs from the Deployment's ${depImage}`,
+    );
   }
-  if (!['Never', 'OnFailure'].includes(str(pod.restartPolicy))) problems.push(`${nameOf(migrate)}: bad restartPolicy`);
+  if (!['Never', 'OnFailure'].includes(str(pod.restartPolicy)))
+    problems.push(`${nameOf(migrate)}: bad restartPolicy`);
   return problems;
 }
 
@@ -168,7 +178,8 @@ export function checkSelectors(resources: Obj[]): string[] {
   if (!dep) return ['no Deployment'];
   const podLabels = podLabelsOf(dep);
   const depSelector = labelsOf(asObj(asObj(dep.spec).selector).matchLabels);
-  if (!selects(depSelector, podLabels)) problems.push(`${nameOf(dep)}: selector does not match its pod template`);
+  if (!selects(depSelector, podLabels))
+    problems.push(`${nameOf(dep)}: selector does not match its pod template`);
   const otherPods = byKind(resources, 'Job').map(podLabelsOf);
   const container = asObj(asArr(podSpecOf(dep).containers)[0]);
   const containerPorts = asArr(container.ports).filter(isObj);
@@ -177,16 +188,20 @@ export function checkSelectors(resources: Obj[]): string[] {
   if (pdbs.length === 0) problems.push('no PodDisruptionBudget');
   for (const pdb of pdbs) {
     const sel = labelsOf(asObj(asObj(pdb.spec).selector).matchLabels);
-    if (!selects(sel, podLabels)) problems.push(`${nameOf(pdb)}: selector does not match the Deployment's pods`);
-    if (otherPods.some((l) => selects(sel, l))) problems.push(`${nameOf(pdb)}: selector also matches Job pods`);
+    if (!selects(sel, podLabels))
+      problems.push(`${nameOf(pdb)}: selector does not match the Deployment's pods`);
+    if (otherPods.some((l) => selects(sel, l)))
+      problems.push(`${nameOf(pdb)}: selector also matches Job pods`);
   }
 
   const services = byKind(resources, 'Service');
   if (services.length === 0) problems.push('no Service');
   for (const svc of services) {
     const sel = labelsOf(asObj(svc.spec).selector);
-    if (!selects(sel, podLabels)) problems.push(`${nameOf(svc)}: selector does not match the Deployment's pods`);
-    if (otherPods.some((l) => selects(sel, l))) problems.push(`${nameOf(svc)}: selector also matches Job pods`);
+    if (!selects(sel, podLabels))
+      problems.push(`${nameOf(svc)}: selector does not match the Deployment's pods`);
+    if (otherPods.some((l) => selects(sel, l)))
+      problems.push(`${nameOf(svc)}: selector also matches Job pods`);
     for (const port of asArr(asObj(svc.spec).ports).filter(isObj)) {
       const target = port.targetPort ?? port.port;
       const ok = containerPorts.some((p) => p.name === target || p.containerPort === target);
@@ -203,10 +218,13 @@ export function checkSelectors(resources: Obj[]): string[] {
     for (const ep of asArr(asObj(sm.spec).endpoints).filter(isObj)) {
       for (const svc of targets) {
         if (!asArr(asObj(svc.spec).ports).some((p) => asObj(p).name === ep.port)) {
-          problems.push(`${nameOf(sm)}: endpoint port ${JSON.stringify(ep.port)} is not a named port of ${nameOf(svc)}`);
+          problems.push(
+            `${nameOf(sm)}: endpoint port ${JSON.stringify(ep.port)} is not a named port of ${nameOf(svc)}`,
+          );
         }
       }
-      if (ep.path !== '/metrics') problems.push(`${nameOf(sm)}: endpoint path ${str(ep.path)} is not /metrics`);
+      if (ep.path !== '/metrics')
+        problems.push(`${nameOf(sm)}: endpoint path ${str(ep.path)} is not /metrics`);
       const cred = asObj(asObj(ep.authorization).credentials);
       const token = asObj(
         asObj(envOf(container).find((e) => e.name === 'BELFRY_HTTP_TOKEN')?.valueFrom).secretKeyRef,
@@ -223,5 +241,10 @@ export function checkSelectors(resources: Obj[]): string[] {
 export function checkRendered(resources: Obj[]): string[] {
   const namespaces = new Set(resources.map((r) => str(asObj(r.metadata).namespace)));
   const ns = namespaces.size > 1 ? [`resources span several namespaces: ${[...namespaces].join(', ')}`] : [];
-  return [...ns, ...checkDeployment(resources), ...checkMigrationJob(resources), ...checkSelectors(resources)];
+  return [
+    ...ns,
+    ...checkDeployment(resources),
+    ...checkMigrationJob(resources),
+    ...checkSelectors(resources),
+  ];
 }

@@ -38,7 +38,11 @@ export function findTool(name: string, probeArgs: string[], install: string): To
   if (path) {
     const probe = spawnSync(path, probeArgs, { encoding: 'utf8', timeout: 15_000 });
     if (probe.status === 0) return { name, path, missing: undefined };
-    return { name, path: undefined, missing: `${name} is installed but \`${name} ${probeArgs.join(' ')}\` failed: ${probe.stderr.trim()}; ${install}` };
+    return {
+      name,
+      path: undefined,
+      missing: `${name} is installed but \`${name} ${probeArgs.join(' ')}\` failed: ${probe.stderr.trim()}; ${install}`,
+    };
   }
   return { name, path: undefined, missing: `${name} not found; ${install}` };
 }
@@ -94,9 +98,11 @@ function modelModule(apiVersion: string, kind: string): string | undefined {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   if (!version || !/^[A-Za-z]+$/.test(kind)) return undefined;
   if (group === 'monitoring.coreos.com') {
-    return `@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}/${kind}.js`;
+    return `@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}/${kind}`;
   }
-  return group === '' ? `kubernetes-models/${version}/${kind}.js` : `kubernetes-models/${group}/${version}/${kind}.js`;
+  return group === ''
+    ? `kubernetes-models/${version}/${kind}`
+    : `kubernetes-models/${group}/${version}/${kind}`;
 }
 
 /** Returns the schema violations of one manifest, empty when valid. */
@@ -119,7 +125,8 @@ export function k8sSchemaErrors(resource: Obj): string[] {
     return [];
   } catch (e) {
     const errors = (e as { errors?: { instancePath?: string; message?: string }[] }).errors;
-    if (errors?.length) return errors.map((err) => `${name}: ${err.instancePath || '/'} ${err.message ?? ''}`);
+    if (errors?.length)
+      return errors.map((err) => `${name}: ${err.instancePath || '/'} ${err.message ?? ''}`);
     return [`${name}: ${(e as Error).message}`];
   }
 }
@@ -163,7 +170,11 @@ export const belfryCounters = [
   'belfry_vetoes_total',
   'belfry_leader_changes_total',
 ] as const;
-export const belfryGauges = ['belfry_executions_in_flight', 'belfry_is_leader', 'belfry_live_instances'] as const;
+export const belfryGauges = [
+  'belfry_executions_in_flight',
+  'belfry_is_leader',
+  'belfry_live_instances',
+] as const;
 export const belfryHistograms = [
   'belfry_fire_lag_seconds',
   'belfry_execution_duration_seconds',

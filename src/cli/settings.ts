@@ -1,0 +1,60 @@
+/**
+ * Process settings from the environment: one zod schema holds the defaults, the validation and the
+ * documentation. Only the entry point reads `process.env`, and only through here.
+ */
+import { z } from 'zod';
+import { parseDuration } from '../time/duration.js';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      try {
+        return parseDuration(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+const integer = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+export const settingsSchema = z.object({
+  DATABASE_URL: z.string().min(1).optional().describe('PostgreSQL connection string'),
+  BELFRY_SESSION_DATABASE_URL: z.string().min(1).optional().describe('direct URL for the LISTEN/lock session when DATABASE_URL goes through a transaction pooler'),
+  BELFRY_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('belfry'),
+  BELFRY_CONFIG: z.string().optional().describe('YAML definitions file(s), comma-separated'),
+  BELFRY_INSTANCE_NAME: z.string().optional(),
+  BELFRY_HTTP_HOST: z.string().default('127.0.0.1'),
+  BELFRY_HTTP_PORT: integer(8080, 0, 65535),
+  BELFRY_HTTP_TOKEN: z.string().min(16, 'BELFRY_HTTP_TOKEN must be at least 16 characters').optional(),
+  BELFRY_CONCURRENCY: integer(10, 1, 10_000),
+  BELFRY_BATCH_SIZE: integer(500, 1, 10_000),
+  BELFRY_SHUTDOWN_TIMEOUT: duration('30s'),
+  BELFRY_HEARTBEAT_INTERVAL: duration('2s'),
+  BELFRY_LEASE_TTL: duration('6s'),
+  BELFRY_DEAD_AFTER: duration('10s'),
+  BELFRY_HISTORY_RETENTION: duration('90d'),
+  BELFRY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export class SettingsError extends Error {
+  readonly code = 'BELFRY_BAD_SETTINGS';
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const parsed = settingsSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    throw new SettingsError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n'));
+  }
+  return parsed.data;
+}
+
+export function requireDatabaseUrl(settings: Settings, flag?: string): string {
+  const url = flag ?? settings.DATABASE_URL;
+  if (!url) throw new SettingsError('no database: set DATABASE_URL (or pass --database-url)');
+  return url;
+}

@@ -1,0 +1,118 @@
+/**
+ * `belfry start`: one replica. Loads and validates the YAML first (a bad file exits non-zero and touches
+ * nothing), waits for the database, migrates, reconciles the definitions in one transaction, then fires.
+ * SIGTERM/SIGINT stop it gracefully; a second signal exits at once.
+ */
+import type { Command } from 'commander';
+import type { Logger } from 'pino';
+import { createScheduler, type Scheduler } from '../scheduler.js';
+import { systemClock } from '../time/clock.js';
+import { createLogger } from './logger.js';
+import { readSettings, requireDatabaseUrl, type Settings } from './settings.js';
+import { migrateWhenReachable } from './wait-for-database.js';
+import { prepareDefinitions, reconcileDefinitions } from './definitions.js';
+import { attachExecutionLog } from './execution-log.js';
+import { startAdminServer, type AdminServer } from './admin-server.js';
+
+export interface StartOptions {
+  config?: string[];
+  databaseUrl?: string;
+  schema?: string;
+  name?: string;
+}
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('run a replica: reconcile the YAML definitions, then fire triggers until SIGTERM')
+    .option('-c, --config <file...>', 'YAML definitions (default: $BELFRY_CONFIG)')
+    .option('--database-url <url>', 'PostgreSQL URL (default: $DATABASE_URL)')
+    .option('--schema <name>', 'Belfry schema (default: $BELFRY_SCHEMA or belfry)')
+    .option('--name <name>', 'instance name (default: $BELFRY_INSTANCE_NAME or host-pid)')
+    .action(async (options: StartOptions) => {
+      const settings = readSettings();
+      const exitCode = await runReplica(options, settings);
+      process.exit(exitCode);
+    });
+}
+
+export async function runReplica(options: StartOptions, settings: Settings): Promise<number> {
+  const logger = createLogger({ level: settings.BELFRY_LOG_LEVEL, base: { instance: options.name ?? settings.BELFRY_INSTANCE_NAME } });
+  const files = options.config ?? settings.BELFRY_CONFIG?.split(',').filter(Boolean) ?? [];
+  const prepared = await prepareDefinitions(files);
+  if (!prepared.ok) {
+    for (const line of prepared.errors) process.stderr.write(`${line}\n`);
+    process.stderr.write(`belfry: ${prepared.errors.length} error(s) in the definitions; nothing was changed\n`);
+    return 1;
+  }
+  const scheduler = createScheduler({
+    connectionString: requireDatabaseUrl(settings, options.databaseUrl),
+    sessionConnectionString: settings.BELFRY_SESSION_DATABASE_URL,
+    schema: options.schema ?? settings.BELFRY_SCHEMA,
+    instanceName: options.name ?? settings.BELFRY_INSTANCE_NAME,
+    concurrency: settings.BELFRY_CONCURRENCY,
+    batchSize: settings.BELFRY_BATCH_SIZE,
+    shutdownTimeoutMs: settings.BELFRY_SHUTDOWN_TIMEOUT,
+    timings: {
+      heartbeatIntervalMs: settings.BELFRY_HEARTBEAT_INTERVAL,
+      leaseTtlMs: settings.BELFRY_LEASE_TTL,
+      deadAfterMs: settings.BELFRY_DEAD_AFTER,
+    },
+    migrate: false,
+    logger,
+  });
+  const stopSignal = new AbortController();
+  const stopped = installSignalHandlers(scheduler, logger, stopSignal);
+  try {
+    await prepared.register(scheduler);
+    const migrated = await migrateWhenReachable(scheduler.database.pool, scheduler.database.schema, {
+      clock: systemClock,
+      logger,
+      signal: stopSignal.signal,
+    });
+    if (!migrated) return await stopped;
+    await prepared.reconcile(scheduler, logger);
+    attachExecutionLog(scheduler, logger);
+    await scheduler.start();
+    const admin = await startAdmin(scheduler, settings, logger);
+    const code = await stopped;
+    await admin?.close();
+    return code;
+  } catch (error) {
+    logger.error({ err: error }, 'replica failed to start');
+    process.stderr.write(`belfry: ${(error as Error).message}\n`);
+    await scheduler.stop({ timeoutMs: 1_000 }).catch(() => {});
+    return 1;
+  }
+}
+
+async function startAdmin(scheduler: Scheduler, settings: Settings, logger: Logger): Promise<AdminServer | undefined> {
+  if (settings.BELFRY_HTTP_PORT === 0) return undefined;
+  return startAdminServer({ scheduler, host: settings.BELFRY_HTTP_HOST, port: settings.BELFRY_HTTP_PORT, token: settings.BELFRY_HTTP_TOKEN, logger });
+}
+
+function installSignalHandlers(scheduler: Scheduler, logger: Logger, stopSignal: AbortController): Promise<number> {
+  return new Promise((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(130);
+      }
+      logger.info({ signal }, 'shutting down gracefully');
+      stopSignal.abort();
+      scheduler.stop().then(
+        () => resolve(0),
+        (error) => {
+          logger.error({ err: error }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+export { reconcileDefinitions };

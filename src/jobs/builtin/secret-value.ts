@@ -1,0 +1,57 @@
+/**
+ * Values that may be secrets: a literal, `{ env: NAME }` or `{ file: PATH }`. References are what gets
+ * stored and shown (in the database, in plans, in logs); the value itself is read only when a job runs,
+ * from sources the caller injects, and never logged.
+ */
+import { readFile } from 'node:fs/promises';
+
+export type SecretValue = string | { env: string } | { file: string };
+
+export interface SecretSources {
+  /** Environment to read `{ env }` references from (the entry point passes process.env). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Reads a `{ file }` reference; default: the file's text with one trailing newline removed. */
+  readFile?: (path: string) => Promise<string>;
+}
+
+export class SecretError extends Error {
+  readonly code = 'BELFRY_SECRET_UNAVAILABLE';
+}
+
+/** Names that must never carry a clear-text value (headers, environment variables). */
+const SECRET_NAME = /authorization|token|secret|password|passwd|api[-_]?key|cookie|credential|private[-_]?key/i;
+
+export function looksLikeSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+/** How a value is shown: literals as they are, references by what they point at (never the secret). */
+export function describeSecretValue(value: SecretValue): string {
+  if (typeof value === 'string') return value;
+  return 'env' in value ? `{env: ${value.env}}` : `{file: ${value.file}}`;
+}
+
+export async function resolveSecretValue(value: SecretValue, sources: SecretSources): Promise<string> {
+  if (typeof value === 'string') return value;
+  if ('env' in value) {
+    const resolved = sources.env[value.env];
+    if (resolved === undefined) throw new SecretError(`environment variable ${value.env} is not set`);
+    return resolved;
+  }
+  try {
+    const read = sources.readFile ?? ((path: string) => readFile(path, 'utf8'));
+    return (await read(value.file)).replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new SecretError(`secret file ${value.file} could not be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+export async function resolveSecretMap(
+  values: Readonly<Record<string, SecretValue>> | undefined,
+  sources: SecretSources,
+): Promise<Record<string, string>> {
+  const entries = await Promise.all(
+    Object.entries(values ?? {}).map(async ([name, value]) => [name, await resolveSecretValue(value, sources)] as const),
+  );
+  return Object.fromEntries(entries);
+}
