@@ -84,22 +84,23 @@ export class BenchChild {
 
   /** Resolves with the first message of `type` that matches; rejects on timeout or if the child exits. */
   waitFor(type: string, options: { match?: (message: ChildMessage) => boolean; timeoutMs?: number } = {}): Promise<ChildMessage> {
+    const proc = this.proc;
+    const timeoutMs = options.timeoutMs ?? 60_000;
     return new Promise((resolveMessage, reject) => {
-      const timer = setTimeout(() => done(new Error(`${this.name}: no "${type}" within ${options.timeoutMs ?? 60_000} ms (log: ${this.logFile})`)), options.timeoutMs ?? 60_000);
-      const off = this.on((message) => {
-        if (message.type === type && (options.match?.(message) ?? true)) done(undefined, message);
-      });
-      const onExit = () => done(new Error(`${this.name} exited while waiting for "${type}" (log: ${this.logFile})`));
-      this.proc.once('exit', onExit);
-      function done(error?: Error, message?: ChildMessage) {
+      const finish = (error: Error | undefined, message?: ChildMessage) => {
         clearTimeout(timer);
         off();
-        // eslint-disable-next-line @typescript-eslint/no-use-before-define
         proc.off('exit', onExit);
         if (error) reject(error);
         else resolveMessage(message!);
-      }
-      const proc = this.proc;
+      };
+      const timer = setTimeout(() => finish(new Error(`${this.name}: no "${type}" within ${timeoutMs} ms (log: ${this.logFile})`)), timeoutMs);
+      const off = this.on((message) => {
+        if (message.type === type && (options.match?.(message) ?? true)) finish(undefined, message);
+      });
+      const onExit = () => finish(new Error(`${this.name} exited while waiting for "${type}" (log: ${this.logFile})`));
+      if (!this.alive) onExit();
+      else proc.once('exit', onExit);
     });
   }
 

@@ -1,0 +1,129 @@
+/**
+ * One Belfry replica for the benchmarks: a process that builds a scheduler through the public API,
+ * registers the bench jobs, starts, and stops gracefully on SIGTERM/SIGINT (or when the orchestrator
+ * goes away). Started by bench/run.ts and bench/failover.ts; not meant to be run by hand.
+ *
+ * Jobs:
+ *   - `noop`: does nothing; records when its handler started (wall clock), so the orchestrator can
+ *     measure handler-side lag next to the `job_history` lag (`started_at` there is the acquiring
+ *     transaction's now(), a few ms before the handler runs).
+ *   - `sleep` (`recover: true`): tells the orchestrator it started, then runs until released or aborted:
+ *     the job the failover benchmark kills a replica under.
+ */
+import pino from 'pino';
+import { createScheduler, type ClusterTimings } from '../src/scheduler.js';
+import type { JobContext } from '../src/jobs/job.js';
+import { childConfig, sendToParent, serveParent } from './support/children.js';
+import { wallMs } from './support/time.js';
+
+export interface ReplicaConfig {
+  connectionString: string;
+  schema: string;
+  instanceName: string;
+  concurrency: number;
+  batchSize: number;
+  maxIdleMs?: number;
+  shutdownTimeoutMs?: number;
+  timings?: Partial<ClusterTimings>;
+  logLevel?: string;
+}
+
+interface GroupSamples {
+  /** Handler start, wall ms. */
+  starts: number[];
+  /** Handler start minus the fire's scheduled time. */
+  lags: number[];
+  /** Handler start minus `data.addedAt` (when the orchestrator stamped the request). */
+  addLags: number[];
+}
+
+const config = childConfig<ReplicaConfig>();
+const samples = new Map<string, GroupSamples>();
+let releaseSleepers = new AbortController();
+
+class NoopJob {
+  execute(ctx: JobContext<{ addedAt?: number }>): null {
+    const at = wallMs();
+    let group = samples.get(ctx.fire.group);
+    if (!group) samples.set(ctx.fire.group, (group = { starts: [], lags: [], addLags: [] }));
+    group.starts.push(at);
+    group.lags.push(at - ctx.fire.scheduledAt.getTime());
+    if (typeof ctx.data.addedAt === 'number') group.addLags.push(at - ctx.data.addedAt);
+    return null;
+  }
+}
+
+class SleepJob {
+  async execute(ctx: JobContext): Promise<null> {
+    sendToParent({ type: 'sleep-started', at: wallMs(), fireId: ctx.fire.fireId, executionId: ctx.fire.executionId, attempt: ctx.fire.attempt, instanceName: config.instanceName });
+    const release = releaseSleepers.signal;
+    await new Promise<void>((resolve) => {
+      if (release.aborted || ctx.signal.aborted) return resolve();
+      release.addEventListener('abort', () => resolve(), { once: true });
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    return null;
+  }
+}
+
+const logger = pino({ level: config.logLevel ?? 'warn', base: { replica: config.instanceName } }, pino.destination(2));
+const scheduler = createScheduler({
+  connectionString: config.connectionString,
+  schema: config.schema,
+  instanceName: config.instanceName,
+  concurrency: config.concurrency,
+  batchSize: config.batchSize,
+  maxIdleMs: config.maxIdleMs,
+  shutdownTimeoutMs: config.shutdownTimeoutMs ?? 10_000,
+  timings: config.timings,
+  logger,
+});
+scheduler.registerJob('noop', NoopJob);
+scheduler.registerJob('sleep', SleepJob, { recover: true });
+
+for (const event of ['leader:elected', 'leader:lost', 'instance:dead', 'execution:recovered', 'instance:fenced'] as const) {
+  scheduler.on(event, (payload) => sendToParent({ type: 'event', name: event, at: wallMs(), instanceName: config.instanceName, payload: JSON.parse(JSON.stringify(payload)) }));
+}
+
+let stopping: Promise<void> | undefined;
+function shutdown(reason: string): Promise<void> {
+  stopping ??= (async () => {
+    sendToParent({ type: 'stopping', at: wallMs(), reason });
+    try {
+      await scheduler.stop();
+    } catch (error) {
+      logger.error({ err: error }, 'stop failed');
+    }
+    process.exit(0);
+  })();
+  return stopping;
+}
+
+serveParent(
+  (message) => {
+    switch (message.type) {
+      case 'collect': {
+        const group = String(message.group);
+        const out = samples.get(group) ?? { starts: [], lags: [], addLags: [] };
+        samples.delete(group);
+        return { samples: out };
+      }
+      case 'count':
+        return { count: samples.get(String(message.group))?.starts.length ?? 0 };
+      case 'release':
+        releaseSleepers.abort();
+        releaseSleepers = new AbortController();
+        return {};
+      case 'status':
+        return { instanceId: scheduler.instanceId, isLeader: scheduler.isLeader, epoch: scheduler.leaderEpoch };
+      default:
+        return {};
+    }
+  },
+  () => void shutdown('orchestrator gone'),
+);
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+await scheduler.start();
+sendToParent({ type: 'ready', at: wallMs(), instanceId: scheduler.instanceId, pid: process.pid });

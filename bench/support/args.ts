@@ -1,0 +1,15 @@
+/** Command-line flags shared by the bench entry points (node:util parseArgs, `--name value`). */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
+
+export function parseFlags<T extends FlagSpec>(spec: T, argv = process.argv.slice(2)) {
+  return parseArgs({ args: argv, options: spec, allowPositionals: false, strict: true }).values;
+}
+
+export function intFlag(value: string | boolean | undefined | (string | boolean)[], fallback: number): number {
+  if (value === undefined || typeof value === 'boolean' || Array.isArray(value)) return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`not a number: ${value}`);
+  return Math.trunc(parsed);
+}

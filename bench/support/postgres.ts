@@ -1,0 +1,75 @@
+/**
+ * The benchmark's own PostgreSQL: one embedded server per run (data under `.tmp/bench-pg-*`, removed at
+ * the end), one database per system so each one's `pg_stat_database` counters are its own.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../../src/dev/embedded-postgres.js';
+import { onCleanup } from './cleanup.js';
+
+export interface BenchServer {
+  /** URL of the maintenance database (`postgres`). */
+  readonly url: string;
+  readonly dataDir: string;
+  urlFor(database: string): string;
+  /** Drops (if present) and creates a database. */
+  createDatabase(name: string): Promise<string>;
+  /** Committed plus rolled-back transactions of a database so far (pg_stat_database). */
+  transactions(database: string): Promise<number>;
+  /** Server version, e.g. "18.0". */
+  version(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchServer(options: { prefix?: string; maxConnections?: number } = {}): Promise<BenchServer> {
+  const dataDir = join(process.cwd(), '.tmp', `${options.prefix ?? 'bench-pg'}-${randomBytes(4).toString('hex')}`);
+  const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
+  const unregisterDir = onCleanup('remove PostgreSQL data', removeDir);
+  const server = await startEmbeddedPostgres({ dataDir, maxConnections: options.maxConnections ?? 300 });
+  // The statistics reader is a separate client on the maintenance database, so reading the counters
+  // adds nothing to the counters of the databases it reads.
+  const admin = new pg.Client({ connectionString: server.url, application_name: 'bench-admin' });
+  await admin.connect();
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await admin.end().catch(() => {});
+      await server.stop();
+      removeDir();
+    })());
+  const unregisterServer = onCleanup('stop PostgreSQL', stop);
+  const urlFor = (database: string) => {
+    const url = new URL(server.url);
+    url.pathname = `/${database}`;
+    return url.toString();
+  };
+  return {
+    url: server.url,
+    dataDir,
+    urlFor,
+    async createDatabase(name) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${name}`);
+      return urlFor(name);
+    },
+    async transactions(database) {
+      const { rows } = await admin.query<{ n: string }>(
+        'SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = $1',
+        [database],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+    async version() {
+      const { rows } = await admin.query<{ v: string }>('SHOW server_version');
+      return rows[0]!.v;
+    },
+    async stop() {
+      await stop();
+      unregisterServer();
+      unregisterDir();
+    },
+  };
+}

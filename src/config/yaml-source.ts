@@ -1,0 +1,106 @@
+/**
+ * One parsed YAML file and the way back from a path in its data (as zod and the builder report it) to
+ * a line and column in the text. Every node keeps its source range because the document is parsed with
+ * a LineCounter; a path that does not exist (a missing key) resolves to its nearest existing parent.
+ */
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import type { DefinitionError, SourcePosition } from './definition-error.js';
+
+export type DataPath = readonly PropertyKey[];
+
+export class YamlSource {
+  readonly #lineCounter: LineCounter;
+  readonly #document: Document.Parsed;
+
+  private constructor(
+    readonly file: string,
+    document: Document.Parsed,
+    lineCounter: LineCounter,
+  ) {
+    this.#document = document;
+    this.#lineCounter = lineCounter;
+  }
+
+  /** Parses `text`; syntax errors (and duplicate keys) come back as errors, never thrown. */
+  static parse(file: string, text: string): { source: YamlSource; errors: DefinitionError[] } {
+    const lineCounter = new LineCounter();
+    const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    const source = new YamlSource(file, document, lineCounter);
+    const errors = document.errors.map((error) => ({ ...source.positionAt(error.pos[0]), message: syntaxMessage(error.message) }));
+    return { source, errors };
+  }
+
+  get data(): unknown {
+    return this.#document.toJS({ maxAliasCount: 100 }) ?? {};
+  }
+
+  positionAt(offset: number): SourcePosition {
+    const { line, col } = this.#lineCounter.linePos(offset);
+    return { file: this.file, line, column: col };
+  }
+
+  /** Where the value at `path` is written (or its nearest existing parent). */
+  positionOf(path: DataPath): SourcePosition {
+    const node = this.#nodeAt(path) ?? this.#nearest(path);
+    return this.positionAt(node?.range?.[0] ?? 0);
+  }
+
+  /** Where the key `key` of the map at `path` is written (for unknown keys and names). */
+  keyPositionOf(path: DataPath, key: string): SourcePosition {
+    const map = this.#nodeAt(path);
+    if (isMap(map)) {
+      const pair = (map.items as Pair<unknown, unknown>[]).find((item) => isScalar(item.key) && String(item.key.value) === key);
+      const keyNode = pair?.key as Node | undefined;
+      if (keyNode?.range) return this.positionAt(keyNode.range[0]);
+    }
+    return this.positionOf([...path, key]);
+  }
+
+  /** Whether the data has a value at `path` (an explicit `null` counts). */
+  has(path: DataPath): boolean {
+    return this.#nodeAt(path) !== undefined;
+  }
+
+  #nodeAt(path: DataPath): Node | undefined {
+    if (path.length === 0) return (this.#document.contents as Node | null) ?? undefined;
+    let node: unknown = this.#document.contents;
+    for (const segment of path) {
+      if (isMap(node)) {
+        const pair = (node.items as Pair<unknown, unknown>[]).find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+        if (!pair) return undefined;
+        node = pair.value;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        node = node.items[segment];
+      } else {
+        return undefined;
+      }
+      if (node === undefined || node === null) return undefined;
+    }
+    return node as Node;
+  }
+
+  #nearest(path: DataPath): Node | undefined {
+    for (let length = path.length - 1; length >= 0; length -= 1) {
+      const parent = path.slice(0, length);
+      const node = this.#nodeAt(parent);
+      if (node) {
+        // Point at the parent's key rather than at its first child when we can.
+        if (length > 0) {
+          const owner = this.#nodeAt(parent.slice(0, -1));
+          if (isMap(owner)) {
+            const key = String(parent[parent.length - 1]);
+            const pair = (owner.items as Pair<unknown, unknown>[]).find((item) => isScalar(item.key) && String(item.key.value) === key);
+            if (pair && (pair.key as Node).range) return pair.key as Node;
+          }
+        }
+        return node;
+      }
+    }
+    return undefined;
+  }
+}
+
+function syntaxMessage(message: string): string {
+  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  return `YAML syntax: ${first}`;
+}
