@@ -23,23 +23,53 @@ function nextPerSecond(label: string, spec: ScheduleSpec, iterations = 300_000):
     after = next === null || next.getTime() > END ? new Date(START) : next;
   }
   const seconds = (performance.now() - started) / 1000;
-  console.log(`${label.padEnd(62)} ${Math.round(iterations / seconds).toLocaleString('en-US').padStart(12)} next()/s`);
+  console.log(
+    `${label.padEnd(62)} ${Math.round(iterations / seconds)
+      .toLocaleString('en-US')
+      .padStart(12)} next()/s`,
+  );
 }
 
-const nyse = (expression: string): ScheduleSpec => ({ kind: 'quartz', expression, timezone: 'America/New_York', calendar: 'us-nyse' });
+const nyse = (expression: string): ScheduleSpec => ({
+  kind: 'quartz',
+  expression,
+  timezone: 'America/New_York',
+  calendar: 'us-nyse',
+});
 
 nextPerSecond('quartz "0 0 9 ? * MON-FRI", America/New_York, us-nyse', nyse('0 0 9 ? * MON-FRI'));
-nextPerSecond('quartz "0 0 9 ? * MON-FRI", America/New_York, no calendar', { kind: 'quartz', expression: '0 0 9 ? * MON-FRI', timezone: 'America/New_York' });
+nextPerSecond('quartz "0 0 9 ? * MON-FRI", America/New_York, no calendar', {
+  kind: 'quartz',
+  expression: '0 0 9 ? * MON-FRI',
+  timezone: 'America/New_York',
+});
 nextPerSecond('quartz "0 0/15 9-17 ? * MON-FRI", us-nyse', nyse('0 0/15 9-17 ? * MON-FRI'));
-nextPerSecond('quartz "0 0 17 LW * ?", us-nyse, previous-business-day', { ...nyse('0 0 17 LW * ?'), onExcludedDay: 'previous-business-day' } as ScheduleSpec);
-nextPerSecond('cron "*/5 * * * *", Europe/London', { kind: 'cron', expression: '*/5 * * * *', timezone: 'Europe/London' });
-nextPerSecond('business-day: last, 09:00, us-nyse', { kind: 'business-day', day: -1, time: '09:00', timezone: 'America/New_York', calendar: 'us-nyse' });
+nextPerSecond('quartz "0 0 17 LW * ?", us-nyse, previous-business-day', {
+  ...nyse('0 0 17 LW * ?'),
+  onExcludedDay: 'previous-business-day',
+} as ScheduleSpec);
+nextPerSecond('cron "*/5 * * * *", Europe/London', {
+  kind: 'cron',
+  expression: '*/5 * * * *',
+  timezone: 'Europe/London',
+});
+nextPerSecond('business-day: last, 09:00, us-nyse', {
+  kind: 'business-day',
+  day: -1,
+  time: '09:00',
+  timezone: 'America/New_York',
+  calendar: 'us-nyse',
+});
 
 // A year of previews: every weekday fire of a year, with explanations.
 const schedule = compileSchedule(nyse('0 0 9 ? * MON-FRI'), { calendars });
 const rounds = 200;
 const started = performance.now();
 let fires = 0;
-for (let i = 0; i < rounds; i++) fires = previewSchedule(schedule, { from: new Date(Date.UTC(2024 + (i % 10), 0, 1)), count: 252 }).length;
+for (let i = 0; i < rounds; i++)
+  fires = previewSchedule(schedule, { from: new Date(Date.UTC(2024 + (i % 10), 0, 1)), count: 252 }).length;
 const msPerYear = (performance.now() - started) / rounds;
-console.log(`a year of previews (${fires} fires with explanations, us-nyse)`.padEnd(62), `${msPerYear.toFixed(3).padStart(12)} ms`);
+console.log(
+  `a year of previews (${fires} fires with explanations, us-nyse)`.padEnd(62),
+  `${msPerYear.toFixed(3).padStart(12)} ms`,
+);

@@ -16,7 +16,8 @@ import type { ShippedCalendarFile } from '../src/time/shipped-calendars.js';
 const FROM = 2020;
 const TO = 2040;
 const OUT = fileURLToPath(new URL('../calendars/', import.meta.url));
-const LIBRARY_VERSION = (createRequire(import.meta.url)('date-holidays/package.json') as { version: string }).version;
+const LIBRARY_VERSION = (createRequire(import.meta.url)('date-holidays/package.json') as { version: string })
+  .version;
 
 interface Definition {
   name: string;
@@ -29,7 +30,9 @@ interface Definition {
 /** Holidays of the given types from date-holidays, English names, substitute days included. */
 function fromLibrary(country: string, state: string | undefined, types: string[]): () => NamedDate[] {
   return () => {
-    const holidays = state ? new Holidays(country, state, { languages: ['en'] }) : new Holidays(country, { languages: ['en'] });
+    const holidays = state
+      ? new Holidays(country, state, { languages: ['en'] })
+      : new Holidays(country, { languages: ['en'] });
     const dates: NamedDate[] = [];
     for (let year = FROM; year <= TO; year++) {
       for (const holiday of holidays.getHolidays(year)) {
@@ -84,12 +87,15 @@ function nyseObserved(date: Date, allowFridayBefore = true): Date | undefined {
 }
 
 /** Unscheduled full-day closures (national days of mourning and the like), kept by hand. */
-const NYSE_ONE_OFF: NamedDate[] = [{ date: '2025-01-09', name: 'National Day of Mourning for President Jimmy Carter' }];
+const NYSE_ONE_OFF: NamedDate[] = [
+  { date: '2025-01-09', name: 'National Day of Mourning for President Jimmy Carter' },
+];
 
 function nyseDates(): NamedDate[] {
   const dates: NamedDate[] = [];
   const add = (date: Date | undefined, name: string) => {
-    if (date && date.getUTCFullYear() >= FROM && date.getUTCFullYear() <= TO) dates.push({ date: iso(date), name });
+    if (date && date.getUTCFullYear() >= FROM && date.getUTCFullYear() <= TO)
+      dates.push({ date: iso(date), name });
   };
   for (let year = FROM; year <= TO; year++) {
     add(nyseObserved(utc(year, 1, 1), false), "New Year's Day");
@@ -133,9 +139,11 @@ const DEFINITIONS: Definition[] = [
   },
   {
     name: 'us-nyse',
-    description: 'New York Stock Exchange full-day closures (weekends not listed; early closes are trading days)',
+    description:
+      'New York Stock Exchange full-day closures (weekends not listed; early closes are trading days)',
     timezone: 'America/New_York',
-    source: 'hand-kept rules in scripts/generate-calendars.ts: NYSE Rule 7.2 holidays and observed-date rules (Juneteenth from 2022), plus one-off closures',
+    source:
+      'hand-kept rules in scripts/generate-calendars.ts: NYSE Rule 7.2 holidays and observed-date rules (Juneteenth from 2022), plus one-off closures',
     dates: nyseDates,
   },
   {
@@ -191,7 +199,8 @@ const DEFINITIONS: Definition[] = [
     name: 'target2',
     description: 'TARGET2 (euro payment system) closing days, besides weekends',
     timezone: 'Europe/Berlin',
-    source: 'hand-kept rules in scripts/generate-calendars.ts: the ECB TARGET2 closing days (New Year, Good Friday, Easter Monday, 1 May, 25 and 26 December)',
+    source:
+      'hand-kept rules in scripts/generate-calendars.ts: the ECB TARGET2 closing days (New Year, Good Friday, Easter Monday, 1 May, 25 and 26 December)',
     dates: target2Dates,
   },
 ];

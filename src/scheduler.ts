@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
-import { runRecoveryPass } from './cluster/execution-recoverer.js';
+import { ExecutionRecoverer } from './cluster/execution-recoverer.js';
 import { LeaderElector, type LeadershipChange } from './cluster/leader-elector.js';
 import { SessionConnection } from './cluster/session-connection.js';
 import { CompletionWriter } from './engine/completion-writer.js';
@@ -30,7 +30,10 @@ import { acquireOrRenewLease, resignLease } from './store/leader-store.js';
 import { lockNamespace } from './store/lock-keys.js';
 import { migrate, migrationsCurrent } from './store/migrator.js';
 import { systemClock, type Clock } from './time/clock.js';
-import type { Schedule, ScheduleSpec } from './time/schedule.js';
+import { compileSchedule, type Schedule, type ScheduleSpec } from './time/schedule.js';
+import { createCalendarResolver } from './time/calendar-resolver.js';
+import type { CalendarResolver, CalendarSpec } from './time/calendar.js';
+import { listCalendars } from './store/definition-store.js';
 import type { DueTrigger } from './store/fire-store.js';
 
 export const BELFRY_VERSION = '0.1.0';
@@ -39,7 +42,7 @@ export interface ClusterTimings {
   /** How often a replica checks in (and the leader renews its lease). */
   heartbeatIntervalMs: number;
   leaseTtlMs: number;
-  /** A replica whose session ended is dead once its last check-in is this old (absorbs a quick reconnect). */
+  /** A replica whose session has been gone this long (and has not checked in meanwhile) is dead; absorbs reconnects. */
   sessionGraceMs: number;
   /** A replica that has not checked in for this long is dead even if its session is open (stalled). */
   deadAfterMs: number;
@@ -50,7 +53,7 @@ export interface ClusterTimings {
 export const DEFAULT_TIMINGS: ClusterTimings = {
   heartbeatIntervalMs: 2_000,
   leaseTtlMs: 6_000,
-  sessionGraceMs: 1_000,
+  sessionGraceMs: 2_000,
   deadAfterMs: 10_000,
   recoveryIntervalMs: 1_000,
 };
@@ -74,7 +77,7 @@ export interface SchedulerOptions {
   migrate?: boolean;
   clock?: Clock;
   logger?: Logger;
-  /** Builds a stored trigger's schedule; the default resolves calendars through the database. */
+  /** Builds a stored trigger's schedule; the default resolves calendars from the database, then the shipped ones. */
   compileSchedule?: (spec: ScheduleSpec, trigger: DueTrigger) => Schedule;
 }
 
@@ -113,7 +116,10 @@ export class Scheduler {
   readonly #acquireLoop: LoopService;
   readonly #membershipLoop: LoopService;
   readonly #recoveryLoop: LoopService;
+  readonly #recoverer: ExecutionRecoverer;
   #databaseReachable = true;
+  #calendars: CalendarResolver = createCalendarResolver({});
+  #calendarsStale = true;
 
   constructor(private readonly options: SchedulerOptions) {
     this.#clock = options.clock ?? systemClock;
@@ -146,7 +152,12 @@ export class Scheduler {
       clock: this.#clock,
       logger: log.child({ service: 'session' }),
       applicationName: `belfry-session:${this.instanceName}`,
-      onNotify: (payload) => (payload === 'leader' ? this.#membershipLoop.wake() : this.#acquireLoop.wake()),
+      onNotify: (payload) => {
+        if (payload === 'leader') return this.#membershipLoop.wake();
+        // Any definition change may have touched a calendar; reload them before the next acquisition.
+        if (payload === 'triggers' || payload === 'calendars') this.#calendarsStale = true;
+        this.#acquireLoop.wake();
+      },
       onLost: (error) => this.events.emit('database:unavailable', { service: 'session', error }),
       onReconnected: () => {
         this.events.emit('database:available', { service: 'session' });
@@ -181,12 +192,16 @@ export class Scheduler {
       batchSize: options.batchSize ?? 500,
       maxIdleMs: options.maxIdleMs ?? 10_000,
       planLimits: options.planLimits,
-      compile: options.compileSchedule,
+      compile: options.compileSchedule ?? ((spec) => compileSchedule(spec, { calendars: this.#calendars })),
     });
+    // Retry a failing tick quickly (capped at one heartbeat): after a database restart a replica must be
+    // back, checked in and holding its session lock before the leader's session grace runs out.
+    const errorBackoff = { initialMs: 100, maxMs: this.#timings.heartbeatIntervalMs };
     const loop = (name: string, tick: (signal: AbortSignal) => Promise<number>) =>
       new LoopService({
         name,
         tick,
+        errorBackoff,
         clock: this.#clock,
         logger: log.child({ service: name }),
         onError: (error, kind) => {
@@ -202,9 +217,19 @@ export class Scheduler {
           this.events.emit('database:available', { service: name });
         },
       });
-    this.#acquireLoop = loop('acquirer', async () => (await this.#acquirer.tick()).waitMs);
+    this.#acquireLoop = loop('acquirer', async () => {
+      if (this.#calendarsStale) await this.#reloadCalendars();
+      return (await this.#acquirer.tick()).waitMs;
+    });
     this.#membershipLoop = loop('membership', () => this.#membershipTick());
     this.#recoveryLoop = loop('recoverer', () => this.#recoveryTick());
+    this.#recoverer = new ExecutionRecoverer({
+      executor: this.executor,
+      instanceId: () => this.#instanceId,
+      lockNamespace: this.#namespace,
+      sessionGraceMs: this.#timings.sessionGraceMs,
+      deadAfterMs: this.#timings.deadAfterMs,
+    });
   }
 
   get instanceId(): string {
@@ -311,6 +336,7 @@ export class Scheduler {
     if (change.kind === 'elected') {
       this.logger.info({ epoch: change.epoch }, 'elected leader');
       this.events.emit('leader:elected', { instanceId: this.#instanceId, epoch: change.epoch });
+      this.#recoverer.reset();
       await this.#recoveryLoop.start();
     } else {
       this.logger.warn({ epoch: change.epoch, reason: change.reason }, 'leadership lost');
@@ -322,16 +348,7 @@ export class Scheduler {
   async #recoveryTick(): Promise<number> {
     const epoch = this.#elector.epoch;
     if (epoch === null) return this.#timings.recoveryIntervalMs;
-    const pass = await runRecoveryPass(
-      {
-        executor: this.executor,
-        instanceId: () => this.#instanceId,
-        lockNamespace: this.#namespace,
-        sessionGraceMs: this.#timings.sessionGraceMs,
-        deadAfterMs: this.#timings.deadAfterMs,
-      },
-      epoch,
-    );
+    const pass = await this.#recoverer.pass(epoch);
     if (!pass.leaseHeld) {
       // Fenced: a newer epoch exists. Step down without waiting for the next check-in.
       void this.#applyLeadership(this.#elector.reset('lease lost (fenced)'));
@@ -350,6 +367,13 @@ export class Scheduler {
     }
     if (pass.recovered.length > 0) this.#acquireLoop.wake();
     return pass.recovered.length >= 500 ? 0 : this.#timings.recoveryIntervalMs;
+  }
+
+  async #reloadCalendars(): Promise<void> {
+    this.#calendarsStale = false;
+    const rows = await listCalendars(this.executor);
+    this.#calendars = createCalendarResolver(Object.fromEntries(rows.map((row) => [row.name, row.spec as CalendarSpec])));
+    this.#acquirer.forgetSchedules();
   }
 
   /** Fires a job once, now (a one-off trigger, so it is recorded and fired exactly like any other). */

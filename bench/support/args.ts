@@ -3,8 +3,14 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
-export function parseFlags<T extends FlagSpec>(spec: T, argv = process.argv.slice(2)) {
-  return parseArgs({ args: argv, options: spec, allowPositionals: false, strict: true }).values;
+export type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export function parseFlags(spec: FlagSpec, argv = process.argv.slice(2)): Flags {
+  return parseArgs({ args: argv, options: spec, allowPositionals: false, strict: true }).values as Flags;
+}
+
+export function stringFlag(value: Flags[string]): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 export function intFlag(value: string | boolean | undefined | (string | boolean)[], fallback: number): number {

@@ -3,8 +3,8 @@
  * the end), one database per system so each one's `pg_stat_database` counters are its own.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/dev/embedded-postgres.js';
 import { onCleanup } from './cleanup.js';
@@ -23,20 +23,44 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startBenchServer(options: { prefix?: string; maxConnections?: number } = {}): Promise<BenchServer> {
+export interface BenchServerOptions {
+  prefix?: string;
+  maxConnections?: number;
+  /** Append the server's log here (diagnostics). */
+  logFile?: string;
+  /** Log every statement that takes at least this long (0: all), with ms timestamps, to `logFile`. */
+  logMinDurationMs?: number;
+}
+
+export async function startBenchServer(options: BenchServerOptions = {}): Promise<BenchServer> {
   const dataDir = join(process.cwd(), '.tmp', `${options.prefix ?? 'bench-pg'}-${randomBytes(4).toString('hex')}`);
   const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
   const unregisterDir = onCleanup('remove PostgreSQL data', removeDir);
-  const server = await startEmbeddedPostgres({ dataDir, maxConnections: options.maxConnections ?? 300 });
+  let logStream: WriteStream | undefined;
+  if (options.logFile) {
+    mkdirSync(dirname(options.logFile), { recursive: true });
+    logStream = createWriteStream(options.logFile, { flags: 'a' });
+  }
+  const server = await startEmbeddedPostgres({
+    dataDir,
+    maxConnections: options.maxConnections ?? 300,
+    onLog: logStream ? (line) => logStream.write(line.endsWith('\n') ? line : `${line}\n`) : undefined,
+  });
   // The statistics reader is a separate client on the maintenance database, so reading the counters
   // adds nothing to the counters of the databases it reads.
   const admin = new pg.Client({ connectionString: server.url, application_name: 'bench-admin' });
   await admin.connect();
+  if (options.logMinDurationMs !== undefined) {
+    await admin.query(`ALTER SYSTEM SET log_min_duration_statement = ${Math.trunc(options.logMinDurationMs)}`);
+    await admin.query(`ALTER SYSTEM SET log_line_prefix = '%m [%p] %a '`);
+    await admin.query('SELECT pg_reload_conf()');
+  }
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
       await admin.end().catch(() => {});
       await server.stop();
+      logStream?.end();
       removeDir();
     })());
   const unregisterServer = onCleanup('stop PostgreSQL', stop);
@@ -63,7 +87,7 @@ export async function startBenchServer(options: { prefix?: string; maxConnection
       return Number(rows[0]?.n ?? 0);
     },
     async version() {
-      const { rows } = await admin.query<{ v: string }>('SHOW server_version');
+      const { rows } = await admin.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
       return rows[0]!.v;
     },
     async stop() {

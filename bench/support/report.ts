@@ -126,7 +126,7 @@ export function renderTable(systems: readonly SystemResult[]): string {
   return lines.join('\n');
 }
 
-export function writeJson(path: string, report: RunReport): void {
+export function writeJson(path: string, report: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
 }

@@ -7,6 +7,11 @@ import { registerMigrateCommand } from './migrate-command.js';
 import { registerDevCommand } from './dev-command.js';
 import { registerHistoryCommand } from './history-command.js';
 import { registerClusterCommands } from './cluster-commands.js';
+import { registerAuditCommand } from './audit-command.js';
+import { registerValidateCommand } from './validate-command.js';
+import { registerApplyCommand } from './apply-command.js';
+import { registerSchemaCommand } from './schema-command.js';
+import { registerNextCommand } from './next-command.js';
 
 const program = new Command()
   .name('belfry')
@@ -19,6 +24,11 @@ registerDevCommand(program);
 registerMigrateCommand(program);
 registerHistoryCommand(program);
 registerClusterCommands(program);
+registerAuditCommand(program);
+registerValidateCommand(program);
+registerApplyCommand(program);
+registerSchemaCommand(program);
+registerNextCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`belfry: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -3,12 +3,18 @@
  * calendar, with the reason for each skipped or moved day. (Previewing a YAML trigger comes with the
  * config module.)
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CalendarResolver } from '../time/calendar.js';
 import { createCalendarResolver } from '../time/calendar-resolver.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { formatPreviewLine, previewSchedule } from '../time/preview.js';
-import { compileSchedule, parseInstant, ScheduleError, type OnExcludedDay, type ScheduleSpec } from '../time/schedule.js';
+import {
+  compileSchedule,
+  parseInstant,
+  ScheduleError,
+  type OnExcludedDay,
+  type ScheduleSpec,
+} from '../time/schedule.js';
 import { shippedCalendarNames } from '../time/shipped-calendars.js';
 
 export interface NextCommandDeps {
@@ -31,7 +37,8 @@ interface NextOptions {
 
 function parseCount(value: string): number {
   const count = Number(value);
-  if (!Number.isInteger(count) || count < 1 || count > 100_000) throw new InvalidArgumentError('write a whole number from 1 to 100000');
+  if (!Number.isInteger(count) || count < 1 || count > 100_000)
+    throw new InvalidArgumentError('write a whole number from 1 to 100000');
   return count;
 }
 
@@ -41,8 +48,18 @@ export function registerNextCommand(program: Command, deps: NextCommandDeps = {}
   program
     .command('next')
     .description('preview the next fire times of a cron or Quartz expression, with calendar explanations')
-    .addOption(new Option('--cron <expr>', 'Unix cron: 5 fields (or 6, seconds first); day of week 0-7, 0 and 7 = Sunday').conflicts('quartz'))
-    .addOption(new Option('--quartz <expr>', 'Quartz cron: 6 or 7 fields (seconds first, optional year); day of week 1-7, 1 = Sunday'))
+    .addOption(
+      new Option(
+        '--cron <expr>',
+        'Unix cron: 5 fields (or 6, seconds first); day of week 0-7, 0 and 7 = Sunday',
+      ).conflicts('quartz'),
+    )
+    .addOption(
+      new Option(
+        '--quartz <expr>',
+        'Quartz cron: 6 or 7 fields (seconds first, optional year); day of week 1-7, 1 = Sunday',
+      ),
+    )
     .option('--tz <zone>', 'IANA time zone the expression is read in', 'UTC')
     .option('--calendar <name>', `a shipped calendar (${shippedCalendarNames().join(', ') || 'none found'})`)
     .addOption(
@@ -66,7 +83,8 @@ Examples:
     )
     .action(function (this: Command, options: NextOptions) {
       const expression = options.cron ?? options.quartz;
-      if (expression === undefined) this.error('error: give an expression with --cron or --quartz', { exitCode: 2 });
+      if (expression === undefined)
+        this.error('error: give an expression with --cron or --quartz', { exitCode: 2 });
       const spec: ScheduleSpec = {
         kind: options.cron !== undefined ? 'cron' : 'quartz',
         expression: expression!,
@@ -81,7 +99,8 @@ Examples:
         if (options.json) write(`${JSON.stringify(fires, null, 2)}\n`);
         else write(fires.map((fire) => `${formatPreviewLine(fire)}\n`).join('') || 'no fires\n');
       } catch (error) {
-        if (error instanceof ScheduleError) this.error(`error: ${error.message}`, { exitCode: 2, code: error.code });
+        if (error instanceof ScheduleError)
+          this.error(`error: ${error.message}`, { exitCode: 2, code: error.code });
         throw error;
       }
     });

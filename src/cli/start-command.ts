@@ -10,7 +10,7 @@ import { systemClock } from '../time/clock.js';
 import { createLogger } from './logger.js';
 import { readSettings, requireDatabaseUrl, type Settings } from './settings.js';
 import { migrateWhenReachable } from './wait-for-database.js';
-import { prepareDefinitions, reconcileDefinitions } from './definitions.js';
+import { prepareDefinitions } from './definitions.js';
 import { attachExecutionLog } from './execution-log.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
 
@@ -115,4 +115,3 @@ function installSignalHandlers(scheduler: Scheduler, logger: Logger, stopSignal:
   });
 }
 
-export { reconcileDefinitions };

@@ -4,10 +4,22 @@
  * Runs only while this replica leads, and every pass is fenced: it first checks, in the same
  * transaction, that the lease is still ours under the same epoch (see leader-elector.ts). A pass that
  * finds the lease gone reports it, and the scheduler steps down.
+ *
+ * A crash is seen through the session lock: when a replica's PostgreSQL session ends, its advisory lock
+ * is released. The recoverer confirms a loss only when the lock stays free across passes for
+ * `sessionGraceMs` (database time), so a replica that is merely reconnecting (a database restart, a
+ * killed connection) keeps its work, while a SIGKILLed one is declared dead within about
+ * sessionGrace + one pass.
  */
 import { inTransaction, notifyChange, type Executor } from '../store/executor.js';
 import { holdsLease } from '../store/leader-store.js';
-import { markDeadInstances, recoverOrphanedExecutions, type DeadInstance, type RecoveredExecution } from '../store/recovery-store.js';
+import {
+  instancesWithoutSession,
+  markDeadInstances,
+  recoverOrphanedExecutions,
+  type DeadInstance,
+  type RecoveredExecution,
+} from '../store/recovery-store.js';
 
 export interface RecoveryPass {
   leaseHeld: boolean;
@@ -24,18 +36,32 @@ export interface ExecutionRecovererOptions {
   batchSize?: number;
 }
 
-export async function runRecoveryPass(options: ExecutionRecovererOptions, epoch: number): Promise<RecoveryPass> {
-  return inTransaction(options.executor, async (tx) => {
-    const selfId = options.instanceId();
-    if (!(await holdsLease(tx, { instanceId: selfId, epoch }))) return { leaseHeld: false, dead: [], recovered: [] };
-    const dead = await markDeadInstances(tx, {
-      selfId,
-      lockNamespace: options.lockNamespace,
-      sessionGraceMs: options.sessionGraceMs,
-      deadAfterMs: options.deadAfterMs,
+export class ExecutionRecoverer {
+  /** Instance id → database time at which this leader first saw its session missing. */
+  readonly #sessionMissingSince = new Map<string, number>();
+
+  constructor(private readonly options: ExecutionRecovererOptions) {}
+
+  /** Forget observations (on a change of leadership: a new term observes afresh). */
+  reset(): void {
+    this.#sessionMissingSince.clear();
+  }
+
+  async pass(epoch: number): Promise<RecoveryPass> {
+    const { options } = this;
+    return inTransaction(options.executor, async (tx) => {
+      const selfId = options.instanceId();
+      if (!(await holdsLease(tx, { instanceId: selfId, epoch }))) return { leaseHeld: false, dead: [], recovered: [] };
+      const missing = await instancesWithoutSession(tx, { selfId, lockNamespace: options.lockNamespace });
+      const now = missing.dbNow.getTime();
+      for (const id of this.#sessionMissingSince.keys()) if (!missing.ids.includes(id)) this.#sessionMissingSince.delete(id);
+      for (const id of missing.ids) if (!this.#sessionMissingSince.has(id)) this.#sessionMissingSince.set(id, now);
+      const sessionLost = missing.ids.filter((id) => now - this.#sessionMissingSince.get(id)! >= options.sessionGraceMs);
+      const dead = await markDeadInstances(tx, { selfId, sessionLost, deadAfterMs: options.deadAfterMs });
+      for (const instance of dead) this.#sessionMissingSince.delete(instance.id);
+      const recovered = await recoverOrphanedExecutions(tx, { epoch, limit: options.batchSize ?? 500 });
+      if (recovered.some((execution) => execution.nextExecutionId !== null)) await notifyChange(tx, 'pending');
+      return { leaseHeld: true, dead, recovered };
     });
-    const recovered = await recoverOrphanedExecutions(tx, { epoch, limit: options.batchSize ?? 500 });
-    if (recovered.some((execution) => execution.nextExecutionId !== null)) await notifyChange(tx, 'pending');
-    return { leaseHeld: true, dead, recovered };
-  });
+  }
 }

@@ -102,7 +102,8 @@ export class SessionConnection {
 
   async #reconnect(): Promise<void> {
     for (let attempt = 1; !this.#closed; attempt += 1) {
-      const cap = Math.min(5_000, 100 * 2 ** Math.min(attempt, 10));
+      // Capped at 1 s: the leader judges a session gone for `sessionGraceMs` (2 s) as a crash.
+      const cap = Math.min(1_000, 100 * 2 ** Math.min(attempt, 10));
       await this.options.clock.sleep(Math.random() * cap, this.#stop.signal);
       if (this.#closed) return;
       try {

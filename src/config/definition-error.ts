@@ -26,7 +26,9 @@ export function formatDefinitionErrors(errors: readonly DefinitionError[]): stri
 export class DefinitionsInvalidError extends Error {
   readonly code = 'BELFRY_INVALID_DEFINITIONS';
   constructor(readonly errors: readonly DefinitionError[]) {
-    super(`${errors.length} error${errors.length === 1 ? '' : 's'} in definitions:\n${formatDefinitionErrors(errors)}`);
+    super(
+      `${errors.length} error${errors.length === 1 ? '' : 's'} in definitions:\n${formatDefinitionErrors(errors)}`,
+    );
     this.name = 'DefinitionsInvalidError';
   }
 }

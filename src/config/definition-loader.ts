@@ -5,6 +5,7 @@
  * Every error is collected and returned with its file, line and column; nothing is thrown for bad
  * input. Names are global across files: a second definition of a name is an error at the second place.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
@@ -12,11 +13,21 @@ import type { CalendarSpec } from '../time/calendar.js';
 import { createCalendarResolver } from '../time/calendar-resolver.js';
 import { ScheduleError } from '../time/schedule-error.js';
 import { sortDefinitionErrors, type DefinitionError, type SourcePosition } from './definition-error.js';
-import { calendarSchema, DEFINITION_NAME, jobSchema, triggerSchema, type JobInput, type TriggerInput } from './definition-schema.js';
+import {
+  calendarSchema,
+  commandJobSchema,
+  DEFINITION_NAME,
+  httpJobSchema,
+  jobSchema,
+  moduleJobSchema,
+  triggerSchema,
+  type JobInput,
+  type TriggerInput,
+} from './definition-schema.js';
 import type { CalendarDefinition, Definitions, JobDefinition, TriggerDefinition } from './definitions.js';
 import { buildJob } from './job-builder.js';
 import { buildTrigger } from './trigger-builder.js';
-import { dottedPath, issueErrors } from './zod-issues.js';
+import { closestName, dottedPath, issueErrors } from './zod-issues.js';
 import { YamlSource, type DataPath } from './yaml-source.js';
 
 export type LoadResult = { ok: true; definitions: Definitions } | { ok: false; errors: DefinitionError[] };
@@ -31,6 +42,26 @@ export interface LoadOptions {
 const SECTIONS = ['calendars', 'jobs', 'triggers'] as const;
 type Section = (typeof SECTIONS)[number];
 const SINGULAR: Record<Section, string> = { calendars: 'calendar', jobs: 'job', triggers: 'trigger' };
+const JOB_KEYS = [
+  ...new Set(
+    [moduleJobSchema, httpJobSchema, commandJobSchema].flatMap((schema) => Object.keys(schema.shape)),
+  ),
+];
+const TRIGGER_KEYS = Object.keys(triggerSchema.shape);
+const CALENDAR_KEYS = [
+  'type',
+  'dates',
+  'days',
+  'excludedDays',
+  'from',
+  'to',
+  'invert',
+  'expression',
+  'dialect',
+  'timezone',
+  'base',
+  'description',
+];
 
 interface Item {
   section: Section;
@@ -42,7 +73,10 @@ interface Item {
   at: SourcePosition;
 }
 
-export async function loadDefinitions(files: readonly string[], options: LoadOptions = {}): Promise<LoadResult> {
+export async function loadDefinitions(
+  files: readonly string[],
+  options: LoadOptions = {},
+): Promise<LoadResult> {
   const errors: DefinitionError[] = [];
   const read = options.readFile ?? ((file: string) => readFile(file, 'utf8'));
   const items: Item[] = [];
@@ -53,7 +87,12 @@ export async function loadDefinitions(files: readonly string[], options: LoadOpt
     try {
       text = await read(file);
     } catch (error) {
-      errors.push({ file, line: 1, column: 1, message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` });
+      errors.push({
+        file,
+        line: 1,
+        column: 1,
+        message: `cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      });
       continue;
     }
     const { source, errors: syntax } = YamlSource.parse(file, text);
@@ -68,10 +107,10 @@ export async function loadDefinitions(files: readonly string[], options: LoadOpt
   const errorAt = (item: Item) => (path: DataPath, message: string) => {
     errors.push({ ...item.source.positionOf(path), message: `${dottedPath(path)}: ${message}` });
   };
-  const shaped = <T>(item: Item, schema: z.ZodType<T>): T | undefined => {
+  const shaped = <T>(item: Item, schema: z.ZodType<T>, knownKeys: readonly string[]): T | undefined => {
     const parsed = schema.safeParse(item.value ?? {});
     if (parsed.success) return parsed.data;
-    errors.push(...issueErrors(item.source, item.path, parsed.error.issues));
+    errors.push(...issueErrors(item.source, item.path, parsed.error.issues, knownKeys));
     return undefined;
   };
 
@@ -79,7 +118,7 @@ export async function loadDefinitions(files: readonly string[], options: LoadOpt
   const calendarInputs: { item: Item; spec: CalendarSpec }[] = [];
   const brokenCalendars = new Set<string>();
   for (const item of bySection('calendars')) {
-    const input = shaped(item, calendarSchema);
+    const input = shaped(item, calendarSchema, CALENDAR_KEYS);
     if (!input) {
       brokenCalendars.add(item.name);
       continue;
@@ -87,7 +126,9 @@ export async function loadDefinitions(files: readonly string[], options: LoadOpt
     const { type, ...rest } = input as { type: string } & Record<string, unknown>;
     calendarInputs.push({ item, spec: { kind: type, ...rest } as CalendarSpec });
   }
-  const resolver = createCalendarResolver(Object.fromEntries(calendarInputs.map(({ item, spec }) => [item.name, spec])));
+  const resolver = createCalendarResolver(
+    Object.fromEntries(calendarInputs.map(({ item, spec }) => [item.name, spec])),
+  );
   const calendars: CalendarDefinition[] = [];
   for (const { item, spec } of calendarInputs) {
     try {
@@ -96,31 +137,55 @@ export async function loadDefinitions(files: readonly string[], options: LoadOpt
     } catch (error) {
       if (!(error instanceof ScheduleError)) throw error;
       brokenCalendars.add(item.name);
-      const field = /base/.test(error.message) && spec.base !== undefined ? 'base' : /time zone/.test(error.message) && spec.timezone !== undefined ? 'timezone' : 'type';
+      const field =
+        /base/.test(error.message) && spec.base !== undefined
+          ? 'base'
+          : /time zone/.test(error.message) && spec.timezone !== undefined
+            ? 'timezone'
+            : 'type';
       errorAt(item)([...item.path, field], error.message);
     }
   }
 
   const jobs: JobDefinition[] = [];
   for (const item of bySection('jobs')) {
-    const input = shaped<JobInput>(item, jobSchema);
-    if (!input) continue;
-    const job = buildJob(input, { source: item.source, dir: item.dir, path: item.path, name: item.name, at: item.at, error: errorAt(item) });
+    const input = shaped<JobInput>(item, jobSchema, JOB_KEYS);
+    if (!input) {
+      checkModuleExists(item, errors);
+      continue;
+    }
+    const job = buildJob(input, {
+      source: item.source,
+      dir: item.dir,
+      path: item.path,
+      name: item.name,
+      at: item.at,
+      error: errorAt(item),
+    });
     if (job) jobs.push(job);
   }
 
   const jobNames = new Set([...bySection('jobs').map((item) => item.name), ...(options.knownJobs ?? [])]);
   const triggers: TriggerDefinition[] = [];
   for (const item of bySection('triggers')) {
-    const input = shaped<TriggerInput>(item, triggerSchema);
+    const input = shaped<TriggerInput>(item, triggerSchema, TRIGGER_KEYS);
     if (!input) continue;
     const fail = errorAt(item);
     if (!jobNames.has(input.job)) {
       const known = [...jobNames].sort();
-      fail([...item.path, 'job'], `unknown job "${input.job}"${known.length ? ` (defined: ${known.join(', ')})` : ' (no jobs are defined)'}`);
+      const hint = closestName(input.job, known);
+      const list = known.length ? ` (defined: ${known.join(', ')})` : ' (no jobs are defined)';
+      fail([...item.path, 'job'], `unknown job "${input.job}"${hint ? `; did you mean "${hint}"?` : list}`);
       continue;
     }
-    const trigger = buildTrigger(input, { path: item.path, name: item.name, at: item.at, calendars: resolver, brokenCalendars, error: fail });
+    const trigger = buildTrigger(input, {
+      path: item.path,
+      name: item.name,
+      at: item.at,
+      calendars: resolver,
+      brokenCalendars,
+      error: fail,
+    });
     if (trigger) triggers.push(trigger);
   }
 
@@ -128,35 +193,68 @@ export async function loadDefinitions(files: readonly string[], options: LoadOpt
   return { ok: true, definitions: { files: [...files], calendars, jobs, triggers } };
 }
 
+/** A job that failed its shape check still gets its module path checked, so one run reports both. */
+function checkModuleExists(item: Item, errors: DefinitionError[]): void {
+  const module = (item.value as { module?: unknown } | null)?.module;
+  if (typeof module !== 'string' || !/^\.{1,2}\//.test(module)) return;
+  const modulePath = resolve(item.dir, module);
+  if (!existsSync(modulePath)) {
+    errors.push({
+      ...item.source.positionOf([...item.path, 'module']),
+      message: `${dottedPath([...item.path, 'module'])}: module file ${module} does not exist (looked for ${modulePath})`,
+    });
+  }
+}
+
 /** The named entries of one file's sections, after the checks on the file's top level and on names. */
-function fileItems(source: YamlSource, dir: string, errors: DefinitionError[], seen: Map<string, SourcePosition>): Item[] {
+function fileItems(
+  source: YamlSource,
+  dir: string,
+  errors: DefinitionError[],
+  seen: Map<string, SourcePosition>,
+): Item[] {
   const data = source.data;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    errors.push({ ...source.positionOf([]), message: 'the file must be a map with calendars, jobs and triggers' });
+    errors.push({
+      ...source.positionOf([]),
+      message: 'the file must be a map with calendars, jobs and triggers',
+    });
     return [];
   }
   const items: Item[] = [];
   for (const [key, value] of Object.entries(data)) {
     if (!(SECTIONS as readonly string[]).includes(key)) {
-      errors.push({ ...source.keyPositionOf([], key), message: `unknown key "${key}" (expected ${SECTIONS.join(', ')})` });
+      errors.push({
+        ...source.keyPositionOf([], key),
+        message: `unknown key "${key}" (expected ${SECTIONS.join(', ')})`,
+      });
       continue;
     }
     const section = key as Section;
     if (value === null || value === undefined) continue;
     if (typeof value !== 'object' || Array.isArray(value)) {
-      errors.push({ ...source.positionOf([section]), message: `${section} must be a map of ${SINGULAR[section]} names to definitions` });
+      errors.push({
+        ...source.positionOf([section]),
+        message: `${section} must be a map of ${SINGULAR[section]} names to definitions`,
+      });
       continue;
     }
     for (const [name, entry] of Object.entries(value)) {
       const at = source.keyPositionOf([section], name);
       if (!DEFINITION_NAME.test(name)) {
-        errors.push({ ...at, message: `${SINGULAR[section]} name "${name}" may use letters, digits and _ . : - only (at most 200)` });
+        errors.push({
+          ...at,
+          message: `${SINGULAR[section]} name "${name}" may use letters, digits and _ . : - only (at most 200)`,
+        });
         continue;
       }
       const id = `${section}:${name}`;
       const first = seen.get(id);
       if (first) {
-        errors.push({ ...at, message: `${SINGULAR[section]} "${name}" is already defined at ${first.file}:${first.line}:${first.column}` });
+        errors.push({
+          ...at,
+          message: `${SINGULAR[section]} "${name}" is already defined at ${first.file}:${first.line}:${first.column}`,
+        });
         continue;
       }
       seen.set(id, at);
@@ -168,5 +266,7 @@ function fileItems(source: YamlSource, dir: string, errors: DefinitionError[], s
 
 function sortByFileOrder(errors: DefinitionError[], files: readonly string[]): DefinitionError[] {
   const order = new Map(files.map((file, index) => [file, index]));
-  return sortDefinitionErrors(errors).sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.column - b.column);
+  return sortDefinitionErrors(errors).sort(
+    (a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.column - b.column,
+  );
 }

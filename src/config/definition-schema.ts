@@ -29,7 +29,11 @@ export const durationSchema = z
   .describe('a duration: 500ms, 30s, 5m, 1h30m, 2d, or a number of milliseconds');
 
 const envRef = z.object({ env: z.string().min(1).describe('name of an environment variable') }).strict();
-const fileRef = z.object({ file: z.string().min(1).describe('path of a file (relative to the YAML file) holding the value') }).strict();
+const fileRef = z
+  .object({
+    file: z.string().min(1).describe('path of a file (relative to the YAML file) holding the value'),
+  })
+  .strict();
 
 /** A value that may be a secret: a literal, or a reference resolved when the job runs. */
 export const secretValueSchema = z
@@ -55,7 +59,12 @@ const jsonObject = z.record(z.string(), z.unknown());
 
 const retriesSchema = z
   .object({
-    attempts: z.number().int().min(1).max(1000).describe('attempts in all, the first included (1 = no retry)'),
+    attempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .describe('attempts in all, the first included (1 = no retry)'),
     backoff: z
       .object({
         initial: durationSchema.optional().describe('delay before the 2nd attempt (default 1s)'),
@@ -69,11 +78,17 @@ const retriesSchema = z
 
 const jobCommon = {
   description: z.string().optional(),
-  concurrency: z.enum(['allow', 'forbid']).optional().describe('forbid: a fire that finds a previous execution running anywhere is skipped (default allow)'),
+  concurrency: z
+    .enum(['allow', 'forbid'])
+    .optional()
+    .describe('forbid: a fire that finds a previous execution running anywhere is skipped (default allow)'),
   timeout: durationSchema.optional().describe('abort the execution and record timed_out after this long'),
   retries: retriesSchema.optional(),
-  recover: z.boolean().optional().describe('re-dispatch when the replica running it dies (at-least-once); default false (abandon)'),
-  data: jsonObject.optional().describe('data given to every execution (a trigger\'s data is merged over it)'),
+  recover: z
+    .boolean()
+    .optional()
+    .describe('re-dispatch when the replica running it dies (at-least-once); default false (abandon)'),
+  data: jsonObject.optional().describe("data given to every execution (a trigger's data is merged over it)"),
 };
 
 export const moduleJobSchema = z
@@ -91,7 +106,10 @@ export const httpJobSchema = z
     url: secretValueSchema.describe('http(s) URL, or a reference to one'),
     method: z.enum(HTTP_METHODS).optional().describe('default GET'),
     headers: secretMap('header').optional(),
-    body: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional().describe('a string, or JSON'),
+    body: z
+      .union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])
+      .optional()
+      .describe('a string, or JSON'),
     ...jobCommon,
   })
   .strict();
@@ -103,7 +121,10 @@ export const commandJobSchema = z
     args: z.array(z.union([z.string(), z.number()])).optional(),
     cwd: z.string().min(1).optional().describe('working directory, relative to this YAML file'),
     env: secretMap('environment variable').optional(),
-    inheritEnv: z.boolean().optional().describe('pass this process\'s whole environment (default: PATH, HOME, LANG, LC_ALL, TZ, TMPDIR only)'),
+    inheritEnv: z
+      .boolean()
+      .optional()
+      .describe("pass this process's whole environment (default: PATH, HOME, LANG, LC_ALL, TZ, TMPDIR only)"),
     ...jobCommon,
   })
   .strict();
@@ -114,16 +135,34 @@ const dayName = z.enum(['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT']);
 const timeOfDay = z.string().regex(/^\d{1,2}:\d\d(:\d\d)?$/, 'write HH:mm or HH:mm:ss');
 
 /** The keys of which a trigger has exactly one. */
-export const SCHEDULE_KEYS = ['cron', 'quartz', 'every', 'at', 'calendarInterval', 'dailyInterval', 'businessDay'] as const;
+export const SCHEDULE_KEYS = [
+  'cron',
+  'quartz',
+  'every',
+  'at',
+  'calendarInterval',
+  'dailyInterval',
+  'businessDay',
+] as const;
 export type ScheduleKey = (typeof SCHEDULE_KEYS)[number];
 
 export const triggerSchema = z
   .object({
     job: z.string().min(1).describe('name of the job this trigger fires'),
     description: z.string().optional(),
-    cron: z.string().min(1).optional().describe('Unix cron: 5 fields, or 6 with seconds first; day of week 0-7 (0 and 7 = Sunday)'),
-    quartz: z.string().min(1).optional().describe('Quartz cron: 6 or 7 fields; day of week 1-7 (1 = Sunday); one day field "?"'),
-    every: durationSchema.optional().describe('a fixed interval in absolute time, anchored at start (default the Unix epoch)'),
+    cron: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Unix cron: 5 fields, or 6 with seconds first; day of week 0-7 (0 and 7 = Sunday)'),
+    quartz: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Quartz cron: 6 or 7 fields; day of week 1-7 (1 = Sunday); one day field "?"'),
+    every: durationSchema
+      .optional()
+      .describe('a fixed interval in absolute time, anchored at start (default the Unix epoch)'),
     at: z.string().optional().describe('one fire at this ISO 8601 instant (with offset)'),
     calendarInterval: z
       .object({
@@ -154,19 +193,40 @@ export const triggerSchema = z
       .optional()
       .describe('the Nth business day of the month at a local time (against calendar and weekend)'),
     timezone: z.string().min(1).optional().describe('IANA zone for the wall-clock kinds (default UTC)'),
-    calendar: z.string().min(1).optional().describe('a calendar (defined under calendars, or shipped) whose excluded days are skipped'),
-    onExcludedDay: z.enum(['skip', 'next-business-day', 'previous-business-day', 'modified-following']).optional(),
+    calendar: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('a calendar (defined under calendars, or shipped) whose excluded days are skipped'),
+    onExcludedDay: z
+      .enum(['skip', 'next-business-day', 'previous-business-day', 'modified-following'])
+      .optional(),
     dst: z
-      .object({ gap: z.enum(['shift-forward', 'skip']).optional(), overlap: z.enum(['once', 'twice']).optional() })
+      .object({
+        gap: z.enum(['shift-forward', 'skip']).optional(),
+        overlap: z.enum(['once', 'twice']).optional(),
+      })
       .strict()
       .optional()
       .describe('DST policy (default gap shift-forward, overlap once)'),
     weekend: z.array(dayName).optional().describe('days that are never business days (default SAT, SUN)'),
     group: z.string().min(1).optional().describe('default "default"'),
-    priority: z.number().int().min(-MAX_INT4).max(MAX_INT4).optional().describe('higher fires first when many are due (default 0)'),
+    priority: z
+      .number()
+      .int()
+      .min(-MAX_INT4)
+      .max(MAX_INT4)
+      .optional()
+      .describe('higher fires first when many are due (default 0)'),
     data: jsonObject.optional(),
-    start: z.string().optional().describe('ISO 8601 instant (with offset) before which the trigger does not fire'),
-    end: z.string().optional().describe('ISO 8601 instant (with offset) after which the trigger does not fire'),
+    start: z
+      .string()
+      .optional()
+      .describe('ISO 8601 instant (with offset) before which the trigger does not fire'),
+    end: z
+      .string()
+      .optional()
+      .describe('ISO 8601 instant (with offset) after which the trigger does not fire'),
     count: z.number().int().min(1).optional().describe('fires in all, then the trigger completes'),
     misfire: z
       .object({
@@ -175,7 +235,10 @@ export const triggerSchema = z
       })
       .strict()
       .optional(),
-    paused: z.boolean().optional().describe('true pauses, false resumes; leave it out to keep the state an operator set'),
+    paused: z
+      .boolean()
+      .optional()
+      .describe('true pauses, false resumes; leave it out to keep the state an operator set'),
   })
   .strict()
   .superRefine((trigger, ctx) => {
@@ -183,14 +246,21 @@ export const triggerSchema = z
     if (present.length === 0) {
       ctx.addIssue({ code: 'custom', message: `a trigger needs one schedule: ${SCHEDULE_KEYS.join(', ')}` });
     } else if (present.length > 1) {
-      ctx.addIssue({ code: 'custom', path: [present[1]!], message: `a trigger has exactly one schedule; found ${present.join(' and ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [present[1]!],
+        message: `a trigger has exactly one schedule; found ${present.join(' and ')}`,
+      });
     }
   });
 
 /** Calendars as written in YAML: the src/time calendar specs, with `type` in place of `kind`. */
-const yamlCalendarOptions = calendarSpecSchema.options.map((option) =>
-  option.omit({ kind: true }).extend({ type: option.shape.kind }),
-) as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]];
+const yamlCalendarOptions = (
+  calendarSpecSchema.options as readonly z.ZodObject<{ kind: z.ZodLiteral<string> }>[]
+).map((option) => option.omit({ kind: true }).extend({ type: option.shape.kind })) as unknown as [
+  z.ZodObject<{ type: z.ZodLiteral<string> }>,
+  ...z.ZodObject<{ type: z.ZodLiteral<string> }>[],
+];
 export const calendarSchema = z.discriminatedUnion('type', yamlCalendarOptions);
 
 const names = <T extends z.ZodType>(item: T) => z.record(z.string().regex(DEFINITION_NAME), item);

@@ -61,5 +61,7 @@ export interface Definitions {
 
 /** Resolves calendar names the way the definitions see them: their own calendars first, then shipped ones. */
 export function definitionsCalendarResolver(definitions: Pick<Definitions, 'calendars'>): CalendarResolver {
-  return createCalendarResolver(Object.fromEntries(definitions.calendars.map((calendar) => [calendar.name, calendar.spec])));
+  return createCalendarResolver(
+    Object.fromEntries(definitions.calendars.map((calendar) => [calendar.name, calendar.spec])),
+  );
 }

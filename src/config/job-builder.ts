@@ -34,14 +34,16 @@ export function buildJob(input: JobInput, ctx: JobBuildContext): JobDefinition |
   };
 
   const timeoutMs = input.timeout === undefined ? undefined : parseDuration(input.timeout);
-  if (timeoutMs !== undefined && (timeoutMs < 1 || timeoutMs > MAX_INT4)) fail(['timeout'], `timeout must be between 1ms and ${MAX_INT4}ms`);
+  if (timeoutMs !== undefined && (timeoutMs < 1 || timeoutMs > MAX_INT4))
+    fail(['timeout'], `timeout must be between 1ms and ${MAX_INT4}ms`);
   const backoffInput = input.retries?.backoff;
   const backoff = resolveBackoff({
     initialMs: backoffInput?.initial === undefined ? undefined : parseDuration(backoffInput.initial),
     maxMs: backoffInput?.max === undefined ? undefined : parseDuration(backoffInput.max),
     factor: backoffInput?.factor,
   });
-  if (input.data && Object.hasOwn(input.data, BUILTIN_DATA_KEY)) fail(['data', BUILTIN_DATA_KEY], `data key "${BUILTIN_DATA_KEY}" is reserved for built-in jobs`);
+  if (input.data && Object.hasOwn(input.data, BUILTIN_DATA_KEY))
+    fail(['data', BUILTIN_DATA_KEY], `data key "${BUILTIN_DATA_KEY}" is reserved for built-in jobs`);
 
   let implementation: JobImplementation;
   let storedData: Record<string, unknown> = input.data ?? {};
@@ -55,10 +57,14 @@ export function buildJob(input: JobInput, ctx: JobBuildContext): JobDefinition |
   } else {
     const module = input.module;
     if (!/^\.{1,2}\//.test(module) && !isAbsolute(module)) {
-      fail(['module'], `module "${module}" must be a path relative to this file (./jobs/${module}) or absolute`);
+      fail(
+        ['module'],
+        `module "${module}" must be a path relative to this file (./jobs/${module}) or absolute`,
+      );
     }
     const modulePath = resolve(ctx.dir, module);
-    if (ok && !existsSync(modulePath)) fail(['module'], `module file ${module} does not exist (looked for ${modulePath})`);
+    if (ok && !existsSync(modulePath))
+      fail(['module'], `module file ${module} does not exist (looked for ${modulePath})`);
     implementation = {
       kind: 'module',
       module,
@@ -98,21 +104,47 @@ export function buildJob(input: JobInput, ctx: JobBuildContext): JobDefinition |
 type BuiltinInput = Extract<JobInput, { type: 'http' | 'command' }>;
 
 /** The options as written (stored, shown in diffs) and as bound to the class (paths resolved). */
-function builtinOptions(input: BuiltinInput, dir: string, timeoutMs: number | undefined): { written: Record<string, unknown>; bound: BuiltinJobOptions } {
-  const inFile = (value: SecretValue): SecretValue => (typeof value === 'object' && 'file' in value ? { file: resolve(dir, value.file) } : value);
+function builtinOptions(
+  input: BuiltinInput,
+  dir: string,
+  timeoutMs: number | undefined,
+): { written: Record<string, unknown>; bound: BuiltinJobOptions } {
+  const inFile = (value: SecretValue): SecretValue =>
+    typeof value === 'object' && 'file' in value ? { file: resolve(dir, value.file) } : value;
   const mapValues = (map: Record<string, SecretValue> | undefined) =>
     map && Object.fromEntries(Object.entries(map).map(([name, value]) => [name, inFile(value)]));
   if (input.type === 'http') {
-    const written = dropUndefined({ type: 'http', url: input.url, method: input.method ?? 'GET', headers: input.headers, body: input.body });
-    const bound: BuiltinJobOptions = { type: 'http', url: inFile(input.url), method: input.method ?? 'GET', headers: mapValues(input.headers), body: input.body, timeoutMs };
+    const written = dropUndefined({
+      type: 'http',
+      url: input.url,
+      method: input.method ?? 'GET',
+      headers: input.headers,
+      body: input.body,
+    });
+    const bound: BuiltinJobOptions = {
+      type: 'http',
+      url: inFile(input.url),
+      method: input.method ?? 'GET',
+      headers: mapValues(input.headers),
+      body: input.body,
+      timeoutMs,
+    };
     return { written, bound };
   }
   const args = (input.args ?? []).map(String);
-  const written = dropUndefined({ type: 'command', command: input.command, args, cwd: input.cwd, env: input.env, inheritEnv: input.inheritEnv });
+  const written = dropUndefined({
+    type: 'command',
+    command: input.command,
+    args,
+    cwd: input.cwd,
+    env: input.env,
+    inheritEnv: input.inheritEnv,
+  });
   const bound: BuiltinJobOptions = {
     type: 'command',
     // A relative path with a slash (./bin/task) is relative to the YAML file; a bare name is looked up on PATH.
-    command: input.command.includes('/') && !isAbsolute(input.command) ? resolve(dir, input.command) : input.command,
+    command:
+      input.command.includes('/') && !isAbsolute(input.command) ? resolve(dir, input.command) : input.command,
     args,
     cwd: input.cwd === undefined ? undefined : resolve(dir, input.cwd),
     env: mapValues(input.env),
@@ -125,4 +157,3 @@ function builtinOptions(input: BuiltinInput, dir: string, timeoutMs: number | un
 function dropUndefined(value: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }
-

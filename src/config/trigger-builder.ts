@@ -6,7 +6,13 @@
 import type { CalendarResolver } from '../time/calendar.js';
 import type { DayName } from '../time/civil.js';
 import { parseDuration } from '../time/duration.js';
-import { compileSchedule, parseInstant, ScheduleError, type ScheduleSpec, type WallClockOptions } from '../time/schedule.js';
+import {
+  compileSchedule,
+  parseInstant,
+  ScheduleError,
+  type ScheduleSpec,
+  type WallClockOptions,
+} from '../time/schedule.js';
 import type { TriggerRecord } from '../store/definition-store.js';
 import type { SourcePosition } from './definition-error.js';
 import { MAX_INT4, SCHEDULE_KEYS, type ScheduleKey, type TriggerInput } from './definition-schema.js';
@@ -14,7 +20,13 @@ import { YAML_SOURCE, type TriggerDefinition } from './definitions.js';
 import type { DataPath } from './yaml-source.js';
 
 export const DEFAULT_MISFIRE_THRESHOLD_MS = 60_000;
-const WALL_CLOCK_KEYS: readonly ScheduleKey[] = ['cron', 'quartz', 'calendarInterval', 'dailyInterval', 'businessDay'];
+const WALL_CLOCK_KEYS: readonly ScheduleKey[] = [
+  'cron',
+  'quartz',
+  'calendarInterval',
+  'dailyInterval',
+  'businessDay',
+];
 
 export interface TriggerBuildContext {
   path: DataPath;
@@ -37,11 +49,14 @@ export function buildTrigger(input: TriggerInput, ctx: TriggerBuildContext): Tri
 
   if (!wallClock) {
     for (const option of ['timezone', 'onExcludedDay', 'dst', 'weekend'] as const) {
-      if (input[option] !== undefined) fail([option], `${option} applies to ${WALL_CLOCK_KEYS.join(', ')} schedules, not to ${key}`);
+      if (input[option] !== undefined)
+        fail([option], `${option} applies to ${WALL_CLOCK_KEYS.join(', ')} schedules, not to ${key}`);
     }
   }
-  if (key === 'at' && input.calendar !== undefined) fail(['calendar'], 'a one-off trigger (at) cannot use a calendar');
-  if (key === 'businessDay' && input.onExcludedDay !== undefined) fail(['onExcludedDay'], 'a businessDay schedule already lands on business days; remove onExcludedDay');
+  if (key === 'at' && input.calendar !== undefined)
+    fail(['calendar'], 'a one-off trigger (at) cannot use a calendar');
+  if (key === 'businessDay' && input.onExcludedDay !== undefined)
+    fail(['onExcludedDay'], 'a businessDay schedule already lands on business days; remove onExcludedDay');
 
   const instant = (field: 'start' | 'end' | 'at'): Date | null => {
     const text = input[field];
@@ -56,7 +71,10 @@ export function buildTrigger(input: TriggerInput, ctx: TriggerBuildContext): Tri
   const startAt = instant('start');
   const endAt = instant('end');
   if (startAt && endAt && endAt.getTime() <= startAt.getTime()) fail(['end'], 'end must be later than start');
-  const threshold = input.misfire?.threshold === undefined ? DEFAULT_MISFIRE_THRESHOLD_MS : parseDuration(input.misfire.threshold);
+  const threshold =
+    input.misfire?.threshold === undefined
+      ? DEFAULT_MISFIRE_THRESHOLD_MS
+      : parseDuration(input.misfire.threshold);
   if (threshold > MAX_INT4) fail(['misfire', 'threshold'], 'misfire threshold is too long (at most 24 days)');
   if (!ok) return undefined;
 
@@ -69,6 +87,15 @@ export function buildTrigger(input: TriggerInput, ctx: TriggerBuildContext): Tri
     } catch (error) {
       if (!(error instanceof ScheduleError)) throw error;
       fail(fieldPath(input, key, error.field), error.message);
+      // A bad zone is checked first; check the rest of the schedule in UTC so one run reports both.
+      if (error.field === 'timezone' && 'timezone' in spec) {
+        try {
+          compileSchedule({ ...spec, timezone: 'UTC' }, { calendars: ctx.calendars });
+        } catch (second) {
+          if (!(second instanceof ScheduleError)) throw second;
+          if (second.field !== 'timezone') fail(fieldPath(input, key, second.field), second.message);
+        }
+      }
       return undefined;
     }
   }
@@ -121,7 +148,15 @@ function scheduleSpec(input: TriggerInput, key: ScheduleKey, startAt: Date | nul
     }
     case 'dailyInterval': {
       const { every, from, to, days } = input.dailyInterval!;
-      return dropUndefined({ kind: 'daily-interval' as const, everyMs: parseDuration(every), from, to, days: days as DayName[] | undefined, timezone, ...options });
+      return dropUndefined({
+        kind: 'daily-interval' as const,
+        everyMs: parseDuration(every),
+        from,
+        to,
+        days: days as DayName[] | undefined,
+        timezone,
+        ...options,
+      });
     }
     case 'businessDay': {
       const { day, time, months } = input.businessDay!;

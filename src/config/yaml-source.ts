@@ -3,7 +3,16 @@
  * a line and column in the text. Every node keeps its source range because the document is parsed with
  * a LineCounter; a path that does not exist (a missing key) resolves to its nearest existing parent.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+  type Pair,
+} from 'yaml';
 import type { DefinitionError, SourcePosition } from './definition-error.js';
 
 export type DataPath = readonly PropertyKey[];
@@ -26,7 +35,10 @@ export class YamlSource {
     const lineCounter = new LineCounter();
     const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
     const source = new YamlSource(file, document, lineCounter);
-    const errors = document.errors.map((error) => ({ ...source.positionAt(error.pos[0]), message: syntaxMessage(error.message) }));
+    const errors = document.errors.map((error) => ({
+      ...source.positionAt(error.pos[0]),
+      message: syntaxMessage(error.message),
+    }));
     return { source, errors };
   }
 
@@ -49,7 +61,9 @@ export class YamlSource {
   keyPositionOf(path: DataPath, key: string): SourcePosition {
     const map = this.#nodeAt(path);
     if (isMap(map)) {
-      const pair = (map.items as Pair<unknown, unknown>[]).find((item) => isScalar(item.key) && String(item.key.value) === key);
+      const pair = (map.items as Pair<unknown, unknown>[]).find(
+        (item) => isScalar(item.key) && String(item.key.value) === key,
+      );
       const keyNode = pair?.key as Node | undefined;
       if (keyNode?.range) return this.positionAt(keyNode.range[0]);
     }
@@ -66,7 +80,9 @@ export class YamlSource {
     let node: unknown = this.#document.contents;
     for (const segment of path) {
       if (isMap(node)) {
-        const pair = (node.items as Pair<unknown, unknown>[]).find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+        const pair = (node.items as Pair<unknown, unknown>[]).find(
+          (item) => isScalar(item.key) && String(item.key.value) === String(segment),
+        );
         if (!pair) return undefined;
         node = pair.value;
       } else if (isSeq(node) && typeof segment === 'number') {
@@ -89,7 +105,9 @@ export class YamlSource {
           const owner = this.#nodeAt(parent.slice(0, -1));
           if (isMap(owner)) {
             const key = String(parent[parent.length - 1]);
-            const pair = (owner.items as Pair<unknown, unknown>[]).find((item) => isScalar(item.key) && String(item.key.value) === key);
+            const pair = (owner.items as Pair<unknown, unknown>[]).find(
+              (item) => isScalar(item.key) && String(item.key.value) === key,
+            );
             if (pair && (pair.key as Node).range) return pair.key as Node;
           }
         }

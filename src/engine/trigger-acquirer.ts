@@ -199,6 +199,11 @@ export class TriggerAcquirer {
     return claimed.length;
   }
 
+  /** Drops compiled schedules (calendars changed: schedules built on them are stale). */
+  forgetSchedules(): void {
+    this.#schedules.clear();
+  }
+
   #schedule(trigger: DueTrigger): Schedule {
     const cached = this.#schedules.get(trigger.id);
     if (cached && cached.version === trigger.version) return cached.schedule;

@@ -46,11 +46,17 @@ export function openDatabase(options: DatabaseOptions): BelfryDatabase {
     connectionString: options.connectionString,
     max: options.maxConnections ?? 10,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
+    // A replica frozen mid-transaction (SIGSTOP, a debugger) must not hold trigger locks forever.
+    idle_in_transaction_session_timeout: 30_000,
     application_name: options.applicationName ?? 'belfry',
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });
   pool.on('error', (error) => options.onIdleError?.(error));
+  // pg-pool removes its error listener while a client is checked out; a connection that dies then (a
+  // database restart, pg_terminate_backend) would emit an unhandled 'error' and crash the process. The
+  // failing query already rejects, so the event itself only needs a listener.
+  pool.on('connect', (client) => client.on('error', (error) => options.onIdleError?.(error)));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema(schema);
   let destroyed: Promise<void> | undefined;
   return {

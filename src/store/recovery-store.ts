@@ -15,13 +15,35 @@ export interface DeadInstance {
 }
 
 /**
- * An instance is dead when its session is gone (its advisory lock is free) and it has not checked in for
- * `sessionGraceMs`, or when it has not checked in for `deadAfterMs` whatever its session says (a process
- * that is alive but stalled: SIGSTOP, a blocked event loop, a network partition that kept the socket).
+ * Active instances whose session is gone (their advisory lock is free). The caller confirms a loss only
+ * when it persists across passes (see cluster/execution-recoverer.ts): a replica reconnecting after a
+ * database restart is not a dead one.
+ */
+export async function instancesWithoutSession(
+  ex: Executor,
+  params: { selfId: string; lockNamespace: number; now?: Date },
+): Promise<{ ids: string[]; dbNow: Date }> {
+  const now = dbNow(params.now);
+  const { rows } = await sql<{ id: string | null; db_now: Date }>`
+    SELECT i.id, ${now} AS db_now
+      FROM (SELECT 1) one
+      LEFT JOIN ${table(ex, 'instances')} i
+        ON i.state = 'active' AND i.id <> ${params.selfId}::uuid
+       AND NOT EXISTS (SELECT 1 FROM pg_locks pl
+                        WHERE pl.locktype = 'advisory' AND pl.granted AND pl.objsubid = 2
+                          AND pl.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                          AND pl.classid = ${params.lockNamespace}::oid AND pl.objid = i.lock_key::oid)`.execute(ex.db);
+  return { ids: rows.flatMap((row) => (row.id ? [row.id] : [])), dbNow: rows[0]!.db_now };
+}
+
+/**
+ * Marks instances dead: those the caller confirmed lost their session (`sessionLost`), and any that has
+ * not checked in for `deadAfterMs` whatever its session says (alive but stalled: SIGSTOP, a blocked
+ * event loop, a partition that kept the socket open).
  */
 export async function markDeadInstances(
   ex: Executor,
-  params: { selfId: string; lockNamespace: number; sessionGraceMs: number; deadAfterMs: number; now?: Date },
+  params: { selfId: string; sessionLost: readonly string[]; deadAfterMs: number; now?: Date },
 ): Promise<DeadInstance[]> {
   const now = dbNow(params.now);
   const { rows } = await sql<DeadInstance>`
@@ -30,12 +52,7 @@ export async function markDeadInstances(
              CASE
                WHEN i.last_checkin_at < ${now} - ${params.deadAfterMs} * interval '1 millisecond'
                  THEN 'no check-in for ' || round(extract(epoch FROM ${now} - i.last_checkin_at)::numeric, 1) || ' s'
-               WHEN i.last_checkin_at < ${now} - ${params.sessionGraceMs} * interval '1 millisecond'
-                    AND NOT EXISTS (SELECT 1 FROM pg_locks pl
-                                     WHERE pl.locktype = 'advisory' AND pl.granted AND pl.objsubid = 2
-                                       AND pl.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                                       AND pl.classid = ${params.lockNamespace}::oid AND pl.objid = i.lock_key::oid)
-                 THEN 'database session ended'
+               WHEN i.id = ANY(${params.sessionLost as string[]}::uuid[]) THEN 'database session ended'
              END AS reason
         FROM ${table(ex, 'instances')} i
        WHERE i.state = 'active' AND i.id <> ${params.selfId}::uuid

@@ -3,7 +3,14 @@
  * at 09:00": day 1; "the last": day -1; "the third to last": day -3). A business day is not a weekend
  * day and is included by the calendar at that local time.
  */
-import { civilFromDays, daysInMonth, daysFromCivil, MS_PER_DAY, parseTimeOfDay, weekdayOfDays } from './civil.js';
+import {
+  civilFromDays,
+  daysInMonth,
+  daysFromCivil,
+  MS_PER_DAY,
+  parseTimeOfDay,
+  weekdayOfDays,
+} from './civil.js';
 import type { Calendar } from './calendar.js';
 import type { LocalSequence } from './cron-matcher.js';
 import { MAX_YEAR } from './cron-syntax.js';
@@ -19,13 +26,18 @@ export function businessDaySequence(
   weekend: ReadonlySet<number>,
 ): LocalSequence {
   if (!Number.isInteger(spec.day) || spec.day === 0 || Math.abs(spec.day) > 23) {
-    throw new ScheduleError(`business day must be 1…23 (from the start) or -1…-23 (from the end), got ${spec.day}`, 'day');
+    throw new ScheduleError(
+      `business day must be 1…23 (from the start) or -1…-23 (from the end), got ${spec.day}`,
+      'day',
+    );
   }
   const seconds = parseTimeOfDay(spec.time);
-  if (seconds === undefined || seconds >= 86_400) throw new ScheduleError(`"${spec.time}" is not a time of day (write HH:mm)`, 'time');
+  if (seconds === undefined || seconds >= 86_400)
+    throw new ScheduleError(`"${spec.time}" is not a time of day (write HH:mm)`, 'time');
   const months = new Set(spec.months ?? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   for (const month of months) {
-    if (!Number.isInteger(month) || month < 1 || month > 12) throw new ScheduleError(`month ${month} is not 1-12`, 'months');
+    if (!Number.isInteger(month) || month < 1 || month > 12)
+      throw new ScheduleError(`month ${month} is not 1-12`, 'months');
   }
   const timeOfDay = seconds * 1000;
   const cache = new Map<number, number | null>();

@@ -12,16 +12,23 @@ import { ScheduleError } from './schedule-error.js';
 
 export function calendarIntervalSequence(spec: CalendarIntervalSpec): LocalSequence {
   if (!Number.isInteger(spec.every) || spec.every < 1) {
-    throw new ScheduleError(`calendar interval "every" must be a whole number of at least 1, got ${spec.every}`, 'every');
+    throw new ScheduleError(
+      `calendar interval "every" must be a whole number of at least 1, got ${spec.every}`,
+      'every',
+    );
   }
   const anchor = parseLocalDateTime(spec.start);
   if (anchor === undefined) {
-    throw new ScheduleError(`calendar interval start "${spec.start}" is not a local date-time (write 2030-01-31T09:00)`, 'start');
+    throw new ScheduleError(
+      `calendar interval start "${spec.start}" is not a local date-time (write 2030-01-31T09:00)`,
+      'start',
+    );
   }
   if (spec.unit === 'day' || spec.unit === 'week') {
     const step = spec.every * (spec.unit === 'week' ? 7 : 1) * MS_PER_DAY;
     return {
-      firstAtOrAfter: (localMs) => (localMs <= anchor ? anchor : anchor + Math.ceil((localMs - anchor) / step) * step),
+      firstAtOrAfter: (localMs) =>
+        localMs <= anchor ? anchor : anchor + Math.ceil((localMs - anchor) / step) * step,
     };
   }
   const months = spec.every * (spec.unit === 'year' ? 12 : 1);

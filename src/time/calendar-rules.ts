@@ -57,7 +57,8 @@ export function localRuleOf(spec: CalendarSpec): LocalExclusionRule {
       for (const [date, name] of entries(spec.days)) {
         const match = /^(\d\d)-(\d\d)$/.exec(date);
         // 2000 is a leap year, so 02-29 is accepted (and only matches in leap years).
-        if (!match || parseLocalDateTime(`2000-${date}`) === undefined) bad(`annual calendar day "${date}" is not a day of the year (write MM-DD)`);
+        if (!match || parseLocalDateTime(`2000-${date}`) === undefined)
+          bad(`annual calendar day "${date}" is not a day of the year (write MM-DD)`);
         byMonthDay.set(Number(match[1]) * 100 + Number(match[2]), name ?? `every ${date}`);
       }
       return {
@@ -85,7 +86,8 @@ export function localRuleOf(spec: CalendarSpec): LocalExclusionRule {
     }
     case 'monthly': {
       for (const day of spec.excludedDays) {
-        if (!Number.isInteger(day) || day < 1 || day > 31) bad(`monthly calendar day ${day} is not a day of the month (1-31)`);
+        if (!Number.isInteger(day) || day < 1 || day > 31)
+          bad(`monthly calendar day ${day} is not a day of the month (1-31)`);
       }
       const excluded = new Set(spec.excludedDays);
       return {
@@ -99,7 +101,9 @@ export function localRuleOf(spec: CalendarSpec): LocalExclusionRule {
     case 'daily':
       return dailyRule(spec.from, spec.to, spec.invert ?? false);
     case 'cron': {
-      const matcher = new CronMatcher(parseCronExpression(spec.expression, spec.dialect ?? 'quartz', 'calendar'));
+      const matcher = new CronMatcher(
+        parseCronExpression(spec.expression, spec.dialect ?? 'quartz', 'calendar'),
+      );
       const reason = `matches ${spec.dialect ?? 'quartz'} "${spec.expression}"`;
       return {
         reasonAt: (localMs) => (matcher.matches(Math.floor(localMs / 1000) * 1000) ? reason : null),
@@ -116,8 +120,10 @@ export function localRuleOf(spec: CalendarSpec): LocalExclusionRule {
 function dailyRule(fromText: string, toText: string, invert: boolean): LocalExclusionRule {
   const from = parseTimeOfDay(fromText);
   const to = parseTimeOfDay(toText);
-  if (from === undefined) bad(`daily calendar "from" time "${fromText}" is not a time of day (write HH:mm or HH:mm:ss)`);
-  if (to === undefined) bad(`daily calendar "to" time "${toText}" is not a time of day (write HH:mm or HH:mm:ss)`);
+  if (from === undefined)
+    bad(`daily calendar "from" time "${fromText}" is not a time of day (write HH:mm or HH:mm:ss)`);
+  if (to === undefined)
+    bad(`daily calendar "to" time "${toText}" is not a time of day (write HH:mm or HH:mm:ss)`);
   if (from === to) bad(`daily calendar range ${fromText}-${toText} is empty`);
   const [fromMs, toMs] = [from * 1000, to * 1000];
   // The excluded range is [from, to), wrapping past midnight when from > to; `invert` excludes the rest.

@@ -106,14 +106,22 @@ export type CalendarResolver = (name: string) => Calendar | undefined;
  * Validates and compiles a calendar spec. `resolve` finds its base calendar; `name` labels explanations.
  * Throws ScheduleError (field `calendar`) when the spec is invalid or its base does not resolve.
  */
-export function compileCalendar(spec: CalendarSpec, resolve: CalendarResolver, name: string = spec.kind): Calendar {
+export function compileCalendar(
+  spec: CalendarSpec,
+  resolve: CalendarResolver,
+  name: string = spec.kind,
+): Calendar {
   if (spec.timezone !== undefined && !IANAZone.isValidZone(spec.timezone)) {
     throw new ScheduleError(`calendar "${name}" has an unknown time zone "${spec.timezone}"`, 'calendar');
   }
   let base: Calendar | undefined;
   if (spec.base !== undefined) {
     base = resolve(spec.base);
-    if (!base) throw new ScheduleError(`calendar "${name}" names base calendar "${spec.base}", which is not defined`, 'calendar');
+    if (!base)
+      throw new ScheduleError(
+        `calendar "${name}" names base calendar "${spec.base}", which is not defined`,
+        'calendar',
+      );
   }
   return new ZonedCalendar(name, spec, localRuleOf(spec), spec.timezone, base);
 }

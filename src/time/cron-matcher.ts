@@ -101,7 +101,11 @@ export class CronMatcher implements LocalSequence {
 
   /** Whether the day fields accept a date. */
   matchesDay(year: number, month: number, day: number): boolean {
-    return this.months[month] === month && (!this.years || this.years.includes(year)) && this.dayTable(year, month)[day] === day;
+    return (
+      this.months[month] === month &&
+      (!this.years || this.years.includes(year)) &&
+      this.dayTable(year, month)[day] === day
+    );
   }
 
   private dayTable(year: number, month: number): Int8Array {
@@ -123,7 +127,9 @@ export function matchingDays(fields: CronFields, year: number, month: number): n
   const dom = fields.dayOfMonth ? dayOfMonthDays(fields, year, month, last) : undefined;
   const dow = fields.dayOfWeek ? dayOfWeekDays(fields, year, month, last) : undefined;
   if (dom && dow) {
-    return fields.dayCombination === 'or' ? all.filter((d) => dom.has(d) || dow.has(d)) : all.filter((d) => dom.has(d) && dow.has(d));
+    return fields.dayCombination === 'or'
+      ? all.filter((d) => dom.has(d) || dow.has(d))
+      : all.filter((d) => dom.has(d) && dow.has(d));
   }
   const only = dom ?? dow;
   return only ? all.filter((d) => only.has(d)) : all;
@@ -141,7 +147,8 @@ function dayOfMonthDays(fields: CronFields, year: number, month: number, last: n
   const rule = fields.dayOfMonth!;
   const days = new Set(rule.days.filter((d) => d <= last));
   for (const offset of rule.fromLast) if (last - offset >= 1) days.add(last - offset);
-  for (const target of rule.nearestWeekday) if (target <= last) days.add(nearestWeekday(year, month, target, last));
+  for (const target of rule.nearestWeekday)
+    if (target <= last) days.add(nearestWeekday(year, month, target, last));
   if (rule.lastWeekday) days.add(nearestWeekday(year, month, last, last));
   return days;
 }

@@ -77,7 +77,11 @@ class FieldError extends Error {}
 /**
  * Parses an expression; throws a ScheduleError (field `specField`) whose message names the bad cron field.
  */
-export function parseCronExpression(expression: string, dialect: CronDialect, specField: string = dialect): CronFields {
+export function parseCronExpression(
+  expression: string,
+  dialect: CronDialect,
+  specField: string = dialect,
+): CronFields {
   const text = expression.trim();
   const expanded = dialect === 'cron' ? (MACROS[text.toLowerCase()] ?? text) : text;
   const parts = expanded.split(/\s+/).filter((part) => part.length > 0);
@@ -85,12 +89,17 @@ export function parseCronExpression(expression: string, dialect: CronDialect, sp
     throw new ScheduleError(`${dialect} expression "${expression}" ${message}`, specField, { cause });
   };
   if (dialect === 'cron' && parts.length !== 5 && parts.length !== 6) {
-    fail(`has ${parts.length} fields; write 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`);
+    fail(
+      `has ${parts.length} fields; write 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`,
+    );
   }
   if (dialect === 'quartz' && parts.length !== 6 && parts.length !== 7) {
-    fail(`has ${parts.length} fields; write 6 (second minute hour day-of-month month day-of-week) or 7 (with year)`);
+    fail(
+      `has ${parts.length} fields; write 6 (second minute hour day-of-month month day-of-week) or 7 (with year)`,
+    );
   }
-  const [sec, min, hour, dom, month, dow, year] = dialect === 'cron' && parts.length === 5 ? ['0', ...parts] : parts;
+  const [sec, min, hour, dom, month, dow, year] =
+    dialect === 'cron' && parts.length === 5 ? ['0', ...parts] : parts;
   let current = 'second';
   try {
     const fields: CronFields = {
@@ -98,7 +107,13 @@ export function parseCronExpression(expression: string, dialect: CronDialect, sp
       seconds: parseNumeric(sec!, { name: (current = 'second'), min: 0, max: 59 }),
       minutes: parseNumeric(min!, { name: (current = 'minute'), min: 0, max: 59 }),
       hours: parseNumeric(hour!, { name: (current = 'hour'), min: 0, max: 23 }),
-      months: parseNumeric(month!, { name: (current = 'month'), min: 1, max: 12, names: MONTH_NAMES, nameBase: 1 }),
+      months: parseNumeric(month!, {
+        name: (current = 'month'),
+        min: 1,
+        max: 12,
+        names: MONTH_NAMES,
+        nameBase: 1,
+      }),
       dayCombination: 'and',
     };
     current = 'year';
@@ -118,7 +133,13 @@ export function parseCronExpression(expression: string, dialect: CronDialect, sp
     current = 'day-of-week';
     if (!dowFree) fields.dayOfWeek = parseDayOfWeek(dow!, dialect);
     // Vixie cron: OR when both fields are restricted, a field starting with `*` counting as unrestricted.
-    if (dialect === 'cron' && fields.dayOfMonth && fields.dayOfWeek && !dom!.startsWith('*') && !dow!.startsWith('*')) {
+    if (
+      dialect === 'cron' &&
+      fields.dayOfMonth &&
+      fields.dayOfWeek &&
+      !dom!.startsWith('*') &&
+      !dow!.startsWith('*')
+    ) {
       fields.dayCombination = 'or';
     }
     return fields;
@@ -138,7 +159,9 @@ function parseValue(token: string, range: FieldRange): number {
   }
   const index = range.names?.indexOf(token.toUpperCase()) ?? -1;
   if (index < 0) {
-    const hint = range.names ? ` (use ${range.min}-${range.max} or ${range.names[0]}-${range.names.at(-1)})` : '';
+    const hint = range.names
+      ? ` (use ${range.min}-${range.max} or ${range.names[0]}-${range.names.at(-1)})`
+      : '';
     throw new FieldError(`"${token}" is not a ${range.name} value${hint}`);
   }
   return index + (range.nameBase ?? 0);
@@ -156,10 +179,12 @@ function parseNumeric(field: string, range: FieldRange, wrap = true): number[] {
 
 function expandItem(item: string, range: FieldRange, wrap: boolean): number[] {
   const [base, stepText, extra] = item.split('/');
-  if (extra !== undefined || base === undefined || base.length === 0) throw new FieldError(`"${item}" is not a value, range or step`);
+  if (extra !== undefined || base === undefined || base.length === 0)
+    throw new FieldError(`"${item}" is not a value, range or step`);
   let step = 1;
   if (stepText !== undefined) {
-    if (!/^\d+$/.test(stepText) || Number(stepText) < 1) throw new FieldError(`step "${stepText}" in "${item}" must be a positive number`);
+    if (!/^\d+$/.test(stepText) || Number(stepText) < 1)
+      throw new FieldError(`step "${stepText}" in "${item}" must be a positive number`);
     step = Number(stepText);
   }
   let start: number;
@@ -199,7 +224,9 @@ function parseDayOfMonth(field: string): DayOfMonthRule {
       rule.fromLast.push(offset);
     } else if ((match = /^(\d+)W$/.exec(item))) rule.nearestWeekday.push(parseValue(match[1]!, DOM_RANGE));
     else if (item.includes('W') || item.includes('L') || item.includes('#')) {
-      throw new FieldError(`"${raw}" is not valid here (day-of-month accepts n, a-b, a/s, L, L-n, nW and LW)`);
+      throw new FieldError(
+        `"${raw}" is not valid here (day-of-month accepts n, a-b, a/s, L, L-n, nW and LW)`,
+      );
     } else rule.days.push(...expandItem(item, DOM_RANGE, true));
   }
   rule.days = [...new Set(rule.days)].sort((a, b) => a - b);
@@ -218,7 +245,8 @@ function parseDayOfWeek(field: string, dialect: CronDialect): DayOfWeekRule {
     if (item.length === 0) throw new FieldError(`empty list item in "${field}"`);
     let match: RegExpExecArray | null;
     if (item.toUpperCase() === 'L') rule.weekdays.push(6);
-    else if ((match = /^(\w+?)L$/i.exec(item))) rule.lastInMonth.push(normalize(parseValue(match[1]!, range)));
+    else if ((match = /^(\w+?)L$/i.exec(item)))
+      rule.lastInMonth.push(normalize(parseValue(match[1]!, range)));
     else if ((match = /^(\w+)#(\d+)$/.exec(item))) {
       const k = Number(match[2]);
       if (k < 1 || k > 5) throw new FieldError(`"${item}": the week number after # must be 1-5`);

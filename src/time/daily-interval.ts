@@ -20,13 +20,20 @@ export function parseDayNames(names: readonly string[], field: string): Set<numb
 
 export function dailyIntervalSequence(spec: DailyIntervalSpec): LocalSequence {
   if (!Number.isInteger(spec.everyMs) || spec.everyMs < 1000 || spec.everyMs % 1000 !== 0) {
-    throw new ScheduleError(`daily interval must be a whole number of seconds, at least 1s; got ${spec.everyMs}ms`, 'every');
+    throw new ScheduleError(
+      `daily interval must be a whole number of seconds, at least 1s; got ${spec.everyMs}ms`,
+      'every',
+    );
   }
   const from = parseTimeOfDay(spec.from);
   const to = parseTimeOfDay(spec.to);
-  if (from === undefined) throw new ScheduleError(`"${spec.from}" is not a time of day (write HH:mm)`, 'from');
+  if (from === undefined)
+    throw new ScheduleError(`"${spec.from}" is not a time of day (write HH:mm)`, 'from');
   if (to === undefined || to < from) {
-    throw new ScheduleError(`"${spec.to}" is not a time of day at or after "${spec.from}" (write HH:mm)`, 'to');
+    throw new ScheduleError(
+      `"${spec.to}" is not a time of day at or after "${spec.from}" (write HH:mm)`,
+      'to',
+    );
   }
   const days = parseDayNames(spec.days ?? DAY_NAMES, 'days');
   if (days.size === 0) throw new ScheduleError('daily interval needs at least one day', 'days');

@@ -52,13 +52,21 @@ const MAX_SKIPPED_FIRES = 100_000;
 const MAX_RAW_FIRES = 10_000;
 const MAX_MOVE_DAYS = 366;
 
-export function applyExcludedDayPolicy(raw: RawNext, options: ExcludedDayOptions): (afterMs: number, explain: boolean) => FireDetail | null {
+export function applyExcludedDayPolicy(
+  raw: RawNext,
+  options: ExcludedDayOptions,
+): (afterMs: number, explain: boolean) => FireDetail | null {
   return options.rule === 'skip'
     ? (afterMs, explain) => nextSkipping(raw, options, afterMs, explain)
     : (afterMs) => nextMoving(raw, options, afterMs);
 }
 
-function nextSkipping(raw: RawNext, { calendar, zone }: ExcludedDayOptions, afterMs: number, explain: boolean): FireDetail | null {
+function nextSkipping(
+  raw: RawNext,
+  { calendar, zone }: ExcludedDayOptions,
+  afterMs: number,
+  explain: boolean,
+): FireDetail | null {
   const skipped: SkippedDay[] = [];
   let t = afterMs;
   for (let i = 0; i < MAX_SKIPPED_FIRES; i++) {
@@ -110,13 +118,17 @@ export function moveFire(fire: number, { calendar, rule, zone, weekend }: Exclud
   const day = Math.floor(local / MS_PER_DAY);
   const timeOfDay = local - day * MS_PER_DAY;
   const isBusiness = (d: number) =>
-    !weekend.has(weekdayOfDays(d)) && calendar.isTimeIncluded(instantOfLocal(zone, d * MS_PER_DAY + timeOfDay));
+    !weekend.has(weekdayOfDays(d)) &&
+    calendar.isTimeIncluded(instantOfLocal(zone, d * MS_PER_DAY + timeOfDay));
   const search = (direction: 1 | -1) => {
     for (let k = 1; k <= MAX_MOVE_DAYS; k++) if (isBusiness(day + direction * k)) return day + direction * k;
     return null;
   };
   let target = search(rule === 'previous-business-day' ? -1 : 1);
-  if (rule === 'modified-following' && (target === null || civilFromDays(target).month !== civilFromDays(day).month)) {
+  if (
+    rule === 'modified-following' &&
+    (target === null || civilFromDays(target).month !== civilFromDays(day).month)
+  ) {
     target = search(-1);
   }
   return target === null ? null : instantOfLocal(zone, target * MS_PER_DAY + timeOfDay);

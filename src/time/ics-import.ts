@@ -24,7 +24,9 @@ export function calendarSpecFromIcs(text: string, options: IcsImportOptions): Ho
   try {
     root = new ICAL.Component(ICAL.parse(text));
   } catch (error) {
-    throw new ScheduleError(`the .ics file could not be parsed: ${(error as Error).message}`, 'calendar', { cause: error });
+    throw new ScheduleError(`the .ics file could not be parsed: ${(error as Error).message}`, 'calendar', {
+      cause: error,
+    });
   }
   const byDate = new Map<string, string>();
   const add = (days: number, name: string) => {
@@ -49,7 +51,11 @@ export function calendarSpecFromIcs(text: string, options: IcsImportOptions): Ho
       continue;
     }
     const iterator = event.iterator();
-    for (let i = 0, next = iterator.next(); next && i < MAX_OCCURRENCES_PER_EVENT; i++, next = iterator.next()) {
+    for (
+      let i = 0, next = iterator.next();
+      next && i < MAX_OCCURRENCES_PER_EVENT;
+      i++, next = iterator.next()
+    ) {
       if (next.year > options.toYear) break;
       addOccurrence(next);
     }

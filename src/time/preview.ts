@@ -84,10 +84,14 @@ export function formatZoned(ms: number, zone: ZoneRules): string {
 export function formatPreviewLine(fire: PreviewFire): string {
   const notes: string[] = [];
   if (fire.movedFrom) {
-    notes.push(`moved from ${fire.movedFrom.local} (${fire.movedFrom.rule}: ${fire.movedFrom.reason}, calendar ${fire.movedFrom.calendar})`);
+    notes.push(
+      `moved from ${fire.movedFrom.local} (${fire.movedFrom.rule}: ${fire.movedFrom.reason}, calendar ${fire.movedFrom.calendar})`,
+    );
   }
   for (const day of fire.skipped ?? []) {
-    notes.push(`skipped ${day.date}${day.fires > 1 ? ` (${day.fires} fires)` : ''}: ${day.reason}, calendar ${day.calendar}`);
+    notes.push(
+      `skipped ${day.date}${day.fires > 1 ? ` (${day.fires} fires)` : ''}: ${day.reason}, calendar ${day.calendar}`,
+    );
   }
   return `${fire.at}  ${fire.local}${notes.length > 0 ? `  ${notes.join('; ')}` : ''}`;
 }

@@ -12,21 +12,33 @@ const timeOfDay = z.string().regex(/^\d{1,2}:\d\d(:\d\d)?$/, 'write HH:mm or HH:
 
 const dst = z
   .object({
-    gap: z.enum(['shift-forward', 'skip']).optional().describe('a local time that does not exist (spring gap)'),
-    overlap: z.enum(['once', 'twice']).optional().describe('a local time that happens twice (autumn overlap)'),
+    gap: z
+      .enum(['shift-forward', 'skip'])
+      .optional()
+      .describe('a local time that does not exist (spring gap)'),
+    overlap: z
+      .enum(['once', 'twice'])
+      .optional()
+      .describe('a local time that happens twice (autumn overlap)'),
   })
   .strict();
 
 const wallClock = {
   timezone,
   calendar: z.string().min(1).optional(),
-  onExcludedDay: z.enum(['skip', 'next-business-day', 'previous-business-day', 'modified-following']).optional(),
+  onExcludedDay: z
+    .enum(['skip', 'next-business-day', 'previous-business-day', 'modified-following'])
+    .optional(),
   dst: dst.optional(),
   weekend: z.array(dayName).optional(),
 };
 
-export const cronSpecSchema = z.object({ kind: z.literal('cron'), expression: z.string().min(1), ...wallClock }).strict();
-export const quartzSpecSchema = z.object({ kind: z.literal('quartz'), expression: z.string().min(1), ...wallClock }).strict();
+export const cronSpecSchema = z
+  .object({ kind: z.literal('cron'), expression: z.string().min(1), ...wallClock })
+  .strict();
+export const quartzSpecSchema = z
+  .object({ kind: z.literal('quartz'), expression: z.string().min(1), ...wallClock })
+  .strict();
 
 export const scheduleSpecSchema = z.discriminatedUnion('kind', [
   cronSpecSchema,
@@ -62,7 +74,12 @@ export const scheduleSpecSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z.literal('business-day'),
-      day: z.number().int().min(-23).max(23).refine((d) => d !== 0, 'day 0 does not exist; 1 is the first, -1 the last'),
+      day: z
+        .number()
+        .int()
+        .min(-23)
+        .max(23)
+        .refine((d) => d !== 0, 'day 0 does not exist; 1 is the first, -1 the last'),
       time: timeOfDay,
       timezone,
       calendar: z.string().min(1).optional(),
@@ -84,9 +101,30 @@ export const calendarSpecSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('holiday'), dates: z.array(namedDate), ...calendarBase }).strict(),
   z.object({ kind: z.literal('annual'), days: z.array(namedDate), ...calendarBase }).strict(),
   z.object({ kind: z.literal('weekly'), excludedDays: z.array(dayName), ...calendarBase }).strict(),
-  z.object({ kind: z.literal('monthly'), excludedDays: z.array(z.number().int().min(1).max(31)), ...calendarBase }).strict(),
-  z.object({ kind: z.literal('daily'), from: timeOfDay, to: timeOfDay, invert: z.boolean().optional(), ...calendarBase }).strict(),
-  z.object({ kind: z.literal('cron'), expression: z.string().min(1), dialect: z.enum(['quartz', 'cron']).optional(), ...calendarBase }).strict(),
+  z
+    .object({
+      kind: z.literal('monthly'),
+      excludedDays: z.array(z.number().int().min(1).max(31)),
+      ...calendarBase,
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('daily'),
+      from: timeOfDay,
+      to: timeOfDay,
+      invert: z.boolean().optional(),
+      ...calendarBase,
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('cron'),
+      expression: z.string().min(1),
+      dialect: z.enum(['quartz', 'cron']).optional(),
+      ...calendarBase,
+    })
+    .strict(),
 ]);
 
 // The schemas and the hand-written types must describe the same JSON.

@@ -130,7 +130,10 @@ export interface CompiledSchedule extends Schedule {
 
 export function assertTimeZone(zone: string, field = 'timezone'): void {
   if (!IANAZone.isValidZone(zone)) {
-    throw new ScheduleError(`unknown time zone "${zone}" (use an IANA name such as Europe/Paris or UTC)`, field);
+    throw new ScheduleError(
+      `unknown time zone "${zone}" (use an IANA name such as Europe/Paris or UTC)`,
+      field,
+    );
   }
 }
 
@@ -152,7 +155,12 @@ export function compileSchedule(spec: ScheduleSpec, context: ScheduleContext = {
       assertTimeZone(spec.timezone);
       const zone = ZoneRules.for(spec.timezone);
       const calendar = resolveCalendar(spec.calendar, context, spec.timezone);
-      const sequence = businessDaySequence(spec, zone, calendar, parseDayNames(spec.weekend ?? ['SAT', 'SUN'], 'weekend'));
+      const sequence = businessDaySequence(
+        spec,
+        zone,
+        calendar,
+        parseDayNames(spec.weekend ?? ['SAT', 'SUN'], 'weekend'),
+      );
       return wallClock({ ...spec, calendar: undefined }, sequence, context, spec);
     }
     case 'interval':
@@ -165,7 +173,11 @@ export function compileSchedule(spec: ScheduleSpec, context: ScheduleContext = {
 function resolveCalendar(name: string | undefined, context: ScheduleContext, zone: string) {
   if (name === undefined) return undefined;
   const calendar = context.calendars?.(name);
-  if (!calendar) throw new ScheduleError(`calendar "${name}" is not defined (define it under calendars, or use a shipped one)`, 'calendar');
+  if (!calendar)
+    throw new ScheduleError(
+      `calendar "${name}" is not defined (define it under calendars, or use a shipped one)`,
+      'calendar',
+    );
   return calendar.inZone(zone);
 }
 
@@ -173,9 +185,15 @@ function dstPolicy(dst: WallClockOptions['dst']): DstPolicy {
   return { gap: dst?.gap ?? DEFAULT_DST_POLICY.gap, overlap: dst?.overlap ?? DEFAULT_DST_POLICY.overlap };
 }
 
-type WallClockSpec = CronSpec | QuartzSpec | CalendarIntervalSpec | DailyIntervalSpec | (BusinessDaySpec & WallClockOptions);
+type WallClockSpec =
+  CronSpec | QuartzSpec | CalendarIntervalSpec | DailyIntervalSpec | (BusinessDaySpec & WallClockOptions);
 
-function wallClock(spec: WallClockSpec, sequence: LocalSequence, context: ScheduleContext, original: ScheduleSpec = spec as ScheduleSpec): CompiledSchedule {
+function wallClock(
+  spec: WallClockSpec,
+  sequence: LocalSequence,
+  context: ScheduleContext,
+  original: ScheduleSpec = spec as ScheduleSpec,
+): CompiledSchedule {
   const zone = ZoneRules.for(spec.timezone);
   const policy = dstPolicy(spec.dst);
   const raw = (afterMs: number) => nextWallClockFire(sequence, zone, afterMs, policy);
@@ -184,12 +202,18 @@ function wallClock(spec: WallClockSpec, sequence: LocalSequence, context: Schedu
   if (!calendar && rule !== 'skip') {
     throw new ScheduleError(`onExcludedDay "${rule}" needs a calendar`, 'onExcludedDay');
   }
-  return withCalendar(original, spec.timezone, raw, calendar && applyExcludedDayPolicy(raw, {
-    calendar,
-    rule,
-    zone,
-    weekend: parseDayNames(spec.weekend ?? ['SAT', 'SUN'], 'weekend'),
-  }));
+  return withCalendar(
+    original,
+    spec.timezone,
+    raw,
+    calendar &&
+      applyExcludedDayPolicy(raw, {
+        calendar,
+        rule,
+        zone,
+        weekend: parseDayNames(spec.weekend ?? ['SAT', 'SUN'], 'weekend'),
+      }),
+  );
 }
 
 function withCalendar(
@@ -231,7 +255,9 @@ function compileInterval(spec: IntervalSpec, context: ScheduleContext): Compiled
     return anchorMs + (Math.floor((afterMs - anchorMs) / spec.everyMs) + 1) * spec.everyMs;
   };
   const calendar = resolveCalendar(spec.calendar, context, 'UTC');
-  const policy = calendar && applyExcludedDayPolicy(raw, { calendar, rule: 'skip', zone: ZoneRules.for('UTC'), weekend: new Set() });
+  const policy =
+    calendar &&
+    applyExcludedDayPolicy(raw, { calendar, rule: 'skip', zone: ZoneRules.for('UTC'), weekend: new Set() });
   return withCalendar(spec, 'UTC', raw, policy);
 }
 
@@ -243,7 +269,10 @@ function compileOnce(spec: OnceSpec): CompiledSchedule {
 export function parseInstant(text: string, field: string): Date {
   // An instant needs its offset: a bare local time is ambiguous across replicas in different zones.
   if (!/(Z|[+-]\d\d:?\d\d)$/i.test(text.trim())) {
-    throw new ScheduleError(`"${text}" has no offset; write an ISO 8601 instant such as 2030-01-01T09:00:00Z`, field);
+    throw new ScheduleError(
+      `"${text}" has no offset; write an ISO 8601 instant such as 2030-01-01T09:00:00Z`,
+      field,
+    );
   }
   const date = new Date(text);
   if (Number.isNaN(date.getTime())) throw new ScheduleError(`"${text}" is not an ISO 8601 instant`, field);

@@ -31,7 +31,9 @@ export function loadShippedCalendarFile(name: string): ShippedCalendarFile | und
   if (!files.has(name)) {
     let file: ShippedCalendarFile | undefined;
     try {
-      file = JSON.parse(readFileSync(`${shippedCalendarsDirectory()}${name}.json`, 'utf8')) as ShippedCalendarFile;
+      file = JSON.parse(
+        readFileSync(`${shippedCalendarsDirectory()}${name}.json`, 'utf8'),
+      ) as ShippedCalendarFile;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }

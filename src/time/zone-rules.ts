@@ -95,7 +95,7 @@ export class ZoneRules {
   /** Transitions with `from <= at < to`, in order. */
   transitionsBetween(from: number, to: number): ZoneTransition[] {
     const found: ZoneTransition[] = [];
-    for (let ms = from; ; ) {
+    for (let ms = from; ;) {
       const year = this.yearRules(ms);
       for (const transition of year.transitions) {
         if (transition.at >= from && transition.at < to) found.push(transition);
@@ -154,7 +154,7 @@ export class ZoneRules {
     for (let ms = start + MS_PER_DAY; previousMs < end - 1000; ms += MS_PER_DAY) {
       const sampleMs = Math.min(ms, end - 1000);
       const offset = this.ianaOffset(sampleMs);
-      if (offset !== previous) transitions.push(this.bisect(previousMs, sampleMs, previous, offset));
+      if (offset !== previous) transitions.push(this.bisect(previousMs, sampleMs, previous));
       previousMs = sampleMs;
       previous = offset;
     }
@@ -162,7 +162,7 @@ export class ZoneRules {
   }
 
   /** The first whole second in (lo, hi] with the new offset. */
-  private bisect(lo: number, hi: number, before: number, after: number): ZoneTransition {
+  private bisect(lo: number, hi: number, before: number): ZoneTransition {
     while (hi - lo > 1000) {
       const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
       if (this.ianaOffset(mid) === before) lo = mid;

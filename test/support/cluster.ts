@@ -20,6 +20,7 @@ export function spawnReplica(options: {
   timings?: Record<string, number>;
   concurrency?: number;
   command?: string[];
+  env?: Record<string, string>;
 }): ReplicaHandle {
   const command = options.command ?? [process.execPath, '--import', 'tsx', REPLICA];
   const child = spawn(command[0]!, command.slice(1), {
@@ -30,6 +31,7 @@ export function spawnReplica(options: {
       BELFRY_INSTANCE_NAME: options.name,
       REPLICA_TIMINGS: options.timings ? JSON.stringify(options.timings) : '',
       REPLICA_CONCURRENCY: String(options.concurrency ?? 50),
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -14,11 +14,15 @@ import { createHttpJobClass, type BuiltinJobDeps, type HttpJobOptions } from './
 
 export const BUILTIN_DATA_KEY = '$builtin';
 
-export type BuiltinJobOptions = ({ type: 'http' } & HttpJobOptions) | ({ type: 'command' } & CommandJobOptions);
+export type BuiltinJobOptions =
+  ({ type: 'http' } & HttpJobOptions) | ({ type: 'command' } & CommandJobOptions);
 
 export type BuiltinJobType = BuiltinJobOptions['type'];
 
-export function createBuiltinJobClass(options: BuiltinJobOptions, deps: BuiltinJobDeps): JobClass<Record<string, unknown>> {
+export function createBuiltinJobClass(
+  options: BuiltinJobOptions,
+  deps: BuiltinJobDeps,
+): JobClass<Record<string, unknown>> {
   switch (options.type) {
     case 'http':
       return createHttpJobClass(options, deps);

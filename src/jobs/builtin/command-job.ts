@@ -65,7 +65,10 @@ class OutputTail {
   }
 }
 
-export function createCommandJobClass(options: CommandJobOptions, deps: BuiltinJobDeps): JobClass<Record<string, unknown>> {
+export function createCommandJobClass(
+  options: CommandJobOptions,
+  deps: BuiltinJobDeps,
+): JobClass<Record<string, unknown>> {
   return class CommandJob {
     static readonly builtin = 'command';
 
@@ -73,14 +76,23 @@ export function createCommandJobClass(options: CommandJobOptions, deps: BuiltinJ
       const declared = await resolveSecretMap(options.env, deps.secrets);
       const base = options.inheritEnv
         ? { ...deps.secrets.env }
-        : Object.fromEntries(PASSED_ENV.filter((name) => deps.secrets.env[name] !== undefined).map((name) => [name, deps.secrets.env[name]]));
+        : Object.fromEntries(
+            PASSED_ENV.filter((name) => deps.secrets.env[name] !== undefined).map((name) => [
+              name,
+              deps.secrets.env[name],
+            ]),
+          );
       const env = { ...base, ...declared };
       return runCommand(options, env, ctx);
     }
   };
 }
 
-function runCommand(options: CommandJobOptions, env: Record<string, string | undefined>, ctx: JobContext): Promise<CommandJobResult> {
+function runCommand(
+  options: CommandJobOptions,
+  env: Record<string, string | undefined>,
+  ctx: JobContext,
+): Promise<CommandJobResult> {
   return new Promise((resolve, reject) => {
     if (ctx.signal.aborted) return reject(ctx.signal.reason);
     const stdout = new OutputTail(OUTPUT_TAIL_BYTES);
@@ -102,7 +114,8 @@ function runCommand(options: CommandJobOptions, env: Record<string, string | und
     };
     const onAbort = () => stop('aborted');
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), options.timeoutMs);
+    const timer =
+      options.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), options.timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     let spawnError: Error | undefined;
@@ -117,11 +130,23 @@ function runCommand(options: CommandJobOptions, env: Record<string, string | und
       const outTail = stdout.text();
       const tail = errTail.trim() ? errTail : outTail;
       if (spawnError) {
-        return reject(new CommandJobError(`could not run ${options.command}: ${(spawnError as NodeJS.ErrnoException).code ?? spawnError.message}`, null, { cause: spawnError }));
+        return reject(
+          new CommandJobError(
+            `could not run ${options.command}: ${(spawnError as NodeJS.ErrnoException).code ?? spawnError.message}`,
+            null,
+            { cause: spawnError },
+          ),
+        );
       }
-      if (stopReason === 'aborted') return reject(ctx.signal.reason ?? new CommandJobError(`${options.command} was stopped`, null));
+      if (stopReason === 'aborted')
+        return reject(ctx.signal.reason ?? new CommandJobError(`${options.command} was stopped`, null));
       if (stopReason === 'timeout') {
-        return reject(new CommandJobError(`${options.command} timed out after ${options.timeoutMs} ms and was killed${tail ? `; output tail:\n${tail}` : ''}`, null));
+        return reject(
+          new CommandJobError(
+            `${options.command} timed out after ${options.timeoutMs} ms and was killed${tail ? `; output tail:\n${tail}` : ''}`,
+            null,
+          ),
+        );
       }
       if (code === 0) return resolve({ exitCode: 0, stdoutTail: outTail });
       const how = code === null ? `was killed by ${signal}` : `exited with code ${code}`;

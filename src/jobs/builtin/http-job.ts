@@ -9,7 +9,13 @@
 import type { Clock } from '../../time/clock.js';
 import { systemClock } from '../../time/clock.js';
 import type { JobClass, JobContext } from '../job.js';
-import { describeSecretValue, resolveSecretMap, resolveSecretValue, type SecretSources, type SecretValue } from './secret-value.js';
+import {
+  describeSecretValue,
+  resolveSecretMap,
+  resolveSecretValue,
+  type SecretSources,
+  type SecretValue,
+} from './secret-value.js';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -51,7 +57,10 @@ export class HttpJobError extends Error {
   }
 }
 
-export function createHttpJobClass(options: HttpJobOptions, deps: BuiltinJobDeps): JobClass<Record<string, unknown>> {
+export function createHttpJobClass(
+  options: HttpJobOptions,
+  deps: BuiltinJobDeps,
+): JobClass<Record<string, unknown>> {
   const clock = deps.clock ?? systemClock;
   const method = options.method ?? 'GET';
   const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
@@ -70,7 +79,8 @@ export function createHttpJobClass(options: HttpJobOptions, deps: BuiltinJobDeps
           body = options.body;
         } else {
           body = JSON.stringify(options.body);
-          if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+          if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type'))
+            headers['content-type'] = 'application/json';
         }
       }
       const timeout = AbortSignal.timeout(timeoutMs);
@@ -80,21 +90,35 @@ export function createHttpJobClass(options: HttpJobOptions, deps: BuiltinJobDeps
       try {
         response = await (deps.fetch ?? fetch)(url, { method, headers, body, signal, redirect: 'follow' });
       } catch (error) {
-        if (timeout.aborted) throw new HttpJobError(`${method} ${shownUrl}: no answer within ${timeoutMs} ms`, null, { cause: error });
+        if (timeout.aborted)
+          throw new HttpJobError(`${method} ${shownUrl}: no answer within ${timeoutMs} ms`, null, {
+            cause: error,
+          });
         if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
-        throw new HttpJobError(`${method} ${shownUrl}: request failed: ${(error as Error).message}${causeText(error)}`, null, { cause: error });
+        throw new HttpJobError(
+          `${method} ${shownUrl}: request failed: ${(error as Error).message}${causeText(error)}`,
+          null,
+          { cause: error },
+        );
       }
       let text = '';
       try {
         text = await response.text();
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
-        if (timeout.aborted) throw new HttpJobError(`${method} ${shownUrl}: body not received within ${timeoutMs} ms`, response.status);
+        if (timeout.aborted)
+          throw new HttpJobError(
+            `${method} ${shownUrl}: body not received within ${timeoutMs} ms`,
+            response.status,
+          );
       }
       const durationMs = Math.round(clock.monotonicMs() - started);
       if (response.status < 200 || response.status > 299) {
         const excerpt = text.slice(0, BODY_EXCERPT_CHARS);
-        throw new HttpJobError(`${method} ${shownUrl} answered ${response.status}${excerpt ? `: ${excerpt}` : ''}`, response.status);
+        throw new HttpJobError(
+          `${method} ${shownUrl} answered ${response.status}${excerpt ? `: ${excerpt}` : ''}`,
+          response.status,
+        );
       }
       ctx.logger.debug({ status: response.status, durationMs }, 'http job answered');
       return { status: response.status, durationMs };

@@ -19,7 +19,8 @@ export class SecretError extends Error {
 }
 
 /** Names that must never carry a clear-text value (headers, environment variables). */
-const SECRET_NAME = /authorization|token|secret|password|passwd|api[-_]?key|cookie|credential|private[-_]?key/i;
+const SECRET_NAME =
+  /authorization|token|secret|password|passwd|api[-_]?key|cookie|credential|private[-_]?key/i;
 
 export function looksLikeSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
@@ -42,7 +43,9 @@ export async function resolveSecretValue(value: SecretValue, sources: SecretSour
     const read = sources.readFile ?? ((path: string) => readFile(path, 'utf8'));
     return (await read(value.file)).replace(/\r?\n$/, '');
   } catch (error) {
-    throw new SecretError(`secret file ${value.file} could not be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new SecretError(
+      `secret file ${value.file} could not be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }
 
@@ -51,7 +54,9 @@ export async function resolveSecretMap(
   sources: SecretSources,
 ): Promise<Record<string, string>> {
   const entries = await Promise.all(
-    Object.entries(values ?? {}).map(async ([name, value]) => [name, await resolveSecretValue(value, sources)] as const),
+    Object.entries(values ?? {}).map(
+      async ([name, value]) => [name, await resolveSecretValue(value, sources)] as const,
+    ),
   );
   return Object.fromEntries(entries);
 }

@@ -4,7 +4,11 @@ import { createCalendarResolver } from '../../../src/time/calendar-resolver.js';
 import { calendarSpecFromIcs } from '../../../src/time/ics-import.js';
 import { calendarSpecSchema } from '../../../src/time/schedule-schema.js';
 import { ScheduleError } from '../../../src/time/schedule.js';
-import { loadShippedCalendar, loadShippedCalendarFile, shippedCalendarNames } from '../../../src/time/shipped-calendars.js';
+import {
+  loadShippedCalendar,
+  loadShippedCalendarFile,
+  shippedCalendarNames,
+} from '../../../src/time/shipped-calendars.js';
 
 const noCalendars = () => undefined;
 const at = (iso: string) => new Date(iso).getTime();
@@ -12,23 +16,37 @@ const at = (iso: string) => new Date(iso).getTime();
 describe('calendar kinds', () => {
   it('holiday: whole local days, with names', () => {
     const calendar = compileCalendar(
-      { kind: 'holiday', timezone: 'Europe/Paris', dates: [{ date: '2024-12-25', name: 'Noël' }, '2024-12-26'] },
+      {
+        kind: 'holiday',
+        timezone: 'Europe/Paris',
+        dates: [{ date: '2024-12-25', name: 'Noël' }, '2024-12-26'],
+      },
       noCalendars,
       'office',
     );
     expect(calendar.isTimeIncluded(at('2024-12-24T22:59:59Z'))).toBe(true);
     expect(calendar.isTimeIncluded(at('2024-12-24T23:00:00Z'))).toBe(false);
-    expect(calendar.exclusionAt(at('2024-12-25T12:00:00Z'))).toEqual({ calendar: 'office', kind: 'holiday', reason: 'Noël' });
+    expect(calendar.exclusionAt(at('2024-12-25T12:00:00Z'))).toEqual({
+      calendar: 'office',
+      kind: 'holiday',
+      reason: 'Noël',
+    });
     expect(calendar.exclusionAt(at('2024-12-26T12:00:00Z'))?.reason).toBe('holiday 2024-12-26');
     expect(calendar.skipExcluded(at('2024-12-25T12:00:00Z'))).toBe(at('2024-12-26T23:00:00Z') - 86_400_000);
   });
 
   it('annual, weekly and monthly', () => {
-    const annual = compileCalendar({ kind: 'annual', timezone: 'UTC', days: [{ date: '12-25', name: 'Christmas' }, '02-29'] }, noCalendars);
+    const annual = compileCalendar(
+      { kind: 'annual', timezone: 'UTC', days: [{ date: '12-25', name: 'Christmas' }, '02-29'] },
+      noCalendars,
+    );
     expect(annual.isTimeIncluded(at('2031-12-25T08:00:00Z'))).toBe(false);
     expect(annual.isTimeIncluded(at('2028-02-29T08:00:00Z'))).toBe(false);
     expect(annual.isTimeIncluded(at('2027-03-01T08:00:00Z'))).toBe(true);
-    const weekly = compileCalendar({ kind: 'weekly', timezone: 'UTC', excludedDays: ['SAT', 'SUN'] }, noCalendars);
+    const weekly = compileCalendar(
+      { kind: 'weekly', timezone: 'UTC', excludedDays: ['SAT', 'SUN'] },
+      noCalendars,
+    );
     expect(weekly.exclusionAt(at('2024-01-06T08:00:00Z'))?.reason).toBe('Saturday');
     expect(weekly.isTimeIncluded(at('2024-01-08T08:00:00Z'))).toBe(true);
     const monthly = compileCalendar({ kind: 'monthly', timezone: 'UTC', excludedDays: [1, 31] }, noCalendars);
@@ -37,18 +55,27 @@ describe('calendar kinds', () => {
   });
 
   it('daily: a time range, wrapping past midnight, or inverted', () => {
-    const night = compileCalendar({ kind: 'daily', timezone: 'UTC', from: '22:00', to: '06:00' }, noCalendars);
+    const night = compileCalendar(
+      { kind: 'daily', timezone: 'UTC', from: '22:00', to: '06:00' },
+      noCalendars,
+    );
     expect(night.isTimeIncluded(at('2024-01-01T23:00:00Z'))).toBe(false);
     expect(night.isTimeIncluded(at('2024-01-01T05:59:59Z'))).toBe(false);
     expect(night.isTimeIncluded(at('2024-01-01T06:00:00Z'))).toBe(true);
     expect(night.skipExcluded(at('2024-01-01T23:00:00Z'))).toBe(at('2024-01-02T06:00:00Z'));
-    const office = compileCalendar({ kind: 'daily', timezone: 'UTC', from: '09:00', to: '17:00', invert: true }, noCalendars);
+    const office = compileCalendar(
+      { kind: 'daily', timezone: 'UTC', from: '09:00', to: '17:00', invert: true },
+      noCalendars,
+    );
     expect(office.isTimeIncluded(at('2024-01-01T08:00:00Z'))).toBe(false);
     expect(office.isTimeIncluded(at('2024-01-01T12:00:00Z'))).toBe(true);
   });
 
   it('cron: excludes the seconds an expression matches', () => {
-    const calendar = compileCalendar({ kind: 'cron', timezone: 'UTC', expression: '* * 0-7 ? * *' }, noCalendars);
+    const calendar = compileCalendar(
+      { kind: 'cron', timezone: 'UTC', expression: '* * 0-7 ? * *' },
+      noCalendars,
+    );
     expect(calendar.isTimeIncluded(at('2024-01-01T07:59:59Z'))).toBe(false);
     expect(calendar.isTimeIncluded(at('2024-01-01T08:00:00Z'))).toBe(true);
   });
@@ -81,8 +108,16 @@ describe('chains, zones and the resolver', () => {
 
   it('excludes what any calendar of the chain excludes, naming the one that did', () => {
     const office = resolve('office')!.inZone('UTC');
-    expect(office.exclusionAt(at('2024-12-25T10:00:00Z'))).toEqual({ calendar: 'office', kind: 'holiday', reason: 'Christmas' });
-    expect(office.exclusionAt(at('2024-12-28T10:00:00Z'))).toEqual({ calendar: 'weekends', kind: 'weekly', reason: 'Saturday' });
+    expect(office.exclusionAt(at('2024-12-25T10:00:00Z'))).toEqual({
+      calendar: 'office',
+      kind: 'holiday',
+      reason: 'Christmas',
+    });
+    expect(office.exclusionAt(at('2024-12-28T10:00:00Z'))).toEqual({
+      calendar: 'weekends',
+      kind: 'weekly',
+      reason: 'Saturday',
+    });
     expect(office.isTimeIncluded(at('2024-12-27T10:00:00Z'))).toBe(true);
     expect(resolve('trading')!.exclusionAt(at('2024-03-29T15:00:00Z'))?.calendar).toBe('us-nyse');
   });
@@ -109,7 +144,18 @@ describe('chains, zones and the resolver', () => {
 });
 
 describe('shipped calendars', () => {
-  const required = ['us-federal', 'us-nyse', 'uk-england-wales', 'de', 'fr', 'jp', 'ca', 'au', 'in', 'target2'];
+  const required = [
+    'us-federal',
+    'us-nyse',
+    'uk-england-wales',
+    'de',
+    'fr',
+    'jp',
+    'ca',
+    'au',
+    'in',
+    'target2',
+  ];
 
   it('ship every required calendar, naming the source and covering 2020-2040', () => {
     expect(shippedCalendarNames()).toEqual(expect.arrayContaining(required));
@@ -126,7 +172,9 @@ describe('shipped calendars', () => {
   });
 
   it('us-nyse: Good Friday, Juneteenth from 2022 and the observed-date rules', () => {
-    const dates = new Set((loadShippedCalendar('us-nyse') as { dates: Array<{ date: string }> }).dates.map((d) => d.date));
+    const dates = new Set(
+      (loadShippedCalendar('us-nyse') as { dates: Array<{ date: string }> }).dates.map((d) => d.date),
+    );
     expect(dates.has('2024-03-29')).toBe(true); // Good Friday
     expect(dates.has('2021-06-18')).toBe(false); // no Juneteenth closure before 2022
     expect(dates.has('2022-06-20')).toBe(true); // Juneteenth on a Sunday → Monday
@@ -139,10 +187,20 @@ describe('shipped calendars', () => {
   });
 
   it('us-federal and target2 hold the expected days', () => {
-    const federal = new Set((loadShippedCalendar('us-federal') as { dates: Array<{ date: string }> }).dates.map((d) => d.date));
-    expect([...['2024-11-11', '2024-10-14', '2021-12-31', '2022-06-20']].every((d) => federal.has(d))).toBe(true);
-    const target2 = new Set((loadShippedCalendar('target2') as { dates: Array<{ date: string }> }).dates.map((d) => d.date));
-    expect(['2024-03-29', '2024-04-01', '2024-05-01', '2024-12-25', '2024-12-26', '2025-01-01'].every((d) => target2.has(d))).toBe(true);
+    const federal = new Set(
+      (loadShippedCalendar('us-federal') as { dates: Array<{ date: string }> }).dates.map((d) => d.date),
+    );
+    expect([...['2024-11-11', '2024-10-14', '2021-12-31', '2022-06-20']].every((d) => federal.has(d))).toBe(
+      true,
+    );
+    const target2 = new Set(
+      (loadShippedCalendar('target2') as { dates: Array<{ date: string }> }).dates.map((d) => d.date),
+    );
+    expect(
+      ['2024-03-29', '2024-04-01', '2024-05-01', '2024-12-25', '2024-12-26', '2025-01-01'].every((d) =>
+        target2.has(d),
+      ),
+    ).toBe(true);
     expect(target2.size).toBe(21 * 6);
   });
 
@@ -191,6 +249,8 @@ describe('.ics import', () => {
   });
 
   it('reports a file it cannot parse', () => {
-    expect(() => calendarSpecFromIcs('not a calendar', { fromYear: 2024, toYear: 2024 })).toThrow(ScheduleError);
+    expect(() => calendarSpecFromIcs('not a calendar', { fromYear: 2024, toYear: 2024 })).toThrow(
+      ScheduleError,
+    );
   });
 });

@@ -38,7 +38,14 @@ describe('cron syntax', () => {
     const dom = parseCronExpression('0 0 0 L-3,LW,15W,1 * ?', 'quartz').dayOfMonth!;
     expect(dom).toEqual({ days: [1], fromLast: [3], nearestWeekday: [15], lastWeekday: true });
     const dow = parseCronExpression('0 0 0 ? * 6L,2#1,FRI#3', 'quartz').dayOfWeek!;
-    expect(dow).toEqual({ weekdays: [], lastInMonth: [5], nth: [[1, 1], [5, 3]] });
+    expect(dow).toEqual({
+      weekdays: [],
+      lastInMonth: [5],
+      nth: [
+        [1, 1],
+        [5, 3],
+      ],
+    });
     expect(parseCronExpression('0 0 * * 5L', 'cron').dayOfWeek!.lastInMonth).toEqual([5]);
   });
 

@@ -1,0 +1,311 @@
+/**
+ * The difference between definitions and what the database holds: pure, no I/O.
+ *
+ * Only rows whose `source` is `yaml` belong to the definitions: jobs registered in code and one-off
+ * triggers from the API are never reported as leftovers nor pruned. A row with another source that has
+ * the name of a definition is taken over (its source changes to `yaml`).
+ *
+ * A trigger's *schedule* is its kind, spec, calendar, start, end and count, and the content of the
+ * calendars it uses (through their base chain): a change to any of them recomputes the next fire; any
+ * other change (priority, data, group, misfire policy…) keeps it.
+ */
+import { formatDuration } from '../time/duration.js';
+import type { ScheduleSpec } from '../time/schedule.js';
+import type { CalendarSpec } from '../time/calendar.js';
+import type { StoredJob, StoredTrigger } from '../store/definition-store.js';
+import { YAML_SOURCE, type Definitions, type TriggerDefinition } from './definitions.js';
+
+export interface StoredDefinitions {
+  jobs: StoredJob[];
+  triggers: StoredTrigger[];
+  calendars: { name: string; spec: unknown; source: string }[];
+}
+
+export type PlanAction = 'add' | 'change' | 'remove' | 'leftover' | 'unchanged';
+export type PlanEntryType = 'calendar' | 'job' | 'trigger';
+
+export interface FieldChange {
+  field: string;
+  from: string;
+  to: string;
+}
+
+export interface PlanEntry {
+  type: PlanEntryType;
+  name: string;
+  action: PlanAction;
+  /** What it is, briefly (the schedule of a trigger, the module of a job). */
+  summary: string;
+  changes: FieldChange[];
+  /** Triggers: the schedule changed (or is new), so the next fire is computed afresh. */
+  reschedule?: boolean;
+  /** Triggers: the paused state to set (true pauses, false resumes). */
+  setPaused?: boolean;
+  /** Triggers added or rescheduled by an apply: the next fire it computed (ISO), or null when none. */
+  nextFireAt?: string | null;
+}
+
+export function diffDefinitions(
+  stored: StoredDefinitions,
+  definitions: Definitions,
+  options: { prune: boolean },
+): PlanEntry[] {
+  const entries: PlanEntry[] = [];
+  const leftover = (type: PlanEntryType, name: string, summary: string): PlanEntry => ({
+    type,
+    name,
+    action: options.prune ? 'remove' : 'leftover',
+    summary,
+    changes: [],
+  });
+
+  // Calendars
+  const storedCalendars = new Map(stored.calendars.map((calendar) => [calendar.name, calendar]));
+  const changedCalendars = new Set<string>();
+  for (const calendar of definitions.calendars) {
+    const current = storedCalendars.get(calendar.name);
+    const summary = calendarSummary(calendar.spec);
+    if (!current) {
+      entries.push({ type: 'calendar', name: calendar.name, action: 'add', summary, changes: [] });
+      changedCalendars.add(calendar.name);
+      continue;
+    }
+    const changes: FieldChange[] = [];
+    if (canonical(current.spec) !== canonical(calendar.spec))
+      changes.push({ field: 'spec', from: calendarSummary(current.spec as CalendarSpec), to: summary });
+    sourceChange(changes, current.source);
+    if (changes.some((change) => change.field === 'spec')) changedCalendars.add(calendar.name);
+    entries.push({
+      type: 'calendar',
+      name: calendar.name,
+      action: changes.length ? 'change' : 'unchanged',
+      summary,
+      changes,
+    });
+  }
+  const definedCalendars = new Set(definitions.calendars.map((calendar) => calendar.name));
+  for (const calendar of stored.calendars) {
+    if (calendar.source === YAML_SOURCE && !definedCalendars.has(calendar.name)) {
+      entries.push(leftover('calendar', calendar.name, calendarSummary(calendar.spec as CalendarSpec)));
+    }
+  }
+
+  // Jobs
+  const storedJobs = new Map(stored.jobs.map((job) => [job.name, job]));
+  for (const job of definitions.jobs) {
+    const current = storedJobs.get(job.name);
+    const summary = job.record.module
+      ? `module ${job.record.module}${job.record.exportName !== 'default' ? ` export ${job.record.exportName}` : ''}`
+      : builtinSummary(job.record.data);
+    if (!current) {
+      entries.push({ type: 'job', name: job.name, action: 'add', summary, changes: [] });
+      continue;
+    }
+    const want = job.record;
+    const changes: FieldChange[] = [];
+    compare(changes, 'module', current.module, want.module, show);
+    compare(changes, 'export', current.exportName, want.exportName, show);
+    compare(changes, 'description', current.description, want.description, show);
+    compare(changes, 'data', current.data, want.data, json);
+    compare(changes, 'concurrency', current.concurrency, want.concurrency, show);
+    compare(changes, 'timeout', current.timeoutMs, want.timeoutMs, duration);
+    compare(changes, 'attempts', current.maxAttempts, want.maxAttempts, show);
+    compare(
+      changes,
+      'backoff',
+      current.backoff,
+      want.backoff,
+      (backoff) =>
+        `${formatDuration(backoff.initialMs)}..${formatDuration(backoff.maxMs)} ×${backoff.factor}`,
+    );
+    compare(changes, 'recover', current.recover, want.recover, show);
+    sourceChange(changes, current.source);
+    entries.push({
+      type: 'job',
+      name: job.name,
+      action: changes.length ? 'change' : 'unchanged',
+      summary,
+      changes,
+    });
+  }
+  const definedJobs = new Set(definitions.jobs.map((job) => job.name));
+  for (const job of stored.jobs) {
+    if (job.source === YAML_SOURCE && !definedJobs.has(job.name)) {
+      entries.push(leftover('job', job.name, job.module ? `module ${job.module}` : builtinSummary(job.data)));
+    }
+  }
+
+  // Triggers
+  const calendarSpecs = new Map<string, CalendarSpec>([
+    ...stored.calendars.map((calendar) => [calendar.name, calendar.spec as CalendarSpec] as const),
+    ...definitions.calendars.map((calendar) => [calendar.name, calendar.spec] as const),
+  ]);
+  const storedTriggers = new Map(stored.triggers.map((trigger) => [trigger.name, trigger]));
+  for (const trigger of definitions.triggers) {
+    entries.push(triggerEntry(trigger, storedTriggers.get(trigger.name), changedCalendars, calendarSpecs));
+  }
+  const definedTriggers = new Set(definitions.triggers.map((trigger) => trigger.name));
+  for (const trigger of stored.triggers) {
+    if (trigger.source === YAML_SOURCE && !definedTriggers.has(trigger.name)) {
+      entries.push(leftover('trigger', trigger.name, scheduleSummary(trigger.spec as ScheduleSpec)));
+    }
+  }
+  return entries;
+}
+
+function triggerEntry(
+  definition: TriggerDefinition,
+  current: StoredTrigger | undefined,
+  changedCalendars: ReadonlySet<string>,
+  calendarSpecs: ReadonlyMap<string, CalendarSpec>,
+): PlanEntry {
+  const want = definition.record;
+  const summary = scheduleSummary(want.spec as ScheduleSpec);
+  if (!current) {
+    return {
+      type: 'trigger',
+      name: definition.name,
+      action: 'add',
+      summary,
+      changes: [],
+      reschedule: true,
+      ...(definition.paused ? { setPaused: true } : {}),
+    };
+  }
+  const changes: FieldChange[] = [];
+  // Schedule fields first: they decide whether the next fire is recomputed.
+  if (current.kind !== want.kind || canonical(current.spec) !== canonical(want.spec)) {
+    changes.push({ field: 'schedule', from: scheduleSummary(current.spec as ScheduleSpec), to: summary });
+  }
+  compare(changes, 'start', current.startAt, want.startAt, instant);
+  compare(changes, 'end', current.endAt, want.endAt, instant);
+  compare(changes, 'count', current.maxFires, want.maxFires, show);
+  if (current.calendarName !== want.calendarName && !changes.some((change) => change.field === 'schedule')) {
+    compare(changes, 'calendar', current.calendarName, want.calendarName, show);
+  }
+  const changedCalendar = calendarChain(want.calendarName, calendarSpecs).find((name) =>
+    changedCalendars.has(name),
+  );
+  if (changedCalendar !== undefined && changes.length === 0) {
+    changes.push({
+      field: 'calendar',
+      from: `${changedCalendar} (before)`,
+      to: `${changedCalendar} (changed)`,
+    });
+  }
+  const reschedule = changes.length > 0;
+  compare(changes, 'job', current.job, want.job, show);
+  compare(changes, 'group', current.group, want.group, show);
+  compare(changes, 'priority', current.priority, want.priority, show);
+  compare(changes, 'data', current.data, want.data, json);
+  compare(changes, 'misfire', current.misfirePolicy, want.misfirePolicy, show);
+  compare(changes, 'misfire threshold', current.misfireThresholdMs, want.misfireThresholdMs, duration);
+  sourceChange(changes, current.source);
+  let setPaused: boolean | undefined;
+  if (definition.paused === true && current.state === 'waiting') setPaused = true;
+  if (definition.paused === false && current.state === 'paused') setPaused = false;
+  if (setPaused !== undefined)
+    changes.push({ field: 'paused', from: String(!setPaused), to: String(setPaused) });
+  return {
+    type: 'trigger',
+    name: definition.name,
+    action: changes.length ? 'change' : 'unchanged',
+    summary,
+    changes,
+    ...(reschedule ? { reschedule } : {}),
+    ...(setPaused !== undefined ? { setPaused } : {}),
+  };
+}
+
+/** The calendar and its base chain (a loop is cut; validation reports it). */
+function calendarChain(name: string | null, specs: ReadonlyMap<string, CalendarSpec>): string[] {
+  const chain: string[] = [];
+  for (
+    let current = name ?? undefined;
+    current !== undefined && !chain.includes(current);
+    current = specs.get(current)?.base
+  )
+    chain.push(current);
+  return chain;
+}
+
+function compare<T>(
+  changes: FieldChange[],
+  field: string,
+  from: T,
+  to: T,
+  format: (value: NonNullable<T>) => string,
+): void {
+  const text = (value: T) =>
+    value === null || value === undefined ? 'none' : format(value as NonNullable<T>);
+  const same =
+    from instanceof Date || to instanceof Date
+      ? (from as Date | null)?.getTime() === (to as Date | null)?.getTime()
+      : canonical(from) === canonical(to);
+  if (!same) changes.push({ field, from: text(from), to: text(to) });
+}
+
+function sourceChange(changes: FieldChange[], source: string): void {
+  if (source !== YAML_SOURCE) changes.push({ field: 'source', from: source, to: YAML_SOURCE });
+}
+
+const show = (value: unknown) => String(value);
+const json = (value: unknown) => truncate(canonical(value), 80);
+const duration = (value: number) => formatDuration(value);
+const instant = (value: Date) => value.toISOString();
+
+function truncate(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}
+
+/** JSON with sorted keys: jsonb does not keep key order, so this is how stored and wanted values compare. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value ?? null, (_key, item: unknown) =>
+    item && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
+}
+
+export function scheduleSummary(spec: ScheduleSpec): string {
+  const zone = 'timezone' in spec && spec.timezone !== 'UTC' ? ` ${spec.timezone}` : '';
+  const calendar = 'calendar' in spec && spec.calendar ? `, calendar ${spec.calendar}` : '';
+  switch (spec.kind) {
+    case 'cron':
+    case 'quartz':
+      return `${spec.kind} ${spec.expression}${zone}${calendar}`;
+    case 'interval':
+      return `every ${formatDuration(spec.everyMs)}${spec.anchor ? ` from ${spec.anchor}` : ''}${calendar}`;
+    case 'once':
+      return `at ${spec.at}`;
+    case 'calendar-interval':
+      return `every ${spec.every} ${spec.unit}${spec.every === 1 ? '' : 's'} from ${spec.start}${zone}${calendar}`;
+    case 'daily-interval':
+      return `every ${formatDuration(spec.everyMs)} ${spec.from}-${spec.to}${spec.days ? ` ${spec.days.join(',')}` : ''}${zone}${calendar}`;
+    case 'business-day':
+      return `business day ${spec.day} at ${spec.time}${zone}${calendar}`;
+    default:
+      return canonical(spec);
+  }
+}
+
+function calendarSummary(spec: CalendarSpec): string {
+  switch (spec.kind) {
+    case 'holiday':
+      return `holiday, ${spec.dates.length} date${spec.dates.length === 1 ? '' : 's'}${spec.base ? `, base ${spec.base}` : ''}`;
+    case 'annual':
+      return `annual, ${spec.days.length} day${spec.days.length === 1 ? '' : 's'}${spec.base ? `, base ${spec.base}` : ''}`;
+    default:
+      return `${spec.kind}${spec.base ? `, base ${spec.base}` : ''}`;
+  }
+}
+
+function builtinSummary(data: Record<string, unknown>): string {
+  const builtin = data.$builtin as
+    { type?: string; url?: unknown; method?: string; command?: string } | undefined;
+  if (!builtin) return 'no module';
+  if (builtin.type === 'http')
+    return `http ${builtin.method ?? 'GET'} ${typeof builtin.url === 'string' ? builtin.url : canonical(builtin.url)}`;
+  if (builtin.type === 'command') return `command ${builtin.command}`;
+  return String(builtin.type);
+}

@@ -1,0 +1,120 @@
+/**
+ * Read-only queries behind `belfry audit`: the raw facts the exactly-once checker judges.
+ */
+import { sql } from 'kysely';
+import { table, type Executor } from './executor.js';
+
+export interface AuditWindow {
+  since: Date;
+  until: Date;
+}
+
+export interface AuditedTrigger {
+  id: string;
+  name: string;
+  spec: unknown;
+  createdAt: Date;
+  endAt: Date | null;
+  maxFires: number | null;
+  /** Scheduled times of the fires recorded in the window, with how many fire rows each has. */
+  fires: { scheduledAt: Date; count: number }[];
+}
+
+export async function triggersWithFires(ex: Executor, window: AuditWindow & { namePattern?: string }): Promise<AuditedTrigger[]> {
+  const { rows } = await sql<{
+    id: string;
+    name: string;
+    spec: unknown;
+    created_at: Date;
+    end_at: Date | null;
+    max_fires: string | null;
+    fires: { scheduled_at: string; count: number }[] | null;
+  }>`
+    SELECT t.id, t.name, t.spec, t.created_at, t.end_at, t.max_fires,
+           (SELECT json_agg(json_build_object('scheduled_at', s.scheduled_at, 'count', s.n) ORDER BY s.scheduled_at)
+              FROM (SELECT f.scheduled_at, count(*)::int AS n FROM ${table(ex, 'fires')} f
+                     WHERE f.trigger_id = t.id AND f.scheduled_at >= ${window.since} AND f.scheduled_at < ${window.until}
+                     GROUP BY f.scheduled_at) s) AS fires
+      FROM ${table(ex, 'triggers')} t
+     WHERE t.kind <> 'once' AND t.created_at <= ${window.since}
+       AND (${window.namePattern ?? null}::text IS NULL OR t.name LIKE ${window.namePattern ?? null})
+     ORDER BY t.name`.execute(ex.db);
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    spec: row.spec,
+    createdAt: row.created_at,
+    endAt: row.end_at,
+    maxFires: row.max_fires === null ? null : Number(row.max_fires),
+    fires: (row.fires ?? []).map((f) => ({ scheduledAt: new Date(f.scheduled_at), count: f.count })),
+  }));
+}
+
+export interface ExecutionAnomaly {
+  kind: 'not-terminal' | 'recovered-without-successor' | 'several-successes' | 'attempt-gap' | 'abandoned-recoverable';
+  fireId: string;
+  trigger: string;
+  scheduledAt: Date;
+  detail: string;
+}
+
+/** Executions in the window that break the execution rules (terminal states, recovery chains). */
+export async function executionAnomalies(ex: Executor, window: AuditWindow): Promise<ExecutionAnomaly[]> {
+  const { rows } = await sql<{ kind: ExecutionAnomaly['kind']; fire_id: string; trigger_name: string; scheduled_at: Date; detail: string }>`
+    WITH w AS (
+      SELECT f.id AS fire_id, f.trigger_name, f.scheduled_at, e.attempt, e.status, j.recover
+        FROM ${table(ex, 'fires')} f
+        JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id
+        LEFT JOIN ${table(ex, 'jobs')} j ON j.name = f.job_name
+       WHERE f.scheduled_at >= ${window.since} AND f.scheduled_at < ${window.until}
+    ), per_fire AS (
+      SELECT fire_id, trigger_name, scheduled_at, max(attempt) AS max_attempt, count(*) AS attempts,
+             count(*) FILTER (WHERE status = 'succeeded') AS successes,
+             bool_or(status IN ('running', 'pending')) AS open,
+             bool_or(status = 'abandoned' AND recover) AS abandoned_recoverable,
+             bool_or(status = 'recovered') AS recovered,
+             (array_agg(status ORDER BY attempt DESC))[1] AS last_status
+        FROM w GROUP BY fire_id, trigger_name, scheduled_at
+    )
+    SELECT 'not-terminal' AS kind, fire_id, trigger_name, scheduled_at, 'an attempt is still running or pending' AS detail FROM per_fire WHERE open
+    UNION ALL
+    SELECT 'recovered-without-successor', fire_id, trigger_name, scheduled_at, 'the last attempt is "recovered" but no attempt followed'
+      FROM per_fire WHERE last_status = 'recovered'
+    UNION ALL
+    SELECT 'several-successes', fire_id, trigger_name, scheduled_at, successes || ' attempts succeeded' FROM per_fire WHERE successes > 1
+    UNION ALL
+    SELECT 'attempt-gap', fire_id, trigger_name, scheduled_at, 'attempts are not numbered 1..n' FROM per_fire WHERE max_attempt <> attempts
+    UNION ALL
+    SELECT 'abandoned-recoverable', fire_id, trigger_name, scheduled_at, 'a recover: true job was abandoned' FROM per_fire WHERE abandoned_recoverable
+    ORDER BY scheduled_at`.execute(ex.db);
+  return rows.map((row) => ({ kind: row.kind, fireId: row.fire_id, trigger: row.trigger_name, scheduledAt: row.scheduled_at, detail: row.detail }));
+}
+
+export interface StaleEpochWrite {
+  executionId: string;
+  epoch: number;
+  writtenAt: Date;
+  detail: string;
+}
+
+/**
+ * Leader-only writes (stamped with `leader_epoch`) made outside their term: before it began, after it
+ * ended, or under an epoch that never existed. Also overlapping terms.
+ */
+export async function staleEpochWrites(ex: Executor, window: AuditWindow): Promise<StaleEpochWrite[]> {
+  const { rows } = await sql<{ id: string; epoch: string; written_at: Date; detail: string }>`
+    SELECT e.id, e.leader_epoch AS epoch, coalesce(e.finished_at, e.run_at) AS written_at,
+           CASE WHEN t.epoch IS NULL THEN 'no such leadership term'
+                WHEN coalesce(e.finished_at, e.run_at) < t.acquired_at THEN 'written before the term began'
+                ELSE 'written after the term ended at ' || t.ended_at END AS detail
+      FROM ${table(ex, 'executions')} e
+      LEFT JOIN ${table(ex, 'leader_terms')} t ON t.epoch = e.leader_epoch
+     WHERE e.leader_epoch IS NOT NULL AND coalesce(e.finished_at, e.run_at) >= ${window.since}
+       AND (t.epoch IS NULL OR coalesce(e.finished_at, e.run_at) < t.acquired_at
+            OR (t.ended_at IS NOT NULL AND coalesce(e.finished_at, e.run_at) > t.ended_at))
+    UNION ALL
+    SELECT NULL, a.epoch, b.acquired_at, 'term ' || b.epoch || ' began before term ' || a.epoch || ' ended'
+      FROM ${table(ex, 'leader_terms')} a JOIN ${table(ex, 'leader_terms')} b ON b.epoch = a.epoch + 1
+     WHERE a.ended_at IS NOT NULL AND b.acquired_at < a.ended_at AND b.acquired_at >= ${window.since}`.execute(ex.db);
+  return rows.map((row) => ({ executionId: row.id, epoch: Number(row.epoch), writtenAt: row.written_at, detail: row.detail }));
+}

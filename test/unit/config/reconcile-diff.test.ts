@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import type { Definitions, TriggerDefinition } from '../../../src/config/definitions.js';
+import { diffDefinitions, type StoredDefinitions } from '../../../src/config/reconcile-diff.js';
+import { formatPlan, formatPlanSummary } from '../../../src/config/plan-format.js';
+import type { JobRecord, StoredTrigger, TriggerRecord } from '../../../src/store/definition-store.js';
+
+const at = { file: 'belfry.yaml', line: 1, column: 1 };
+const job = (name: string, changes: Partial<JobRecord> = {}): JobRecord => ({
+  name,
+  module: `./jobs/${name}.ts`,
+  exportName: 'default',
+  description: null,
+  data: {},
+  concurrency: 'allow',
+  timeoutMs: 30_000,
+  maxAttempts: 1,
+  backoff: { initialMs: 1_000, maxMs: 300_000, factor: 2 },
+  recover: false,
+  source: 'yaml',
+  ...changes,
+});
+const trigger = (name: string, changes: Partial<TriggerRecord> = {}): TriggerRecord => ({
+  name,
+  group: 'default',
+  job: 'report',
+  kind: 'cron',
+  spec: { kind: 'cron', expression: '0 2 * * *', timezone: 'UTC' },
+  calendarName: null,
+  data: null,
+  priority: 0,
+  startAt: null,
+  endAt: null,
+  maxFires: null,
+  misfirePolicy: 'fire-once-now',
+  misfireThresholdMs: 60_000,
+  source: 'yaml',
+  ...changes,
+});
+const stored = (record: TriggerRecord, state: StoredTrigger['state'] = 'waiting'): StoredTrigger => ({
+  ...record,
+  // jsonb hands keys back in its own order: the diff must not care.
+  spec: Object.fromEntries(Object.entries(record.spec as object).reverse()),
+  id: '1',
+  state,
+  nextFireAt: new Date('2030-01-01T02:00:00Z'),
+  previousFireAt: null,
+  timesFired: 0,
+  version: 1,
+});
+const definitions = (triggers: TriggerDefinition[], jobs = [job('report')]): Definitions => ({
+  files: ['belfry.yaml'],
+  calendars: [],
+  jobs: jobs.map((record) => ({
+    name: record.name,
+    record,
+    options: {},
+    implementation: {
+      kind: 'module',
+      module: record.module!,
+      modulePath: '/x',
+      exportName: 'default',
+      moduleAt: at,
+      exportAt: at,
+    },
+    at,
+  })),
+  triggers,
+});
+
+describe('diffDefinitions and formatPlan', () => {
+  it('reports added, changed (with fields), leftover and unchanged definitions', () => {
+    const database: StoredDefinitions = {
+      calendars: [],
+      jobs: [
+        { ...job('report', { timeoutMs: 60_000 }), paused: false },
+        { ...job('old'), paused: false },
+        { ...job('from-code', { source: 'code' }), paused: false },
+      ],
+      triggers: [
+        stored(trigger('same')),
+        stored(trigger('moved')),
+        stored(trigger('reprioritized')),
+        stored(trigger('gone')),
+        stored(trigger('one-off', { source: 'api' })),
+      ],
+    };
+    const wanted = definitions([
+      { name: 'same', record: trigger('same'), paused: undefined, at },
+      {
+        name: 'moved',
+        record: trigger('moved', { spec: { kind: 'cron', expression: '0 3 * * *', timezone: 'UTC' } }),
+        paused: undefined,
+        at,
+      },
+      {
+        name: 'reprioritized',
+        record: trigger('reprioritized', { priority: 5, data: { a: 1 } }),
+        paused: true,
+        at,
+      },
+      {
+        name: 'new',
+        record: trigger('new', { kind: 'interval', spec: { kind: 'interval', everyMs: 3_000 } }),
+        paused: undefined,
+        at,
+      },
+    ]);
+    const entries = diffDefinitions(database, wanted, { prune: false });
+    const plan = { entries };
+    expect(formatPlan(plan)).toBe(
+      [
+        '+ trigger new (every 3s)',
+        '~ job report: timeout 1m → 30s',
+        '~ trigger moved: schedule cron 0 2 * * * → cron 0 3 * * * (next fire recomputed)',
+        '~ trigger reprioritized: priority 0 → 5, data none → {"a":1}, paused false → true (next fire kept)',
+        '! job old: in the database, in no file (kept; --prune deletes it)',
+        '! trigger gone: in the database, in no file (kept; --prune deletes it)',
+        '= 1 unchanged',
+      ].join('\n'),
+    );
+    expect(formatPlanSummary(plan)).toBe('1 to add, 3 to change, 0 to remove, 2 leftover, 1 unchanged');
+    expect(entries.find((entry) => entry.name === 'moved')).toMatchObject({ reschedule: true });
+    expect(entries.find((entry) => entry.name === 'reprioritized')).toMatchObject({ setPaused: true });
+    expect(entries.find((entry) => entry.name === 'reprioritized')!.reschedule).toBeUndefined();
+
+    const pruned = diffDefinitions(database, wanted, { prune: true });
+    expect(formatPlan({ entries: pruned })).toContain('- trigger gone (pruned)');
+    expect(formatPlan({ entries: pruned })).toContain('- job old (pruned)');
+    // Rows that did not come from YAML are not the definitions' business.
+    expect(pruned.map((entry) => entry.name)).not.toContain('one-off');
+    expect(pruned.map((entry) => entry.name)).not.toContain('from-code');
+  });
+
+  it('reschedules the triggers of a calendar whose dates changed, and resumes only on paused: false', () => {
+    const record = trigger('t', {
+      spec: { kind: 'cron', expression: '0 9 * * *', timezone: 'UTC', calendar: 'office' },
+      calendarName: 'office',
+    });
+    const database: StoredDefinitions = {
+      calendars: [{ name: 'office', spec: { kind: 'holiday', dates: ['2030-01-01'] }, source: 'yaml' }],
+      jobs: [{ ...job('report'), paused: false }],
+      triggers: [stored(record, 'paused')],
+    };
+    const wanted: Definitions = {
+      ...definitions([{ name: 't', record, paused: undefined, at }]),
+      calendars: [{ name: 'office', spec: { kind: 'holiday', dates: ['2030-01-01', '2030-01-02'] }, at }],
+    };
+    const entries = diffDefinitions(database, wanted, { prune: false });
+    expect(formatPlan({ entries })).toBe(
+      [
+        '~ calendar office: spec holiday, 1 date → holiday, 2 dates',
+        '~ trigger t: calendar office (before) → office (changed) (next fire recomputed)',
+        '= 1 unchanged',
+      ].join('\n'),
+    );
+    const resumed = diffDefinitions(
+      database,
+      { ...wanted, triggers: [{ name: 't', record, paused: false, at }] },
+      { prune: false },
+    );
+    expect(resumed.find((entry) => entry.name === 't')).toMatchObject({ setPaused: false });
+  });
+});
