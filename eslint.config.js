@@ -4,14 +4,17 @@ import tseslint from 'typescript-eslint';
 const ambientTime = [
   {
     selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
-    message: 'Read time through the injected Clock (src/time/clock.ts); cluster decisions use the database clock.',
+    message:
+      'Read time through the injected Clock (src/time/clock.ts); cluster decisions use the database clock.',
   },
   {
     selector: "NewExpression[callee.name='Date'][arguments.length=0]",
-    message: 'Read time through the injected Clock (src/time/clock.ts); cluster decisions use the database clock.',
+    message:
+      'Read time through the injected Clock (src/time/clock.ts); cluster decisions use the database clock.',
   },
   {
-    selector: "CallExpression[callee.object.name='DateTime'][callee.property.name=/^(now|local)$/][arguments.length=0]",
+    selector:
+      "CallExpression[callee.object.name='DateTime'][callee.property.name=/^(now|local)$/][arguments.length=0]",
     message: 'Read time through the injected Clock (src/time/clock.ts).',
   },
 ];
@@ -21,7 +24,7 @@ const sqlOutsideStore = [
     message: 'SQL lives in src/store/ only.',
   },
   {
-    selector: "CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom)$/]",
+    selector: 'CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom)$/]',
     message: 'SQL lives in src/store/ only.',
   },
 ];

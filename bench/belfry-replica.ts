@@ -55,7 +55,14 @@ class NoopJob {
 
 class SleepJob {
   async execute(ctx: JobContext): Promise<null> {
-    sendToParent({ type: 'sleep-started', at: wallMs(), fireId: ctx.fire.fireId, executionId: ctx.fire.executionId, attempt: ctx.fire.attempt, instanceName: config.instanceName });
+    sendToParent({
+      type: 'sleep-started',
+      at: wallMs(),
+      fireId: ctx.fire.fireId,
+      executionId: ctx.fire.executionId,
+      attempt: ctx.fire.attempt,
+      instanceName: config.instanceName,
+    });
     const release = releaseSleepers.signal;
     await new Promise<void>((resolve) => {
       if (release.aborted || ctx.signal.aborted) return resolve();
@@ -66,7 +73,10 @@ class SleepJob {
   }
 }
 
-const logger = pino({ level: config.logLevel ?? 'warn', base: { replica: config.instanceName } }, pino.destination(2));
+const logger = pino(
+  { level: config.logLevel ?? 'warn', base: { replica: config.instanceName } },
+  pino.destination(2),
+);
 const scheduler = createScheduler({
   connectionString: config.connectionString,
   schema: config.schema,
@@ -81,8 +91,22 @@ const scheduler = createScheduler({
 scheduler.registerJob('noop', NoopJob);
 scheduler.registerJob('sleep', SleepJob, { recover: true });
 
-for (const event of ['leader:elected', 'leader:lost', 'instance:dead', 'execution:recovered', 'instance:fenced'] as const) {
-  scheduler.on(event, (payload) => sendToParent({ type: 'event', name: event, at: wallMs(), instanceName: config.instanceName, payload: JSON.parse(JSON.stringify(payload)) }));
+for (const event of [
+  'leader:elected',
+  'leader:lost',
+  'instance:dead',
+  'execution:recovered',
+  'instance:fenced',
+] as const) {
+  scheduler.on(event, (payload) =>
+    sendToParent({
+      type: 'event',
+      name: event,
+      at: wallMs(),
+      instanceName: config.instanceName,
+      payload: JSON.parse(JSON.stringify(payload)),
+    }),
+  );
 }
 
 let stopping: Promise<void> | undefined;
@@ -115,7 +139,11 @@ serveParent(
         releaseSleepers = new AbortController();
         return {};
       case 'status':
-        return { instanceId: scheduler.instanceId, isLeader: scheduler.isLeader, epoch: scheduler.leaderEpoch };
+        return {
+          instanceId: scheduler.instanceId,
+          isLeader: scheduler.isLeader,
+          epoch: scheduler.leaderEpoch,
+        };
       default:
         return {};
     }

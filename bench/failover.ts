@@ -17,7 +17,13 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { intFlag, parseFlags, stringFlag } from './support/args.js';
-import { activeInstanceNames, exactlyOnce, insertBenchTriggers, leaderInfo, termAcquiredAt } from './support/belfry-db.js';
+import {
+  activeInstanceNames,
+  exactlyOnce,
+  insertBenchTriggers,
+  leaderInfo,
+  termAcquiredAt,
+} from './support/belfry-db.js';
 import type { BenchChild, ChildMessage } from './support/children.js';
 import { onCleanup, runMain } from './support/cleanup.js';
 import { startBenchServer } from './support/postgres.js';
@@ -67,17 +73,33 @@ await runMain(async () => {
   const processes = Math.max(2, intFlag(flags.processes, 3));
   const intervalTriggers = intFlag(flags['interval-triggers'], 100);
   const kinds = (stringFlag(flags.kinds) ?? 'replica-kill,leader-kill,leader-stop').split(',') as Kind[];
-  const timingOverrides = stringFlag(flags.timings) ? (JSON.parse(stringFlag(flags.timings)!) as Partial<ClusterTimings>) : {};
+  const timingOverrides = stringFlag(flags.timings)
+    ? (JSON.parse(stringFlag(flags.timings)!) as Partial<ClusterTimings>)
+    : {};
   const timings = { ...DEFAULT_TIMINGS, ...timingOverrides };
   const outPath = stringFlag(flags.out) ?? join(process.cwd(), '.tmp', 'bench-failover.json');
   const t0 = monoMs();
-  const log = (message: string) => process.stdout.write(`[${((monoMs() - t0) / 1_000).toFixed(1).padStart(6)} s] ${message}\n`);
-  const logDir = join(process.cwd(), '.tmp', 'bench-logs', `failover-${new Date(wallMs()).toISOString().replace(/[:.]/g, '-')}`);
+  const log = (message: string) =>
+    process.stdout.write(`[${((monoMs() - t0) / 1_000).toFixed(1).padStart(6)} s] ${message}\n`);
+  const logDir = join(
+    process.cwd(),
+    '.tmp',
+    'bench-logs',
+    `failover-${new Date(wallMs()).toISOString().replace(/[:.]/g, '-')}`,
+  );
 
   log(`starting PostgreSQL (embedded); child logs in ${logDir}`);
-  const server = await startBenchServer({ prefix: 'bench-pg-failover', logFile: join(logDir, 'postgres.log') });
+  const server = await startBenchServer({
+    prefix: 'bench-pg-failover',
+    logFile: join(logDir, 'postgres.log'),
+  });
   const url = await server.createDatabase(DATABASE);
-  const database = openDatabase({ connectionString: url, schema: SCHEMA, maxConnections: 3, applicationName: 'bench-orchestrator' });
+  const database = openDatabase({
+    connectionString: url,
+    schema: SCHEMA,
+    maxConnections: 3,
+    applicationName: 'bench-orchestrator',
+  });
   onCleanup('close the orchestrator pool (failover)', () => database.destroy());
   const pool = database.pool;
   await migrate(pool, SCHEMA);
@@ -87,7 +109,10 @@ await runMain(async () => {
   const alive: BenchChild[] = [];
   const spawn = async (count: number) => {
     const names = Array.from({ length: count }, () => `replica-${++counter}`);
-    const started = startReplicas({ logDir }, { url, schema: SCHEMA, names, options, timings: timingOverrides });
+    const started = startReplicas(
+      { logDir },
+      { url, schema: SCHEMA, names, options, timings: timingOverrides },
+    );
     alive.push(...started);
     await Promise.all(started.map((child) => child.ready()));
     return started;
@@ -98,10 +123,18 @@ await runMain(async () => {
   const stable = async () => {
     const ok = await waitFor(
       async () => {
-        const live = alive.filter((c) => c.alive).map((c) => c.name).sort();
+        const live = alive
+          .filter((c) => c.alive)
+          .map((c) => c.name)
+          .sort();
         const active = await activeInstanceNames(pool, SCHEMA);
         const leader = await leaderInfo(pool, SCHEMA);
-        return live.length === processes && JSON.stringify(active) === JSON.stringify(live) && leader.valid && live.includes(leader.holderName ?? '');
+        return (
+          live.length === processes &&
+          JSON.stringify(active) === JSON.stringify(live) &&
+          leader.valid &&
+          live.includes(leader.holderName ?? '')
+        );
       },
       { timeoutMs: 60_000, everyMs: 100 },
     );
@@ -114,18 +147,29 @@ await runMain(async () => {
     await insertBenchTriggers(pool, SCHEMA, {
       group: 'on-time',
       job: 'noop',
-      triggers: Array.from({ length: intervalTriggers }, (_, i) => ({ name: `on-time-${i}`, kind: 'interval', everyMs: 1_000, anchorMs: 0, firstAt: intervalStart })),
+      triggers: Array.from({ length: intervalTriggers }, (_, i) => ({
+        name: `on-time-${i}`,
+        kind: 'interval',
+        everyMs: 1_000,
+        anchorMs: 0,
+        firstAt: intervalStart,
+      })),
     });
   }
   await stable();
-  log(`${processes} replicas, ${intervalTriggers} interval triggers every 1 s; timings ${JSON.stringify(timings)}`);
+  log(
+    `${processes} replicas, ${intervalTriggers} interval triggers every 1 s; timings ${JSON.stringify(timings)}`,
+  );
 
   const results: Trial[] = [];
   const ex = { db: database.db, schema: SCHEMA };
   const nextMessage = (match: (m: ChildMessage) => boolean, timeoutMs: number) =>
     new Promise<ChildMessage>((resolve, reject) => {
       const offs = alive.map((child) => child.on((m) => m && match(m) && done(m)));
-      const timer = setTimeout(() => finish(new Error(`no matching message within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`no matching message within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       function done(message: ChildMessage) {
         finish(undefined, message);
       }
@@ -145,11 +189,21 @@ await runMain(async () => {
       try {
         if (kind === 'replica-kill') {
           const firstStart = nextMessage((m) => m.type === 'sleep-started' && m.attempt === 1, 30_000);
-          await insertOneOffTrigger(ex, { name: `sleep.once.${randomUUID()}`, job: 'sleep', group: 'failover-sleep', at: null, data: { trial } });
+          await insertOneOffTrigger(ex, {
+            name: `sleep.once.${randomUUID()}`,
+            job: 'sleep',
+            group: 'failover-sleep',
+            at: null,
+            data: { trial },
+          });
           const started = await firstStart;
           victim = byName(String(started.instanceName));
-          if (!victim) throw new Error(`sleep job started on unknown replica ${String(started.instanceName)}`);
-          const redispatched = nextMessage((m) => m.type === 'sleep-started' && m.fireId === started.fireId && Number(m.attempt) > 1, 60_000);
+          if (!victim)
+            throw new Error(`sleep job started on unknown replica ${String(started.instanceName)}`);
+          const redispatched = nextMessage(
+            (m) => m.type === 'sleep-started' && m.fireId === started.fireId && Number(m.attempt) > 1,
+            60_000,
+          );
           const signalAt = wallMs();
           victim.kill('SIGKILL');
           const again = await redispatched;
@@ -158,12 +212,23 @@ await runMain(async () => {
         } else {
           victim = byName(leader.holderName);
           if (!victim) throw new Error(`leader ${leader.holderName} is not a live replica`);
-          const elected = nextMessage((m) => m.type === 'event' && m.name === 'leader:elected' && Number((m.payload as { epoch: number }).epoch) > leader.epoch && m.instanceName !== victim!.name, 60_000);
+          const elected = nextMessage(
+            (m) =>
+              m.type === 'event' &&
+              m.name === 'leader:elected' &&
+              Number((m.payload as { epoch: number }).epoch) > leader.epoch &&
+              m.instanceName !== victim!.name,
+            60_000,
+          );
           const signalAt = wallMs();
           victim.kill(kind === 'leader-kill' ? 'SIGKILL' : 'SIGTERM');
           const event = await elected;
           record.ms = Number(event.at) - signalAt;
-          const acquired = await termAcquiredAt(pool, SCHEMA, Number((event.payload as { epoch: number }).epoch));
+          const acquired = await termAcquiredAt(
+            pool,
+            SCHEMA,
+            Number((event.payload as { epoch: number }).epoch),
+          );
           record.dbMs = acquired === null ? null : round(acquired - signalAt, 1);
         }
         record.victim = victim.name;
@@ -172,7 +237,9 @@ await runMain(async () => {
         record.error = (error as Error).message;
       }
       results.push(record);
-      log(`${kind} #${trial}: ${record.ms === null ? `failed (${record.error})` : `${record.ms} ms`}${record.victimWasLeader && kind === 'replica-kill' ? ' (victim was the leader)' : ''}`);
+      log(
+        `${kind} #${trial}: ${record.ms === null ? `failed (${record.error})` : `${record.ms} ms`}${record.victimWasLeader && kind === 'replica-kill' ? ' (victim was the leader)' : ''}`,
+      );
       if (victim) {
         await victim.exited;
         forget(victim);
@@ -191,7 +258,18 @@ await runMain(async () => {
     kinds.map((kind) => {
       const done = results.filter((r) => r.kind === kind && r.ms !== null);
       const s = summarize(done.map((r) => r.ms!));
-      return [kind, { trials: results.filter((r) => r.kind === kind).length, succeeded: done.length, medianMs: round(s.p50), minMs: round(Math.min(...done.map((r) => r.ms!))), maxMs: round(s.max), victimWasLeader: done.filter((r) => r.victimWasLeader).length, values: done.map((r) => r.ms) }];
+      return [
+        kind,
+        {
+          trials: results.filter((r) => r.kind === kind).length,
+          succeeded: done.length,
+          medianMs: round(s.p50),
+          minMs: round(Math.min(...done.map((r) => r.ms!))),
+          maxMs: round(s.max),
+          victimWasLeader: done.filter((r) => r.victimWasLeader).length,
+          values: done.map((r) => r.ms),
+        },
+      ];
     }),
   );
   const report = {
@@ -201,7 +279,9 @@ await runMain(async () => {
     timings,
     belfryOptions: options,
     summary,
-    missedFires: once ? { window: { from: new Date(intervalStart).toISOString(), until: until.toISOString() }, ...once } : null,
+    missedFires: once
+      ? { window: { from: new Date(intervalStart).toISOString(), until: until.toISOString() }, ...once }
+      : null,
     trialsDetail: results,
   };
   await Promise.all(alive.map((child) => child.stop({ graceMs: 10_000 })));
@@ -212,10 +292,14 @@ await runMain(async () => {
     'leader-kill': 'SIGKILL leader → new leader elected',
     'leader-stop': 'SIGTERM (graceful) leader → new leader elected',
   };
-  process.stdout.write('\n| failover | trials | median (ms) | min | max |\n| --- | ---: | ---: | ---: | ---: |\n');
+  process.stdout.write(
+    '\n| failover | trials | median (ms) | min | max |\n| --- | ---: | ---: | ---: | ---: |\n',
+  );
   for (const kind of kinds) {
     const s = summary[kind]!;
-    process.stdout.write(`| ${label[kind]} | ${s.succeeded}/${s.trials} | ${s.medianMs ?? '–'} | ${s.minMs ?? '–'} | ${s.maxMs ?? '–'} |\n`);
+    process.stdout.write(
+      `| ${label[kind]} | ${s.succeeded}/${s.trials} | ${s.medianMs ?? '–'} | ${s.minMs ?? '–'} | ${s.maxMs ?? '–'} |\n`,
+    );
   }
   if (once) {
     process.stdout.write(

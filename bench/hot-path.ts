@@ -18,7 +18,12 @@ import { jobRecordFromOptions } from '../src/scheduler.js';
 import { upsertJob } from '../src/store/definition-store.js';
 import { completeExecutions } from '../src/store/execution-store.js';
 import { inTransaction, type Executor } from '../src/store/executor.js';
-import { lockDueTriggers, recordFires, type FireToRecord, type TriggerAdvance } from '../src/store/fire-store.js';
+import {
+  lockDueTriggers,
+  recordFires,
+  type FireToRecord,
+  type TriggerAdvance,
+} from '../src/store/fire-store.js';
 import { migrate } from '../src/store/migrator.js';
 import type { Database } from '../src/store/tables.js';
 import { compileSchedule, type ScheduleSpec } from '../src/time/schedule.js';
@@ -26,7 +31,11 @@ import { compileSchedule, type ScheduleSpec } from '../src/time/schedule.js';
 const SCHEMA = 'belfry';
 
 await runMain(async () => {
-  const flags = parseFlags({ triggers: { type: 'string' }, 'batch-sizes': { type: 'string' }, kind: { type: 'string' } });
+  const flags = parseFlags({
+    triggers: { type: 'string' },
+    'batch-sizes': { type: 'string' },
+    kind: { type: 'string' },
+  });
   const total = intFlag(flags.triggers, 10_000);
   const batchSizes = (stringFlag(flags['batch-sizes']) ?? '100,500,1000').split(',').map(Number);
   const kind = (stringFlag(flags.kind) ?? 'once') as 'once' | 'interval';
@@ -34,14 +43,21 @@ await runMain(async () => {
   const url = await server.createDatabase('bench_hotpath');
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   let captured: LogEvent[] = [];
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: (event) => void captured.push(event) }).withSchema(SCHEMA);
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    log: (event) => void captured.push(event),
+  }).withSchema(SCHEMA);
   const ex: Executor = { db, schema: SCHEMA };
   await migrate(pool, SCHEMA);
   await upsertJob(ex, jobRecordFromOptions('noop', {}, 'bench'));
   const instanceId = '00000000-0000-0000-0000-000000000001';
-  await pool.query(`INSERT INTO ${SCHEMA}.instances (id, name, host, pid, version, lock_key) VALUES ($1, 'hot-path', 'h', 1, 'x', 1)`, [instanceId]);
+  await pool.query(
+    `INSERT INTO ${SCHEMA}.instances (id, name, host, pid, version, lock_key) VALUES ($1, 'hot-path', 'h', 1, 'x', 1)`,
+    [instanceId],
+  );
 
-  const timeOf = (text: string) => captured.filter((e) => e.query.sql.includes(text)).reduce((sum, e) => sum + e.queryDurationMillis, 0);
+  const timeOf = (text: string) =>
+    captured.filter((e) => e.query.sql.includes(text)).reduce((sum, e) => sum + e.queryDurationMillis, 0);
 
   /** One acquisition as TriggerAcquirer does it: lock, plan, record, in the caller's transaction. */
   const acquire = async (tx: Executor, limit: number) => {
@@ -53,9 +69,26 @@ await runMain(async () => {
     for (const trigger of triggers) {
       const plan = planTrigger(trigger, compileSchedule(trigger.spec as ScheduleSpec), trigger.dbNow);
       const last = plan.fires[plan.fires.length - 1];
-      advances.push({ id: trigger.id, nextFireAt: plan.nextFireAt, previousFireAt: last?.scheduledAt ?? null, fired: plan.fired, state: plan.nextFireAt ? 'waiting' : 'complete' });
+      advances.push({
+        id: trigger.id,
+        nextFireAt: plan.nextFireAt,
+        previousFireAt: last?.scheduledAt ?? null,
+        fired: plan.fired,
+        state: plan.nextFireAt ? 'waiting' : 'complete',
+      });
       for (const planned of plan.fires) {
-        fires.push({ triggerId: trigger.id, triggerName: trigger.name, group: trigger.group, job: trigger.job, scheduledAt: planned.scheduledAt, data: trigger.data, status: 'running', delayMs: 0, error: null, traceContext: null });
+        fires.push({
+          triggerId: trigger.id,
+          triggerName: trigger.name,
+          group: trigger.group,
+          job: trigger.job,
+          scheduledAt: planned.scheduledAt,
+          data: trigger.data,
+          status: 'running',
+          delayMs: 0,
+          error: null,
+          traceContext: null,
+        });
       }
     }
     const planMs = monoMs() - planStart;
@@ -69,7 +102,13 @@ await runMain(async () => {
       triggers: Array.from({ length: total }, (_, i) =>
         kind === 'once'
           ? { name: `${group}-${i}`, kind: 'once' as const, firstAt: due }
-          : { name: `${group}-${i}`, kind: 'interval' as const, everyMs: 3_600_000, anchorMs: due, firstAt: due },
+          : {
+              name: `${group}-${i}`,
+              kind: 'interval' as const,
+              everyMs: 3_600_000,
+              anchorMs: due,
+              firstAt: due,
+            },
       ),
     });
     await pool.query(`VACUUM ANALYZE ${SCHEMA}.triggers`);
@@ -78,7 +117,14 @@ await runMain(async () => {
   const rows: Record<string, unknown>[] = [];
   for (const [index, batchSize] of batchSizes.entries()) {
     await addTriggers(`g${index}`);
-    const perBatch: { lock: number; plan: number; record: number; tx: number; complete: number; n: number }[] = [];
+    const perBatch: {
+      lock: number;
+      plan: number;
+      record: number;
+      tx: number;
+      complete: number;
+      n: number;
+    }[] = [];
     for (;;) {
       captured = [];
       const started = monoMs();
@@ -86,38 +132,78 @@ await runMain(async () => {
       const txMs = monoMs() - started;
       if (recorded.length === 0) break;
       const completeStart = monoMs();
-      await completeExecutions(ex, { instanceId, outcomes: recorded.map((r) => ({ executionId: r.executionId, status: 'succeeded', error: null, result: null, traceId: null, retryAfterMs: null })) });
-      perBatch.push({ lock: timeOf('SKIP LOCKED'), plan: planMs, record: timeOf('WITH advanced AS'), tx: txMs, complete: monoMs() - completeStart, n: recorded.length });
+      await completeExecutions(ex, {
+        instanceId,
+        outcomes: recorded.map((r) => ({
+          executionId: r.executionId,
+          status: 'succeeded',
+          error: null,
+          result: null,
+          traceId: null,
+          retryAfterMs: null,
+        })),
+      });
+      perBatch.push({
+        lock: timeOf('SKIP LOCKED'),
+        plan: planMs,
+        record: timeOf('WITH advanced AS'),
+        tx: txMs,
+        complete: monoMs() - completeStart,
+        n: recorded.length,
+      });
     }
     const full = perBatch.filter((b) => b.n === batchSize);
     const med = (key: keyof (typeof perBatch)[number]) => round(median(full.map((b) => b[key])), 1);
     const totalMs = perBatch.reduce((sum, b) => sum + b.tx + b.complete, 0);
-    rows.push({ batchSize, batches: perBatch.length, lockMs: med('lock'), planMs: med('plan'), recordFiresMs: med('record'), transactionMs: med('tx'), completeMs: med('complete'), perFireUs: round((((med('tx') ?? 0) + (med('complete') ?? 0)) * 1_000) / batchSize, 0), firesPerSecOneProcess: round((total / totalMs) * 1_000, 0) });
+    rows.push({
+      batchSize,
+      batches: perBatch.length,
+      lockMs: med('lock'),
+      planMs: med('plan'),
+      recordFiresMs: med('record'),
+      transactionMs: med('tx'),
+      completeMs: med('complete'),
+      perFireUs: round((((med('tx') ?? 0) + (med('complete') ?? 0)) * 1_000) / batchSize, 0),
+      firesPerSecOneProcess: round((total / totalMs) * 1_000, 0),
+    });
   }
-  process.stdout.write(`\n${total} ${kind} triggers due, one process, no contention; medians per full batch (ms):\n`);
+  process.stdout.write(
+    `\n${total} ${kind} triggers due, one process, no contention; medians per full batch (ms):\n`,
+  );
   console.table(rows);
 
   // EXPLAIN ANALYZE of the two statements on a fresh set of due triggers (batch 500), rolled back.
   await addTriggers('explain');
   class Rollback extends Error {}
   captured = [];
-  await db.transaction().execute(async (trx) => {
-    await acquire({ db: trx, schema: SCHEMA }, 500);
-    throw new Rollback();
-  }).catch((error) => {
-    if (!(error instanceof Rollback)) throw error;
-  });
+  await db
+    .transaction()
+    .execute(async (trx) => {
+      await acquire({ db: trx, schema: SCHEMA }, 500);
+      throw new Rollback();
+    })
+    .catch((error) => {
+      if (!(error instanceof Rollback)) throw error;
+    });
   const lockSql = captured.find((e) => e.query.sql.includes('FOR UPDATE OF t SKIP LOCKED'))?.query;
   const recordSql = captured.find((e) => e.query.sql.includes('WITH advanced AS'))?.query;
   const client = await pool.connect();
   try {
-    for (const [name, query] of [['lockDueTriggers', lockSql], ['recordFires', recordSql]] as const) {
+    for (const [name, query] of [
+      ['lockDueTriggers', lockSql],
+      ['recordFires', recordSql],
+    ] as const) {
       if (!query || !lockSql) continue;
       await client.query('BEGIN');
       if (name === 'recordFires') await client.query(lockSql.sql, lockSql.parameters as unknown[]);
-      const { rows: plan } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, TIMING) ${query.sql}`, query.parameters as unknown[]);
+      const { rows: plan } = await client.query(
+        `EXPLAIN (ANALYZE, BUFFERS, TIMING) ${query.sql}`,
+        query.parameters as unknown[],
+      );
       await client.query('ROLLBACK');
-      process.stdout.write(`\n-- EXPLAIN ANALYZE ${name}, batch of 500\n${plan.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n')}\n`);
+      process.stdout.write(
+        `\n-- EXPLAIN ANALYZE ${name}, batch of 500\n${plan.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n')}\n`,
+      );
     }
     // The proposed change to recordFires (src/store/fire-store.ts): also filter the advanced triggers by
     // `t.id = ANY(ids)`, so the planner probes the primary key for the batch instead of hashing a
@@ -125,18 +211,28 @@ await runMain(async () => {
     if (lockSql && recordSql) {
       const variants: [string, string][] = [
         ['as is', recordSql.sql],
-        ['proposed: AND t.id = ANY($1)', recordSql.sql.replace('WHERE t.id = a.id', 'WHERE t.id = a.id AND t.id = ANY($1::bigint[])')],
+        [
+          'proposed: AND t.id = ANY($1)',
+          recordSql.sql.replace('WHERE t.id = a.id', 'WHERE t.id = a.id AND t.id = ANY($1::bigint[])'),
+        ],
       ];
       for (const [label, text] of variants) {
         const times: number[] = [];
         for (let i = 0; i < 5; i += 1) {
           await client.query('BEGIN');
           await client.query(lockSql.sql, lockSql.parameters as unknown[]);
-          const { rows: plan } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, recordSql.parameters as unknown[]);
+          const { rows: plan } = await client.query(
+            `EXPLAIN (ANALYZE, FORMAT JSON) ${text}`,
+            recordSql.parameters as unknown[],
+          );
           await client.query('ROLLBACK');
-          times.push((plan[0] as { 'QUERY PLAN': [{ 'Execution Time': number }] })['QUERY PLAN'][0]['Execution Time']);
+          times.push(
+            (plan[0] as { 'QUERY PLAN': [{ 'Execution Time': number }] })['QUERY PLAN'][0]['Execution Time'],
+          );
         }
-        process.stdout.write(`recordFires ${label}: execution ${round(median(times), 1)} ms (median of 5, batch 500, ${(await pool.query(`SELECT count(*) FROM ${SCHEMA}.triggers`)).rows[0].count} trigger rows)\n`);
+        process.stdout.write(
+          `recordFires ${label}: execution ${round(median(times), 1)} ms (median of 5, batch 500, ${(await pool.query(`SELECT count(*) FROM ${SCHEMA}.triggers`)).rows[0].count} trigger rows)\n`,
+        );
       }
     }
   } finally {

@@ -76,15 +76,23 @@ if (config.system === 'graphile-worker') {
     connectionString: config.connectionString,
     application_name: config.name,
     schedule: options.schedule,
-    ...(options.cronMonitorIntervalSeconds ? { cronMonitorIntervalSeconds: options.cronMonitorIntervalSeconds } : {}),
-    ...(options.cronWorkerIntervalSeconds ? { cronWorkerIntervalSeconds: options.cronWorkerIntervalSeconds } : {}),
+    ...(options.cronMonitorIntervalSeconds
+      ? { cronMonitorIntervalSeconds: options.cronMonitorIntervalSeconds }
+      : {}),
+    ...(options.cronWorkerIntervalSeconds
+      ? { cronWorkerIntervalSeconds: options.cronWorkerIntervalSeconds }
+      : {}),
   });
   boss.on('error', (error) => process.stderr.write(`[pg-boss] ${String(error)}\n`));
   await boss.start();
   for (const queue of options.queues) {
-    await boss.work<PeerPayload>(queue, { batchSize: options.batchSize, pollingIntervalSeconds: options.pollingIntervalSeconds }, async (jobs) => {
-      for (const job of jobs) record(job.data);
-    });
+    await boss.work<PeerPayload>(
+      queue,
+      { batchSize: options.batchSize, pollingIntervalSeconds: options.pollingIntervalSeconds },
+      async (jobs) => {
+        for (const job of jobs) record(job.data);
+      },
+    );
   }
   stop = () => boss.stop({ graceful: true, wait: true, timeout: 5_000 });
 }

@@ -43,7 +43,9 @@ for (const file of files) {
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const selfMs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1_000));
+  profile.samples.forEach((id, i) =>
+    selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1_000),
+  );
   const totalMs = (profile.endTime - profile.startTime) / 1_000;
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
@@ -59,7 +61,9 @@ for (const file of files) {
     }
   }
   const idle = self.get('(idle)') ?? 0;
-  process.stdout.write(`\n== ${file}: ${totalMs.toFixed(0)} ms profiled, ${(totalMs - idle).toFixed(0)} ms busy\n`);
+  process.stdout.write(
+    `\n== ${file}: ${totalMs.toFixed(0)} ms profiled, ${(totalMs - idle).toFixed(0)} ms busy\n`,
+  );
   const show = (title: string, map: Map<string, number>) => {
     process.stdout.write(`-- ${title}\n`);
     [...map.entries()]

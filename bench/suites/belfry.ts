@@ -7,7 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { onCleanup } from '../support/cleanup.js';
 import { BenchChild, stopAll } from '../support/children.js';
-import { countFinished, exactlyOnce, historyLag, insertBenchTriggers, type BenchTrigger } from '../support/belfry-db.js';
+import {
+  countFinished,
+  exactlyOnce,
+  historyLag,
+  insertBenchTriggers,
+  type BenchTrigger,
+} from '../support/belfry-db.js';
 import { lagMetrics, type SystemResult } from '../support/report.js';
 import { collectSamples, countStarted, firstAndLast, waitForCount } from '../support/samples.js';
 import { round, summarize } from '../support/stats.js';
@@ -31,7 +37,13 @@ const SCHEMA = 'belfry';
 
 export function startReplicas(
   ctx: { logDir: string },
-  params: { url: string; schema: string; names: string[]; options: BelfryBenchOptions; timings?: ReplicaConfig['timings'] },
+  params: {
+    url: string;
+    schema: string;
+    names: string[];
+    options: BelfryBenchOptions;
+    timings?: ReplicaConfig['timings'];
+  },
 ): BenchChild[] {
   return params.names.map(
     (name) =>
@@ -40,7 +52,9 @@ export function startReplicas(
         script: 'bench/belfry-replica.ts',
         logDir: ctx.logDir,
         // One directory per replica: V8 writes a profile per thread (main, and tsx's loader thread).
-        nodeFlags: params.options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(params.options.cpuProfDir, name)}`] : [],
+        nodeFlags: params.options.cpuProfDir
+          ? ['--cpu-prof', `--cpu-prof-dir=${join(params.options.cpuProfDir, name)}`]
+          : [],
         config: {
           connectionString: params.url,
           schema: params.schema,
@@ -57,7 +71,12 @@ export function startReplicas(
 export async function runBelfrySuite(ctx: SuiteContext, options: BelfryBenchOptions): Promise<SystemResult> {
   const { sizes, log } = ctx;
   const url = await ctx.server.createDatabase(DATABASE);
-  const database = openDatabase({ connectionString: url, schema: SCHEMA, maxConnections: 4, applicationName: 'bench-orchestrator' });
+  const database = openDatabase({
+    connectionString: url,
+    schema: SCHEMA,
+    maxConnections: 4,
+    applicationName: 'bench-orchestrator',
+  });
   const unregister = onCleanup('close the orchestrator pool (belfry)', () => database.destroy());
   const pool = database.pool;
   await migrate(pool, SCHEMA);
@@ -88,7 +107,13 @@ export async function runBelfrySuite(ctx: SuiteContext, options: BelfryBenchOpti
     await insertBenchTriggers(pool, SCHEMA, {
       group: 'idle',
       job: 'noop',
-      triggers: Array.from({ length: 5 }, (_, i) => ({ name: `idle-${i}`, kind: 'interval', everyMs: 3_600_000, anchorMs: hour, firstAt: hour })),
+      triggers: Array.from({ length: 5 }, (_, i) => ({
+        name: `idle-${i}`,
+        kind: 'interval',
+        everyMs: 3_600_000,
+        anchorMs: hour,
+        firstAt: hour,
+      })),
     });
     const idle = await measureIdle(ctx.server, DATABASE, replicas.length, sizes, log);
     result.metrics['idle.txnPerSecPerProcess'] = idle.perProcess;
@@ -102,19 +127,44 @@ export async function runBelfrySuite(ctx: SuiteContext, options: BelfryBenchOpti
       await insertBenchTriggers(pool, SCHEMA, {
         group: 'light',
         job: 'noop',
-        triggers: Array.from({ length: sizes.lightTriggers }, (_, i) => ({ name: `light-${i}`, kind: 'interval', everyMs: 1_000, anchorMs: 0, firstAt: first, lastAt: last })),
+        triggers: Array.from({ length: sizes.lightTriggers }, (_, i) => ({
+          name: `light-${i}`,
+          kind: 'interval',
+          everyMs: 1_000,
+          anchorMs: 0,
+          firstAt: first,
+          lastAt: last,
+        })),
       });
       const expected = sizes.lightTriggers * sizes.lightSeconds;
       log(`light: ${sizes.lightTriggers} triggers every 1 s for ${sizes.lightSeconds} s`);
       await sleepUntil(last + 500);
-      await waitForCount(() => countStarted(replicas, 'light'), expected, { timeoutMs: 15_000, stallMs: 5_000 });
-      await waitFor(async () => (await countFinished(pool, SCHEMA, 'light')) >= expected, { timeoutMs: 5_000 });
+      await waitForCount(() => countStarted(replicas, 'light'), expected, {
+        timeoutMs: 15_000,
+        stallMs: 5_000,
+      });
+      await waitFor(async () => (await countFinished(pool, SCHEMA, 'light')) >= expected, {
+        timeoutMs: 5_000,
+      });
       const samples = await collectSamples(replicas, 'light');
       const history = await historyLag(pool, SCHEMA, 'light');
       const handler = summarize(samples.lags);
-      Object.assign(result.metrics, lagMetrics('light.historyLag', history.lag), lagMetrics('light.lag', handler));
-      result.details.light = { triggers: sizes.lightTriggers, seconds: sizes.lightSeconds, historyLag: history.lag, handlerLag: handler, perReplica: samples.perChild, exactlyOnce: await exactlyOnce(pool, SCHEMA, 'light') };
-      log(`belfry light: job_history p50 ${history.lag.p50?.toFixed(1)} p99 ${history.lag.p99?.toFixed(1)} ms; handler p99 ${handler.p99?.toFixed(1)} ms`);
+      Object.assign(
+        result.metrics,
+        lagMetrics('light.historyLag', history.lag),
+        lagMetrics('light.lag', handler),
+      );
+      result.details.light = {
+        triggers: sizes.lightTriggers,
+        seconds: sizes.lightSeconds,
+        historyLag: history.lag,
+        handlerLag: handler,
+        perReplica: samples.perChild,
+        exactlyOnce: await exactlyOnce(pool, SCHEMA, 'light'),
+      };
+      log(
+        `belfry light: job_history p50 ${history.lag.p50?.toFixed(1)} p99 ${history.lag.p99?.toFixed(1)} ms; handler p99 ${handler.p99?.toFixed(1)} ms`,
+      );
     }
 
     // add-to-start: fireNow-style one-off triggers (insertOneOffTrigger), paced.
@@ -124,9 +174,18 @@ export async function runBelfrySuite(ctx: SuiteContext, options: BelfryBenchOpti
       const start = wallMs() + 200;
       for (let k = 0; k < total; k += 1) {
         await sleepUntil(start + (k * 1_000) / sizes.addRate);
-        await insertOneOffTrigger(ex, { name: `noop.once.${randomUUID()}`, job: 'noop', group: 'fire-now', at: null, data: { addedAt: wallMs() } });
+        await insertOneOffTrigger(ex, {
+          name: `noop.once.${randomUUID()}`,
+          job: 'noop',
+          group: 'fire-now',
+          at: null,
+          data: { addedAt: wallMs() },
+        });
       }
-      await waitForCount(() => countStarted(replicas, 'fire-now'), total, { timeoutMs: 10_000, stallMs: 3_000 });
+      await waitForCount(() => countStarted(replicas, 'fire-now'), total, {
+        timeoutMs: 10_000,
+        stallMs: 3_000,
+      });
       const samples = await collectSamples(replicas, 'fire-now');
       const add = summarize(samples.addLags);
       result.metrics['addToStart.p50'] = round(add.p50);
@@ -138,24 +197,55 @@ export async function runBelfrySuite(ctx: SuiteContext, options: BelfryBenchOpti
     // (a) herd: one-off triggers all due at the same instant.
     {
       const due = nextWholeSecond(3_000);
-      const triggers: BenchTrigger[] = Array.from({ length: sizes.herd }, (_, i) => ({ name: `herd-${i}`, kind: 'once', firstAt: due }));
+      const triggers: BenchTrigger[] = Array.from({ length: sizes.herd }, (_, i) => ({
+        name: `herd-${i}`,
+        kind: 'once',
+        firstAt: due,
+      }));
       await insertBenchTriggers(pool, SCHEMA, { group: 'herd', job: 'noop', triggers });
       log(`herd: ${sizes.herd} one-off triggers due at ${new Date(due).toISOString()}`);
       await sleepUntil(due);
-      await waitForCount(() => countStarted(replicas, 'herd'), sizes.herd, { timeoutMs: 120_000, stallMs: 10_000, everyMs: 100 });
-      await waitFor(async () => (await countFinished(pool, SCHEMA, 'herd')) >= sizes.herd, { timeoutMs: 15_000 });
+      await waitForCount(() => countStarted(replicas, 'herd'), sizes.herd, {
+        timeoutMs: 120_000,
+        stallMs: 10_000,
+        everyMs: 100,
+      });
+      await waitFor(async () => (await countFinished(pool, SCHEMA, 'herd')) >= sizes.herd, {
+        timeoutMs: 15_000,
+      });
       const samples = await collectSamples(replicas, 'herd');
       const history = await historyLag(pool, SCHEMA, 'herd');
       const handler = summarize(samples.lags);
       const { first, last } = firstAndLast(samples.starts);
       const once = await exactlyOnce(pool, SCHEMA, 'herd');
-      result.metrics['herd.allFiredMs'] = history.lastStartMs === null ? null : round(history.lastStartMs - due);
-      Object.assign(result.metrics, lagMetrics('herd.historyLag', history.lag), lagMetrics('herd.lag', handler));
+      result.metrics['herd.allFiredMs'] =
+        history.lastStartMs === null ? null : round(history.lastStartMs - due);
+      Object.assign(
+        result.metrics,
+        lagMetrics('herd.historyLag', history.lag),
+        lagMetrics('herd.lag', handler),
+      );
       result.metrics['herd.allStartedMs'] = last === null ? null : round(last - due);
-      result.metrics['herd.drainPerSec'] = last === null || first === null || last <= due ? null : round(samples.starts.length / ((last - due) / 1_000), 0);
-      result.details.herd = { count: sizes.herd, started: samples.starts.length, dueAt: new Date(due).toISOString(), historyLag: history.lag, handlerLag: handler, firstStartAfterDueMs: first === null ? null : first - due, perReplica: samples.perChild, perSecond: history.perSecond, exactlyOnce: once };
-      if (samples.starts.length < sizes.herd) result.notes.push(`herd: only ${samples.starts.length} of ${sizes.herd} started`);
-      log(`belfry herd: all fired +${result.metrics['herd.allFiredMs']} ms (job_history), all started +${result.metrics['herd.allStartedMs']} ms (handler); lag p99 ${history.lag.p99?.toFixed(0)} ms`);
+      result.metrics['herd.drainPerSec'] =
+        last === null || first === null || last <= due
+          ? null
+          : round(samples.starts.length / ((last - due) / 1_000), 0);
+      result.details.herd = {
+        count: sizes.herd,
+        started: samples.starts.length,
+        dueAt: new Date(due).toISOString(),
+        historyLag: history.lag,
+        handlerLag: handler,
+        firstStartAfterDueMs: first === null ? null : first - due,
+        perReplica: samples.perChild,
+        perSecond: history.perSecond,
+        exactlyOnce: once,
+      };
+      if (samples.starts.length < sizes.herd)
+        result.notes.push(`herd: only ${samples.starts.length} of ${sizes.herd} started`);
+      log(
+        `belfry herd: all fired +${result.metrics['herd.allFiredMs']} ms (job_history), all started +${result.metrics['herd.allStartedMs']} ms (handler); lag p99 ${history.lag.p99?.toFixed(0)} ms`,
+      );
     }
 
     // (b) sustained: interval triggers every second, phases spread evenly over the second.
@@ -165,14 +255,29 @@ export async function runBelfrySuite(ctx: SuiteContext, options: BelfryBenchOpti
       const start = nextWholeSecond(3_000);
       const triggers: BenchTrigger[] = Array.from({ length: n }, (_, i) => {
         const offset = Math.floor((i * 1_000) / n);
-        return { name: `sustained-${i}`, kind: 'interval', everyMs: 1_000, anchorMs: offset, firstAt: start + offset, lastAt: start + offset + (seconds - 1) * 1_000 };
+        return {
+          name: `sustained-${i}`,
+          kind: 'interval',
+          everyMs: 1_000,
+          anchorMs: offset,
+          firstAt: start + offset,
+          lastAt: start + offset + (seconds - 1) * 1_000,
+        };
       });
       await insertBenchTriggers(pool, SCHEMA, { group: 'sustained', job: 'noop', triggers });
       const expected = n * seconds;
-      log(`sustained: ${n} interval triggers every 1 s for ${seconds} s (${expected} fires offered at ${n}/s)`);
+      log(
+        `sustained: ${n} interval triggers every 1 s for ${seconds} s (${expected} fires offered at ${n}/s)`,
+      );
       await sleepUntil(start + seconds * 1_000);
-      await waitForCount(() => countStarted(replicas, 'sustained'), expected, { timeoutMs: 180_000, stallMs: 10_000, everyMs: 250 });
-      await waitFor(async () => (await countFinished(pool, SCHEMA, 'sustained')) >= expected, { timeoutMs: 15_000 });
+      await waitForCount(() => countStarted(replicas, 'sustained'), expected, {
+        timeoutMs: 180_000,
+        stallMs: 10_000,
+        everyMs: 250,
+      });
+      await waitFor(async () => (await countFinished(pool, SCHEMA, 'sustained')) >= expected, {
+        timeoutMs: 15_000,
+      });
       const samples = await collectSamples(replicas, 'sustained');
       const history = await historyLag(pool, SCHEMA, 'sustained');
       const once = await exactlyOnce(pool, SCHEMA, 'sustained');
@@ -181,7 +286,11 @@ export async function runBelfrySuite(ctx: SuiteContext, options: BelfryBenchOpti
       // start (at least the offered window, so keeping up reads as the offered rate).
       const spanMs = last === null ? null : Math.max(seconds * 1_000, last - start);
       const perSec = spanMs === null ? null : samples.starts.length / (spanMs / 1_000);
-      const steady = history.perSecond.filter(([second]) => second * 1_000 >= start + 1_000 && second * 1_000 < start + (seconds - 1) * 1_000).map(([, count]) => count);
+      const steady = history.perSecond
+        .filter(
+          ([second]) => second * 1_000 >= start + 1_000 && second * 1_000 < start + (seconds - 1) * 1_000,
+        )
+        .map(([, count]) => count);
       result.metrics['sustained.perSec'] = round(perSec, 0);
       result.metrics['sustained.lagP99'] = round(history.lag.p99);
       result.metrics['sustained.duplicates'] = once.duplicateFires + once.duplicateExecutions;
@@ -192,14 +301,18 @@ export async function runBelfrySuite(ctx: SuiteContext, options: BelfryBenchOpti
         offeredPerSec: n,
         executed: samples.starts.length,
         perSecSteadyMin: steady.length ? Math.min(...steady) : null,
-        perSecSteadyMedian: steady.length ? steady.sort((a, b) => a - b)[Math.floor(steady.length / 2)] : null,
+        perSecSteadyMedian: steady.length
+          ? steady.sort((a, b) => a - b)[Math.floor(steady.length / 2)]
+          : null,
         historyLag: history.lag,
         handlerLag: summarize(samples.lags),
         perSecond: history.perSecond,
         perReplica: samples.perChild,
         exactlyOnce: once,
       };
-      log(`belfry sustained: ${result.metrics['sustained.perSec']} fires/s (offered ${n}/s), lag p99 ${history.lag.p99?.toFixed(0)} ms, missing ${once.missing}, duplicates ${once.duplicateFires + once.duplicateExecutions}`);
+      log(
+        `belfry sustained: ${result.metrics['sustained.perSec']} fires/s (offered ${n}/s), lag p99 ${history.lag.p99?.toFixed(0)} ms, missing ${once.missing}, duplicates ${once.duplicateFires + once.duplicateExecutions}`,
+      );
     }
   } finally {
     await stopAll(replicas, { graceMs: 15_000 });

@@ -46,7 +46,13 @@ export interface IdleResult {
  * so the measurement's own queries are not in the delta (nothing to subtract). PostgreSQL flushes a
  * backend's counters at most once a second (idle ones within ~10 s), so the window should be long.
  */
-export async function measureIdle(server: BenchServer, database: string, processes: number, sizes: Sizes, log: (m: string) => void): Promise<IdleResult> {
+export async function measureIdle(
+  server: BenchServer,
+  database: string,
+  processes: number,
+  sizes: Sizes,
+  log: (m: string) => void,
+): Promise<IdleResult> {
   log(`idle: settling ${sizes.settleSeconds} s, then counting transactions for ${sizes.idleSeconds} s`);
   await sleep(sizes.settleSeconds * 1_000);
   const before = await server.transactions(database);

@@ -36,26 +36,43 @@ interface PeerDriver {
 async function graphileDriver(url: string, options: PeerOptions, cronItems: number): Promise<PeerDriver> {
   await runMigrations({ connectionString: url, logger: undefined });
   const utils: WorkerUtils = await makeWorkerUtils({ connectionString: url });
-  const crontab = Array.from({ length: cronItems }, (_, i) => `* * * * * noop ?id=bench_cron_${i} {g:"cron"}`).join('\n');
+  const crontab = Array.from(
+    { length: cronItems },
+    (_, i) => `* * * * * noop ?id=bench_cron_${i} {g:"cron"}`,
+  ).join('\n');
   return {
     system: 'graphile-worker',
-    settings: { workers: 'run() per process', concurrency: options.graphile.concurrency, pollInterval: options.graphile.pollInterval, localQueue: 'off (default)' },
+    settings: {
+      workers: 'run() per process',
+      concurrency: options.graphile.concurrency,
+      pollInterval: options.graphile.pollInterval,
+      localQueue: 'off (default)',
+    },
     workerConfig: (name, phase) => ({
       system: 'graphile-worker',
       connectionString: url,
       name,
-      graphile: { concurrency: options.graphile.concurrency, pollInterval: options.graphile.pollInterval, crontab: phase === 'cron' ? crontab : '' },
+      graphile: {
+        concurrency: options.graphile.concurrency,
+        pollInterval: options.graphile.pollInterval,
+        crontab: phase === 'cron' ? crontab : '',
+      },
     }),
     async enqueue(payloads, runAt) {
       for (let i = 0; i < payloads.length; i += 5_000) {
-        await utils.addJobs(payloads.slice(i, i + 5_000).map((payload) => ({ identifier: 'noop', payload, runAt })));
+        await utils.addJobs(
+          payloads.slice(i, i + 5_000).map((payload) => ({ identifier: 'noop', payload, runAt })),
+        );
       }
     },
     async addOne(payload) {
       await utils.addJob('noop', payload);
     },
     async setupCron(items) {
-      return { items, note: 'crontab `* * * * *` items (minute resolution is the finest graphile-worker cron has)' };
+      return {
+        items,
+        note: 'crontab `* * * * *` items (minute resolution is the finest graphile-worker cron has)',
+      };
     },
     close: async () => {
       await utils.release();
@@ -64,14 +81,24 @@ async function graphileDriver(url: string, options: PeerOptions, cronItems: numb
 }
 
 async function pgBossDriver(url: string, options: PeerOptions): Promise<PeerDriver> {
-  const boss = new PgBoss({ connectionString: url, supervise: false, schedule: false, application_name: 'bench-orchestrator' });
+  const boss = new PgBoss({
+    connectionString: url,
+    supervise: false,
+    schedule: false,
+    application_name: 'bench-orchestrator',
+  });
   boss.on('error', (error) => process.stderr.write(`[pg-boss orchestrator] ${String(error)}\n`));
   await boss.start();
   await boss.createQueue('noop');
   const cronQueues = Array.from({ length: options.pgBoss.cronQueues }, (_, i) => `cron_${i}`);
   return {
     system: 'pg-boss',
-    settings: { workers: 'one work() per process', batchSize: options.pgBoss.batchSize, pollingIntervalSeconds: options.pgBoss.pollingIntervalSeconds, cron: 'cronMonitorIntervalSeconds 1, cronWorkerIntervalSeconds 1 (cron phase only)' },
+    settings: {
+      workers: 'one work() per process',
+      batchSize: options.pgBoss.batchSize,
+      pollingIntervalSeconds: options.pgBoss.pollingIntervalSeconds,
+      cron: 'cronMonitorIntervalSeconds 1, cronWorkerIntervalSeconds 1 (cron phase only)',
+    },
     workerConfig: (name, phase) => ({
       system: 'pg-boss',
       connectionString: url,
@@ -86,7 +113,9 @@ async function pgBossDriver(url: string, options: PeerOptions): Promise<PeerDriv
     }),
     async enqueue(payloads, runAt) {
       for (let i = 0; i < payloads.length; i += 5_000) {
-        await boss.insert(payloads.slice(i, i + 5_000).map((data) => ({ name: 'noop', data, startAfter: runAt })));
+        await boss.insert(
+          payloads.slice(i, i + 5_000).map((data) => ({ name: 'noop', data, startAfter: runAt })),
+        );
       }
     },
     async addOne(payload) {
@@ -97,7 +126,10 @@ async function pgBossDriver(url: string, options: PeerOptions): Promise<PeerDriv
         await boss.createQueue(queue);
         await boss.schedule(queue, '* * * * *', { g: 'cron' });
       }
-      return { items: cronQueues.length, note: 'one schedule per queue (pg-boss keys schedules by queue name); minute resolution' };
+      return {
+        items: cronQueues.length,
+        note: 'one schedule per queue (pg-boss keys schedules by queue name); minute resolution',
+      };
     },
     close: () => boss.stop({ graceful: false, wait: true, timeout: 5_000 }),
   };
@@ -106,17 +138,35 @@ async function pgBossDriver(url: string, options: PeerOptions): Promise<PeerDriv
 function startWorkers(ctx: SuiteContext, driver: PeerDriver, phase: 'main' | 'cron'): BenchChild[] {
   return Array.from({ length: ctx.sizes.processes }, (_, i) => {
     const name = `${driver.system}-${phase}-${i + 1}`;
-    return new BenchChild({ name, script: 'bench/peer-worker.ts', logDir: ctx.logDir, config: driver.workerConfig(name, phase) });
+    return new BenchChild({
+      name,
+      script: 'bench/peer-worker.ts',
+      logDir: ctx.logDir,
+      config: driver.workerConfig(name, phase),
+    });
   });
 }
 
-export async function runPeerSuite(ctx: SuiteContext, system: 'graphile-worker' | 'pg-boss', options: PeerOptions): Promise<SystemResult> {
+export async function runPeerSuite(
+  ctx: SuiteContext,
+  system: 'graphile-worker' | 'pg-boss',
+  options: PeerOptions,
+): Promise<SystemResult> {
   const { sizes, log } = ctx;
   const databaseName = system === 'graphile-worker' ? 'bench_graphile' : 'bench_pgboss';
   const url = await ctx.server.createDatabase(databaseName);
-  const driver = system === 'graphile-worker' ? await graphileDriver(url, options, sizes.cronItems) : await pgBossDriver(url, options);
+  const driver =
+    system === 'graphile-worker'
+      ? await graphileDriver(url, options, sizes.cronItems)
+      : await pgBossDriver(url, options);
   const unregister = onCleanup(`close the ${system} client`, () => driver.close());
-  const result: SystemResult = { system, settings: { processes: sizes.processes, ...driver.settings }, metrics: {}, details: {}, notes: [] };
+  const result: SystemResult = {
+    system,
+    settings: { processes: sizes.processes, ...driver.settings },
+    metrics: {},
+    details: {},
+    notes: [],
+  };
   let workers = startWorkers(ctx, driver, 'main');
   try {
     await Promise.all(workers.map((worker) => worker.ready()));
@@ -141,7 +191,13 @@ export async function runPeerSuite(ctx: SuiteContext, system: 'graphile-worker' 
       Object.assign(result.metrics, lagMetrics('light.lag', add));
       result.metrics['addToStart.p50'] = round(add.p50);
       result.metrics['addToStart.p99'] = round(add.p99);
-      result.details.light = { perSecond: sizes.lightTriggers, seconds: sizes.lightSeconds, added: total, started: samples.starts.length, addToStart: add };
+      result.details.light = {
+        perSecond: sizes.lightTriggers,
+        seconds: sizes.lightSeconds,
+        added: total,
+        started: samples.starts.length,
+        addToStart: add,
+      };
       log(`${system} add-to-start: p50 ${add.p50?.toFixed(1)} p99 ${add.p99?.toFixed(1)} ms`);
     }
 
@@ -150,25 +206,56 @@ export async function runPeerSuite(ctx: SuiteContext, system: 'graphile-worker' 
       const count = phase === 'herd' ? sizes.herd : sizes.peerDrainJobs;
       const enqueueStarted = wallMs();
       const due = nextWholeSecond(3_000 + count / 10);
-      await driver.enqueue(Array.from({ length: count }, () => ({ g: phase, runAt: due })), new Date(due));
-      log(`${system} ${phase}: ${count} jobs due at ${new Date(due).toISOString()} (enqueued in ${wallMs() - enqueueStarted} ms)`);
+      await driver.enqueue(
+        Array.from({ length: count }, () => ({ g: phase, runAt: due })),
+        new Date(due),
+      );
+      log(
+        `${system} ${phase}: ${count} jobs due at ${new Date(due).toISOString()} (enqueued in ${wallMs() - enqueueStarted} ms)`,
+      );
       if (wallMs() > due) result.notes.push(`${phase}: enqueueing ended after the due instant`);
       await sleepUntil(due);
-      await waitForCount(() => countStarted(workers, phase), count, { timeoutMs: 180_000, stallMs: 15_000, everyMs: 100 });
+      await waitForCount(() => countStarted(workers, phase), count, {
+        timeoutMs: 180_000,
+        stallMs: 15_000,
+        everyMs: 100,
+      });
       const samples = await collectSamples(workers, phase);
       const lag = summarize(samples.lags);
       const { first, last } = firstAndLast(samples.starts);
-      if (samples.starts.length < count) result.notes.push(`${phase}: only ${samples.starts.length} of ${count} started`);
+      if (samples.starts.length < count)
+        result.notes.push(`${phase}: only ${samples.starts.length} of ${count} started`);
       if (phase === 'herd') {
         Object.assign(result.metrics, lagMetrics('herd.lag', lag));
         result.metrics['herd.allStartedMs'] = last === null ? null : round(last - due);
-        result.metrics['herd.drainPerSec'] = last === null || last <= due ? null : round(samples.starts.length / ((last - due) / 1_000), 0);
-        result.details.herd = { count, started: samples.starts.length, dueAt: new Date(due).toISOString(), handlerLag: lag, firstStartAfterDueMs: first === null ? null : first - due, perWorker: samples.perChild };
-        log(`${system} herd: all started +${result.metrics['herd.allStartedMs']} ms, lag p99 ${lag.p99?.toFixed(0)} ms`);
+        result.metrics['herd.drainPerSec'] =
+          last === null || last <= due ? null : round(samples.starts.length / ((last - due) / 1_000), 0);
+        result.details.herd = {
+          count,
+          started: samples.starts.length,
+          dueAt: new Date(due).toISOString(),
+          handlerLag: lag,
+          firstStartAfterDueMs: first === null ? null : first - due,
+          perWorker: samples.perChild,
+        };
+        log(
+          `${system} herd: all started +${result.metrics['herd.allStartedMs']} ms, lag p99 ${lag.p99?.toFixed(0)} ms`,
+        );
       } else {
-        const perSec = first === null || last === null || last <= first ? null : (samples.starts.length - 1) / ((last - first) / 1_000);
+        const perSec =
+          first === null || last === null || last <= first
+            ? null
+            : (samples.starts.length - 1) / ((last - first) / 1_000);
         result.metrics['sustained.perSec'] = round(perSec, 0);
-        result.details.sustained = { jobs: count, started: samples.starts.length, firstStartAfterDueMs: first === null ? null : first - due, spanMs: first === null || last === null ? null : last - first, perSec: round(perSec, 0), handlerLag: lag, perWorker: samples.perChild };
+        result.details.sustained = {
+          jobs: count,
+          started: samples.starts.length,
+          firstStartAfterDueMs: first === null ? null : first - due,
+          spanMs: first === null || last === null ? null : last - first,
+          perSec: round(perSec, 0),
+          handlerLag: lag,
+          perWorker: samples.perChild,
+        };
         log(`${system} drain: ${result.metrics['sustained.perSec']} jobs/s`);
       }
     }
@@ -180,20 +267,37 @@ export async function runPeerSuite(ctx: SuiteContext, system: 'graphile-worker' 
       workers = startWorkers(ctx, driver, 'cron');
       await Promise.all(workers.map((worker) => worker.ready()));
       const boundary = Math.ceil((wallMs() + 5_000) / 60_000) * 60_000;
-      log(`${system} cron: ${cron.items} items, waiting for the minute boundary at ${new Date(boundary).toISOString()}`);
+      log(
+        `${system} cron: ${cron.items} items, waiting for the minute boundary at ${new Date(boundary).toISOString()}`,
+      );
       await sleepUntil(boundary + 8_000);
-      await waitForCount(() => countStarted(workers, 'cron'), Number.MAX_SAFE_INTEGER, { timeoutMs: 20_000, stallMs: 2_000 });
+      await waitForCount(() => countStarted(workers, 'cron'), Number.MAX_SAFE_INTEGER, {
+        timeoutMs: 20_000,
+        stallMs: 2_000,
+      });
       const samples = await collectSamples(workers, 'cron');
       // Only the boundary measured: a fire for the previous minute at start-up is not counted.
       const starts = samples.starts.filter((at) => at >= boundary - 100 && at < boundary + 50_000);
       const lag = summarize(starts.map((at) => at - boundary));
       result.metrics['cron.lagP50'] = round(lag.p50);
       result.metrics['cron.lagP99'] = round(lag.p99);
-      result.details.cron = { ...cron, boundary: new Date(boundary).toISOString(), fired: starts.length, duplicates: Math.max(0, starts.length - cron.items), missing: Math.max(0, cron.items - starts.length), lag, startedBeforeBoundary: samples.starts.length - starts.length };
-      log(`${system} cron: ${starts.length}/${cron.items} fired, lag p50 ${lag.p50?.toFixed(0)} p99 ${lag.p99?.toFixed(0)} ms`);
+      result.details.cron = {
+        ...cron,
+        boundary: new Date(boundary).toISOString(),
+        fired: starts.length,
+        duplicates: Math.max(0, starts.length - cron.items),
+        missing: Math.max(0, cron.items - starts.length),
+        lag,
+        startedBeforeBoundary: samples.starts.length - starts.length,
+      };
+      log(
+        `${system} cron: ${starts.length}/${cron.items} fired, lag p50 ${lag.p50?.toFixed(0)} p99 ${lag.p99?.toFixed(0)} ms`,
+      );
       await stopAll(workers, { graceMs: 15_000 });
     } else {
-      result.notes.push('cron: skipped (--cron-items 0 or --quick): it waits for a minute boundary, the finest resolution of this peer');
+      result.notes.push(
+        'cron: skipped (--cron-items 0 or --quick): it waits for a minute boundary, the finest resolution of this peer',
+      );
     }
   } finally {
     await stopAll(workers, { graceMs: 15_000 });

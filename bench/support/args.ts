@@ -13,7 +13,10 @@ export function stringFlag(value: Flags[string]): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-export function intFlag(value: string | boolean | undefined | (string | boolean)[], fallback: number): number {
+export function intFlag(
+  value: string | boolean | undefined | (string | boolean)[],
+  fallback: number,
+): number {
   if (value === undefined || typeof value === 'boolean' || Array.isArray(value)) return fallback;
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`not a number: ${value}`);

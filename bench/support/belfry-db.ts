@@ -5,7 +5,7 @@
  * `insertTrigger` writes; `start_at` holds each trigger's first scheduled time so the exactly-once
  * check can enumerate every scheduled time from `start_at` to `end_at`.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { changeChannel } from '../../src/store/executor.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -27,7 +27,11 @@ function quoted(schema: string): string {
 }
 
 /** Inserts triggers in one statement and notifies the replicas, in one transaction. */
-export async function insertBenchTriggers(pool: pg.Pool, schema: string, params: { group: string; job: string; triggers: readonly BenchTrigger[] }): Promise<void> {
+export async function insertBenchTriggers(
+  pool: pg.Pool,
+  schema: string,
+  params: { group: string; job: string; triggers: readonly BenchTrigger[] },
+): Promise<void> {
   const s = quoted(schema);
   const { triggers } = params;
   const client = await pool.connect();
@@ -53,7 +57,9 @@ export async function insertBenchTriggers(pool: pg.Pool, schema: string, params:
           ),
         ),
         triggers.map((t) => new Date(t.firstAt)),
-        triggers.map((t) => (t.kind === 'once' ? new Date(t.firstAt) : t.lastAt === undefined ? null : new Date(t.lastAt))),
+        triggers.map((t) =>
+          t.kind === 'once' ? new Date(t.firstAt) : t.lastAt === undefined ? null : new Date(t.lastAt),
+        ),
         triggers.map((t) => (t.kind === 'once' ? 1 : null)),
       ],
     );
@@ -68,7 +74,10 @@ export async function insertBenchTriggers(pool: pg.Pool, schema: string, params:
 }
 
 export async function countFires(pool: pg.Pool, schema: string, group: string): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${quoted(schema)}.fires WHERE trigger_group = $1`, [group]);
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${quoted(schema)}.fires WHERE trigger_group = $1`,
+    [group],
+  );
   return rows[0]!.n;
 }
 
@@ -133,7 +142,12 @@ export interface ExactlyOnceReport {
  * triggers' `start_at`/`end_at` (or `until`, when earlier) and spec (interval) to enumerate the
  * expected times.
  */
-export async function exactlyOnce(pool: pg.Pool, schema: string, group: string, options: { until?: Date } = {}): Promise<ExactlyOnceReport> {
+export async function exactlyOnce(
+  pool: pg.Pool,
+  schema: string,
+  group: string,
+  options: { until?: Date } = {},
+): Promise<ExactlyOnceReport> {
   const s = quoted(schema);
   const { rows } = await pool.query<{
     expected: string;
@@ -200,12 +214,17 @@ export async function leaderInfo(pool: pg.Pool, schema: string): Promise<LeaderI
 
 /** When the term of `epoch` began (`leader_terms.acquired_at`), in wall ms. */
 export async function termAcquiredAt(pool: pg.Pool, schema: string, epoch: number): Promise<number | null> {
-  const { rows } = await pool.query<{ at: Date }>(`SELECT acquired_at AS at FROM ${quoted(schema)}.leader_terms WHERE epoch = $1`, [epoch]);
+  const { rows } = await pool.query<{ at: Date }>(
+    `SELECT acquired_at AS at FROM ${quoted(schema)}.leader_terms WHERE epoch = $1`,
+    [epoch],
+  );
   return rows[0] ? rows[0].at.getTime() : null;
 }
 
 /** Names of the instances registered as active. */
 export async function activeInstanceNames(pool: pg.Pool, schema: string): Promise<string[]> {
-  const { rows } = await pool.query<{ name: string }>(`SELECT name FROM ${quoted(schema)}.instances WHERE state = 'active' ORDER BY name`);
+  const { rows } = await pool.query<{ name: string }>(
+    `SELECT name FROM ${quoted(schema)}.instances WHERE state = 'active' ORDER BY name`,
+  );
   return rows.map((row) => row.name);
 }

@@ -46,7 +46,11 @@ export class BenchChild {
     const log = createWriteStream(this.logFile, { flags: 'a' });
     this.proc = fork(resolve(options.script), [], {
       execArgv: ['--import', 'tsx', ...(options.nodeFlags ?? [])],
-      env: { ...process.env, BENCH_CHILD_CONFIG: JSON.stringify(options.config), BENCH_CHILD_NAME: options.name },
+      env: {
+        ...process.env,
+        BENCH_CHILD_CONFIG: JSON.stringify(options.config),
+        BENCH_CHILD_NAME: options.name,
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.proc.stdout?.pipe(log, { end: false });
@@ -83,7 +87,10 @@ export class BenchChild {
   }
 
   /** Resolves with the first message of `type` that matches; rejects on timeout or if the child exits. */
-  waitFor(type: string, options: { match?: (message: ChildMessage) => boolean; timeoutMs?: number } = {}): Promise<ChildMessage> {
+  waitFor(
+    type: string,
+    options: { match?: (message: ChildMessage) => boolean; timeoutMs?: number } = {},
+  ): Promise<ChildMessage> {
     const proc = this.proc;
     const timeoutMs = options.timeoutMs ?? 60_000;
     return new Promise((resolveMessage, reject) => {
@@ -94,11 +101,15 @@ export class BenchChild {
         if (error) reject(error);
         else resolveMessage(message!);
       };
-      const timer = setTimeout(() => finish(new Error(`${this.name}: no "${type}" within ${timeoutMs} ms (log: ${this.logFile})`)), timeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`${this.name}: no "${type}" within ${timeoutMs} ms (log: ${this.logFile})`)),
+        timeoutMs,
+      );
       const off = this.on((message) => {
         if (message.type === type && (options.match?.(message) ?? true)) finish(undefined, message);
       });
-      const onExit = () => finish(new Error(`${this.name} exited while waiting for "${type}" (log: ${this.logFile})`));
+      const onExit = () =>
+        finish(new Error(`${this.name} exited while waiting for "${type}" (log: ${this.logFile})`));
       if (!this.alive) onExit();
       else proc.once('exit', onExit);
     });
@@ -109,7 +120,10 @@ export class BenchChild {
   }
 
   /** Sends a request and resolves with its reply. */
-  async request<T extends ChildMessage = ChildMessage>(message: ChildMessage, timeoutMs = 60_000): Promise<T> {
+  async request<T extends ChildMessage = ChildMessage>(
+    message: ChildMessage,
+    timeoutMs = 60_000,
+  ): Promise<T> {
     const id = this.#nextId++;
     const reply = this.waitFor('reply', { match: (m) => m.id === id, timeoutMs });
     this.send({ ...message, id });
@@ -120,7 +134,10 @@ export class BenchChild {
   async stop(options: { signal?: NodeJS.Signals; graceMs?: number } = {}): Promise<void> {
     if (!this.alive) return;
     this.proc.kill(options.signal ?? 'SIGTERM');
-    const graceful = await Promise.race([this.exited.then(() => true), sleep(options.graceMs ?? 10_000).then(() => false)]);
+    const graceful = await Promise.race([
+      this.exited.then(() => true),
+      sleep(options.graceMs ?? 10_000).then(() => false),
+    ]);
     if (!graceful && this.alive) {
       this.proc.kill('SIGKILL');
       await this.exited;
@@ -133,7 +150,10 @@ export class BenchChild {
 }
 
 /** Stops children in parallel. */
-export async function stopAll(children: readonly BenchChild[], options: { graceMs?: number } = {}): Promise<void> {
+export async function stopAll(
+  children: readonly BenchChild[],
+  options: { graceMs?: number } = {},
+): Promise<void> {
   await Promise.all(children.map((child) => child.stop(options)));
 }
 
@@ -142,7 +162,10 @@ export async function stopAll(children: readonly BenchChild[], options: { graceM
 /** Reads the config the orchestrator passed. */
 export function childConfig<T>(): T {
   const raw = process.env.BENCH_CHILD_CONFIG;
-  if (!raw) throw new Error('BENCH_CHILD_CONFIG is not set: this file is started by bench/run.ts or bench/failover.ts');
+  if (!raw)
+    throw new Error(
+      'BENCH_CHILD_CONFIG is not set: this file is started by bench/run.ts or bench/failover.ts',
+    );
   return JSON.parse(raw) as T;
 }
 
@@ -165,7 +188,8 @@ export function serveParent(
         const reply = await handle(message);
         if (message.id !== undefined) sendToParent({ ...(reply ?? {}), type: 'reply', id: message.id });
       } catch (error) {
-        if (message.id !== undefined) sendToParent({ type: 'reply', id: message.id, error: String((error as Error)?.message ?? error) });
+        if (message.id !== undefined)
+          sendToParent({ type: 'reply', id: message.id, error: String((error as Error)?.message ?? error) });
       }
     })();
   });

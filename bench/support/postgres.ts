@@ -33,7 +33,11 @@ export interface BenchServerOptions {
 }
 
 export async function startBenchServer(options: BenchServerOptions = {}): Promise<BenchServer> {
-  const dataDir = join(process.cwd(), '.tmp', `${options.prefix ?? 'bench-pg'}-${randomBytes(4).toString('hex')}`);
+  const dataDir = join(
+    process.cwd(),
+    '.tmp',
+    `${options.prefix ?? 'bench-pg'}-${randomBytes(4).toString('hex')}`,
+  );
   const removeDir = () => rmSync(dataDir, { recursive: true, force: true });
   const unregisterDir = onCleanup('remove PostgreSQL data', removeDir);
   let logStream: WriteStream | undefined;
@@ -51,7 +55,9 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
   const admin = new pg.Client({ connectionString: server.url, application_name: 'bench-admin' });
   await admin.connect();
   if (options.logMinDurationMs !== undefined) {
-    await admin.query(`ALTER SYSTEM SET log_min_duration_statement = ${Math.trunc(options.logMinDurationMs)}`);
+    await admin.query(
+      `ALTER SYSTEM SET log_min_duration_statement = ${Math.trunc(options.logMinDurationMs)}`,
+    );
     await admin.query(`ALTER SYSTEM SET log_line_prefix = '%m [%p] %a '`);
     await admin.query('SELECT pg_reload_conf()');
   }

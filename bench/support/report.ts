@@ -22,7 +22,12 @@ export interface MetricSpec {
  * own audit record of the same fires (started_at is the acquiring transaction's now()).
  */
 export const METRICS: MetricSpec[] = [
-  { key: 'herd.allFiredMs', label: 'herd: all fired after due instant, job_history (ms)', better: 'lower', belfryOnly: true },
+  {
+    key: 'herd.allFiredMs',
+    label: 'herd: all fired after due instant, job_history (ms)',
+    better: 'lower',
+    belfryOnly: true,
+  },
   { key: 'herd.historyLagP50', label: 'herd: lag p50, job_history (ms)', better: 'lower', belfryOnly: true },
   { key: 'herd.historyLagP99', label: 'herd: lag p99, job_history (ms)', better: 'lower', belfryOnly: true },
   { key: 'herd.historyLagMax', label: 'herd: lag max, job_history (ms)', better: 'lower', belfryOnly: true },
@@ -31,14 +36,41 @@ export const METRICS: MetricSpec[] = [
   { key: 'herd.lagP99', label: 'herd: lag p99, handler (ms)', better: 'lower' },
   { key: 'herd.lagMax', label: 'herd: lag max, handler (ms)', better: 'lower' },
   { key: 'herd.drainPerSec', label: 'herd: drain rate, jobs due at once (jobs/s)', better: 'higher' },
-  { key: 'sustained.perSec', label: 'sustained: fires/s (Belfry interval triggers) or jobs/s drained (peers)', better: 'higher' },
-  { key: 'sustained.lagP99', label: 'sustained: lag p99, job_history (ms)', better: 'lower', belfryOnly: true },
+  {
+    key: 'sustained.perSec',
+    label: 'sustained: fires/s (Belfry interval triggers) or jobs/s drained (peers)',
+    better: 'higher',
+  },
+  {
+    key: 'sustained.lagP99',
+    label: 'sustained: lag p99, job_history (ms)',
+    better: 'lower',
+    belfryOnly: true,
+  },
   { key: 'sustained.duplicates', label: 'sustained: duplicate fires', better: 'lower', belfryOnly: true },
   { key: 'sustained.missing', label: 'sustained: missing fires (gaps)', better: 'lower', belfryOnly: true },
-  { key: 'light.historyLagP50', label: 'light: trigger lag p50, job_history (ms)', better: 'lower', belfryOnly: true },
-  { key: 'light.historyLagP99', label: 'light: trigger lag p99, job_history (ms)', better: 'lower', belfryOnly: true },
-  { key: 'light.lagP50', label: 'light: lag p50, handler (Belfry: trigger due; peers: add) (ms)', better: 'lower' },
-  { key: 'light.lagP99', label: 'light: lag p99, handler (Belfry: trigger due; peers: add) (ms)', better: 'lower' },
+  {
+    key: 'light.historyLagP50',
+    label: 'light: trigger lag p50, job_history (ms)',
+    better: 'lower',
+    belfryOnly: true,
+  },
+  {
+    key: 'light.historyLagP99',
+    label: 'light: trigger lag p99, job_history (ms)',
+    better: 'lower',
+    belfryOnly: true,
+  },
+  {
+    key: 'light.lagP50',
+    label: 'light: lag p50, handler (Belfry: trigger due; peers: add) (ms)',
+    better: 'lower',
+  },
+  {
+    key: 'light.lagP99',
+    label: 'light: lag p99, handler (Belfry: trigger due; peers: add) (ms)',
+    better: 'lower',
+  },
   { key: 'addToStart.p50', label: 'add-to-start p50 (Belfry: fireNow) (ms)', better: 'lower' },
   { key: 'addToStart.p99', label: 'add-to-start p99 (Belfry: fireNow) (ms)', better: 'lower' },
   { key: 'idle.txnPerSecPerProcess', label: 'idle: transactions/s per replica or worker', better: 'lower' },
@@ -58,7 +90,14 @@ export interface SystemResult {
 export interface RunReport {
   startedAt: string;
   durationSeconds: number;
-  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; postgres: string; platform: string };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGb: number;
+    node: string;
+    postgres: string;
+    platform: string;
+  };
   flags: Record<string, unknown>;
   systems: SystemResult[];
   ratios: Record<string, Record<string, number | null>>;
@@ -84,7 +123,8 @@ export function ratios(systems: readonly SystemResult[]): Record<string, Record<
       if (metric.belfryOnly) continue;
       const a = belfry.metrics[metric.key];
       const b = peer.metrics[metric.key];
-      row[metric.key] = a === null || a === undefined || b === null || b === undefined || b === 0 ? null : round(a / b, 3);
+      row[metric.key] =
+        a === null || a === undefined || b === null || b === undefined || b === 0 ? null : round(a / b, 3);
     }
     out[peer.system] = row;
   }
@@ -112,14 +152,22 @@ export function renderTable(systems: readonly SystemResult[]): string {
   const peers = present.filter((name) => name !== 'belfry');
   const byName = new Map(systems.map((s) => [s.system, s]));
   const ratio = ratios(systems);
-  const header = ['metric', ...present, ...(present.includes('belfry') ? peers.map((p) => `Belfry/${p}`) : [])];
-  const lines = [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`];
+  const header = [
+    'metric',
+    ...present,
+    ...(present.includes('belfry') ? peers.map((p) => `Belfry/${p}`) : []),
+  ];
+  const lines = [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+  ];
   for (const metric of METRICS) {
     const values = present.map((name) => byName.get(name)!.metrics[metric.key]);
     if (values.every((v) => v === null || v === undefined)) continue;
     const cells = [metric.label, ...values.map(format)];
     if (present.includes('belfry')) {
-      for (const peer of peers) cells.push(metric.belfryOnly ? '' : formatRatio(ratio[peer]?.[metric.key], metric.better));
+      for (const peer of peers)
+        cells.push(metric.belfryOnly ? '' : formatRatio(ratio[peer]?.[metric.key], metric.better));
     }
     lines.push(`| ${cells.join(' | ')} |`);
   }

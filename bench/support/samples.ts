@@ -12,10 +12,23 @@ export interface GroupSamples {
 }
 
 /** Takes (and clears) one group's samples from every child and merges them. */
-export async function collectSamples(children: readonly BenchChild[], group: string): Promise<GroupSamples & { perChild: Record<string, number> }> {
-  const merged: GroupSamples & { perChild: Record<string, number> } = { starts: [], lags: [], addLags: [], perChild: {} };
+export async function collectSamples(
+  children: readonly BenchChild[],
+  group: string,
+): Promise<GroupSamples & { perChild: Record<string, number> }> {
+  const merged: GroupSamples & { perChild: Record<string, number> } = {
+    starts: [],
+    lags: [],
+    addLags: [],
+    perChild: {},
+  };
   const replies = await Promise.all(
-    children.filter((child) => child.alive).map(async (child) => ({ child, reply: await child.request<ChildMessage & { samples: GroupSamples }>({ type: 'collect', group }) })),
+    children
+      .filter((child) => child.alive)
+      .map(async (child) => ({
+        child,
+        reply: await child.request<ChildMessage & { samples: GroupSamples }>({ type: 'collect', group }),
+      })),
   );
   for (const { child, reply } of replies) {
     merged.perChild[child.name] = reply.samples.starts.length;
@@ -29,7 +42,11 @@ export async function collectSamples(children: readonly BenchChild[], group: str
 
 export async function countStarted(children: readonly BenchChild[], group: string): Promise<number> {
   const counts = await Promise.all(
-    children.filter((child) => child.alive).map((child) => child.request<ChildMessage & { count: number }>({ type: 'count', group }).then((r) => r.count)),
+    children
+      .filter((child) => child.alive)
+      .map((child) =>
+        child.request<ChildMessage & { count: number }>({ type: 'count', group }).then((r) => r.count),
+      ),
   );
   return counts.reduce((total, count) => total + count, 0);
 }

@@ -30,7 +30,10 @@ export function nextWholeSecond(leadMs: number): number {
 }
 
 /** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes; returns whether it did. */
-export async function waitFor(check: () => Promise<boolean>, options: { timeoutMs: number; everyMs?: number }): Promise<boolean> {
+export async function waitFor(
+  check: () => Promise<boolean>,
+  options: { timeoutMs: number; everyMs?: number },
+): Promise<boolean> {
   const deadline = monoMs() + options.timeoutMs;
   for (;;) {
     if (await check()) return true;

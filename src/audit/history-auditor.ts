@@ -5,7 +5,13 @@
  *   - no leader-only write was made under a stale epoch.
  * Used by the chaos test and by operators (`belfry audit`), against any Belfry database.
  */
-import { executionAnomalies, staleEpochWrites, triggersWithFires, type ExecutionAnomaly, type StaleEpochWrite } from '../store/audit-store.js';
+import {
+  executionAnomalies,
+  staleEpochWrites,
+  triggersWithFires,
+  type ExecutionAnomaly,
+  type StaleEpochWrite,
+} from '../store/audit-store.js';
 import type { Executor } from '../store/executor.js';
 import { compileSchedule, type ScheduleSpec } from '../time/schedule.js';
 
@@ -38,15 +44,26 @@ export async function auditHistory(
     const schedule = compileSchedule(trigger.spec as ScheduleSpec);
     const recorded = new Map(trigger.fires.map((fire) => [fire.scheduledAt.getTime(), fire.count]));
     const end = Math.min(options.until.getTime(), trigger.endAt ? trigger.endAt.getTime() + 1 : Infinity);
-    for (let at = schedule.next(new Date(options.since.getTime() - 1)); at && at.getTime() < end; at = schedule.next(at)) {
+    for (
+      let at = schedule.next(new Date(options.since.getTime() - 1));
+      at && at.getTime() < end;
+      at = schedule.next(at)
+    ) {
       if (trigger.maxFires !== null) break; // a counted trigger may legitimately stop anywhere
       firesExpected += 1;
       const count = recorded.get(at.getTime()) ?? 0;
       recorded.delete(at.getTime());
-      if (count !== 1) fireViolations.push({ kind: count === 0 ? 'missing' : 'duplicate', trigger: trigger.name, scheduledAt: at, count });
+      if (count !== 1)
+        fireViolations.push({
+          kind: count === 0 ? 'missing' : 'duplicate',
+          trigger: trigger.name,
+          scheduledAt: at,
+          count,
+        });
     }
     if (trigger.maxFires === null) {
-      for (const [at, count] of recorded) fireViolations.push({ kind: 'unexpected', trigger: trigger.name, scheduledAt: new Date(at), count });
+      for (const [at, count] of recorded)
+        fireViolations.push({ kind: 'unexpected', trigger: trigger.name, scheduledAt: new Date(at), count });
     }
   }
   const anomalies = await executionAnomalies(ex, window);

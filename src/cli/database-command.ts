@@ -15,7 +15,10 @@ export function withDatabaseFlags(command: Command): Command {
     .option('--schema <name>', 'Belfry schema (default: $BELFRY_SCHEMA or belfry)');
 }
 
-export async function withDatabase<T>(flags: DatabaseFlags, work: (ex: Executor, database: BelfryDatabase) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  flags: DatabaseFlags,
+  work: (ex: Executor, database: BelfryDatabase) => Promise<T>,
+): Promise<T> {
   const settings = readSettings();
   const database = openDatabase({
     connectionString: requireDatabaseUrl(settings, flags.databaseUrl),

@@ -7,7 +7,9 @@ import type { Scheduler } from '../scheduler.js';
 
 export type PreparedDefinitions = Pick<StartDefinitions, 'ok' | 'register' | 'reconcile'>;
 
-export async function prepareDefinitions(files: string[]): Promise<PreparedDefinitions | { ok: false; errors: string[] }> {
+export async function prepareDefinitions(
+  files: string[],
+): Promise<PreparedDefinitions | { ok: false; errors: string[] }> {
   if (files.length === 0) {
     return { ok: true, register: async () => {}, reconcile: async () => {} };
   }

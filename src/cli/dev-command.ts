@@ -41,26 +41,55 @@ async function runDev(flags: DevFlags): Promise<number> {
   const schema = flags.schema ?? settings.BELFRY_SCHEMA;
   const replicas = Number(flags.replicas);
   say(`starting embedded PostgreSQL in ${flags.dataDir} …`);
-  const server = await startEmbeddedPostgres({ dataDir: flags.dataDir, port: Number(flags.port), persistent: true });
+  const server = await startEmbeddedPostgres({
+    dataDir: flags.dataDir,
+    port: Number(flags.port),
+    persistent: true,
+  });
   say(`PostgreSQL ready at postgres://postgres:***@127.0.0.1:${server.port}/postgres`);
   const database = openDatabase({ connectionString: server.url, schema, maxConnections: 1 });
   const migrated = await migrate(database.pool, schema);
   await database.destroy();
-  say(migrated.applied.length ? `migrated schema "${schema}" to version ${migrated.current}` : `schema "${schema}" is current`);
+  say(
+    migrated.applied.length
+      ? `migrated schema "${schema}" to version ${migrated.current}`
+      : `schema "${schema}" is current`,
+  );
 
   const children: ChildProcess[] = [];
   let stopping = false;
   const exited: Promise<void>[] = [];
   for (let i = 1; i <= replicas; i += 1) {
     const name = `replica-${i}`;
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'start', '--config', ...flags.config, '--name', name, '--schema', schema], {
-      env: { ...process.env, DATABASE_URL: server.url, BELFRY_HTTP_PORT: String(8080 + i), BELFRY_SHUTDOWN_TIMEOUT: '10s' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        process.argv[1]!,
+        'start',
+        '--config',
+        ...flags.config,
+        '--name',
+        name,
+        '--schema',
+        schema,
+      ],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: server.url,
+          BELFRY_HTTP_PORT: String(8080 + i),
+          BELFRY_SHUTDOWN_TIMEOUT: '10s',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     children.push(child);
     const color = COLORS[(i - 1) % COLORS.length]!;
     createInterface({ input: child.stdout! }).on('line', (line) => printLogLine(line, name, color));
-    createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`${color}${name}${RESET} ${line}\n`));
+    createInterface({ input: child.stderr! }).on('line', (line) =>
+      process.stderr.write(`${color}${name}${RESET} ${line}\n`),
+    );
     exited.push(
       new Promise((resolve) =>
         child.on('exit', (code, signal) => {
@@ -104,18 +133,38 @@ function printLogLine(line: string, replica: string, color: string): void {
   }
   const time = typeof entry.time === 'string' ? entry.time.slice(11, 23) : '';
   const who = `${color}${replica.padEnd(10)}${RESET}`;
-  if (entry.msg === 'execution finished' || entry.msg === 'execution skipped' || entry.msg === 'trigger misfired') {
+  if (
+    entry.msg === 'execution finished' ||
+    entry.msg === 'execution skipped' ||
+    entry.msg === 'trigger misfired'
+  ) {
     const status = String(entry.status);
-    const mark = status === 'succeeded' ? '\x1b[32m✓' : status === 'skipped' || status === 'misfired' ? '\x1b[33m-' : '\x1b[31m✗';
+    const mark =
+      status === 'succeeded'
+        ? '\x1b[32m✓'
+        : status === 'skipped' || status === 'misfired'
+          ? '\x1b[33m-'
+          : '\x1b[31m✗';
     const detail = [
       entry.attempt && Number(entry.attempt) > 1 ? `attempt ${entry.attempt}` : '',
       entry.durationMs !== undefined ? `${entry.durationMs} ms` : '',
       entry.retryInMs ? `retry in ${entry.retryInMs} ms` : '',
       entry.error ? String(entry.error) : '',
-    ].filter(Boolean).join(', ');
-    process.stdout.write(`${time}  ${who} ${mark} ${String(entry.trigger).padEnd(22)} ${status}${RESET}${detail ? `  (${detail})` : ''}\n`);
+    ]
+      .filter(Boolean)
+      .join(', ');
+    process.stdout.write(
+      `${time}  ${who} ${mark} ${String(entry.trigger).padEnd(22)} ${status}${RESET}${detail ? `  (${detail})` : ''}\n`,
+    );
   } else if (Number(entry.level) >= 40 || /leader|started|stopped|dead|listening/.test(String(entry.msg))) {
-    const extra = entry.epoch !== undefined ? ` epoch ${entry.epoch}` : entry.reason ? ` (${entry.reason})` : entry.url ? ` ${entry.url}` : '';
+    const extra =
+      entry.epoch !== undefined
+        ? ` epoch ${entry.epoch}`
+        : entry.reason
+          ? ` (${entry.reason})`
+          : entry.url
+            ? ` ${entry.url}`
+            : '';
     process.stdout.write(`${time}  ${who} · ${entry.msg}${extra}\n`);
   }
 }

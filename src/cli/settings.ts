@@ -18,12 +18,20 @@ const duration = (fallback: string) =>
       }
     });
 
-const integer = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const integer = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
 
 export const settingsSchema = z.object({
   DATABASE_URL: z.string().min(1).optional().describe('PostgreSQL connection string'),
-  BELFRY_SESSION_DATABASE_URL: z.string().min(1).optional().describe('direct URL for the LISTEN/lock session when DATABASE_URL goes through a transaction pooler'),
-  BELFRY_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('belfry'),
+  BELFRY_SESSION_DATABASE_URL: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('direct URL for the LISTEN/lock session when DATABASE_URL goes through a transaction pooler'),
+  BELFRY_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('belfry'),
   BELFRY_CONFIG: z.string().optional().describe('YAML definitions file(s), comma-separated'),
   BELFRY_INSTANCE_NAME: z.string().optional(),
   BELFRY_HTTP_HOST: z.string().default('127.0.0.1'),
@@ -46,9 +54,13 @@ export class SettingsError extends Error {
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const parsed = settingsSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  const parsed = settingsSchema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')),
+  );
   if (!parsed.success) {
-    throw new SettingsError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n'));
+    throw new SettingsError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n'),
+    );
   }
   return parsed.data;
 }

@@ -22,7 +22,9 @@ export async function migrateWhenReachable(
     } catch (error) {
       const kind = classifyDatabaseError(error);
       if (kind !== 'connection' && kind !== 'timeout' && kind !== 'retryable') throw error;
-      const waitMs = Math.round((deps.random ?? Math.random)() * Math.min(30_000, 250 * 2 ** Math.min(attempt, 10)));
+      const waitMs = Math.round(
+        (deps.random ?? Math.random)() * Math.min(30_000, 250 * 2 ** Math.min(attempt, 10)),
+      );
       deps.logger.warn({ err: error, attempt, retryInMs: waitMs }, 'database unreachable; retrying');
       await deps.clock.sleep(waitMs, deps.signal);
       if (deps.signal?.aborted) return undefined;

@@ -51,16 +51,22 @@ export class ExecutionRecoverer {
     const { options } = this;
     return inTransaction(options.executor, async (tx) => {
       const selfId = options.instanceId();
-      if (!(await holdsLease(tx, { instanceId: selfId, epoch }))) return { leaseHeld: false, dead: [], recovered: [] };
+      if (!(await holdsLease(tx, { instanceId: selfId, epoch })))
+        return { leaseHeld: false, dead: [], recovered: [] };
       const missing = await instancesWithoutSession(tx, { selfId, lockNamespace: options.lockNamespace });
       const now = missing.dbNow.getTime();
-      for (const id of this.#sessionMissingSince.keys()) if (!missing.ids.includes(id)) this.#sessionMissingSince.delete(id);
-      for (const id of missing.ids) if (!this.#sessionMissingSince.has(id)) this.#sessionMissingSince.set(id, now);
-      const sessionLost = missing.ids.filter((id) => now - this.#sessionMissingSince.get(id)! >= options.sessionGraceMs);
+      for (const id of this.#sessionMissingSince.keys())
+        if (!missing.ids.includes(id)) this.#sessionMissingSince.delete(id);
+      for (const id of missing.ids)
+        if (!this.#sessionMissingSince.has(id)) this.#sessionMissingSince.set(id, now);
+      const sessionLost = missing.ids.filter(
+        (id) => now - this.#sessionMissingSince.get(id)! >= options.sessionGraceMs,
+      );
       const dead = await markDeadInstances(tx, { selfId, sessionLost, deadAfterMs: options.deadAfterMs });
       for (const instance of dead) this.#sessionMissingSince.delete(instance.id);
       const recovered = await recoverOrphanedExecutions(tx, { epoch, limit: options.batchSize ?? 500 });
-      if (recovered.some((execution) => execution.nextExecutionId !== null)) await notifyChange(tx, 'pending');
+      if (recovered.some((execution) => execution.nextExecutionId !== null))
+        await notifyChange(tx, 'pending');
       return { leaseHeld: true, dead, recovered };
     });
   }

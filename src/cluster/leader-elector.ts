@@ -28,7 +28,8 @@
 import type { Clock } from '../time/clock.js';
 import type { Lease } from '../store/leader-store.js';
 
-export type LeadershipChange = { kind: 'elected'; epoch: number } | { kind: 'lost'; epoch: number; reason: string } | null;
+export type LeadershipChange =
+  { kind: 'elected'; epoch: number } | { kind: 'lost'; epoch: number; reason: string } | null;
 
 export class LeaderElector {
   #epoch: number | null = null;
@@ -57,7 +58,9 @@ export class LeaderElector {
       return { kind: 'elected', epoch: lease.epoch };
     }
     this.#epoch = null;
-    return previous === null ? null : { kind: 'lost', epoch: previous, reason: 'lease held by another replica' };
+    return previous === null
+      ? null
+      : { kind: 'lost', epoch: previous, reason: 'lease held by another replica' };
   }
 
   /** Called when a check-in failed: steps down once the lease may have expired. */

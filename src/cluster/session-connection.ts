@@ -55,7 +55,9 @@ export class SessionConnection {
     if (!client) return;
     await client.query('SELECT pg_advisory_lock($1, $2)', [this.options.lockNamespace, lockKey]);
     if (old !== undefined && old !== lockKey) {
-      await client.query('SELECT pg_advisory_unlock($1, $2)', [this.options.lockNamespace, old]).catch(() => {});
+      await client
+        .query('SELECT pg_advisory_unlock($1, $2)', [this.options.lockNamespace, old])
+        .catch(() => {});
     }
   }
 

@@ -30,7 +30,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -50,12 +52,17 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     persistent: options.persistent ?? false,
     createPostgresUser: isRoot,
     postgresFlags: [
-      '-c', `max_connections=${options.maxConnections ?? 200}`,
-      '-c', 'listen_addresses=127.0.0.1',
+      '-c',
+      `max_connections=${options.maxConnections ?? 200}`,
+      '-c',
+      'listen_addresses=127.0.0.1',
       // Durability is not what a dev server or a test run is for; speed is.
-      '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
     ],
     onLog: (message: unknown) => options.onLog?.(String(message)),
     onError: (message: unknown) => options.onLog?.(String(message)),

@@ -77,7 +77,10 @@ export class CompletionWriter {
       } catch (error) {
         this.#failures += 1;
         const delay = Math.min(5_000, 100 * 2 ** Math.min(this.#failures, 6)) * (0.5 + Math.random() / 2);
-        this.options.logger.warn({ err: error, outcomes: batch.length, retryInMs: Math.round(delay) }, 'recording outcomes failed');
+        this.options.logger.warn(
+          { err: error, outcomes: batch.length, retryInMs: Math.round(delay) },
+          'recording outcomes failed',
+        );
         this.#buffer.unshift(...batch);
         await this.options.clock.sleep(delay);
       } finally {

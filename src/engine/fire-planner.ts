@@ -34,7 +34,11 @@ export interface PlanLimits {
   catchUpSpacingMs: number;
 }
 
-export const DEFAULT_PLAN_LIMITS: PlanLimits = { maxMissedPerPlan: 500, catchUpMax: 10, catchUpSpacingMs: 1_000 };
+export const DEFAULT_PLAN_LIMITS: PlanLimits = {
+  maxMissedPerPlan: 500,
+  catchUpMax: 10,
+  catchUpSpacingMs: 1_000,
+};
 
 export interface PlannedFire {
   scheduledAt: Date;
@@ -78,7 +82,8 @@ export function planTrigger(
     after = following(after);
   }
   const walkDone = after === null || after.getTime() > now.getTime();
-  const note = (policy: string) => `misfired: ${Math.round(lateMs / 1000)} s late (threshold ${trigger.misfireThresholdMs / 1000} s); policy ${policy}`;
+  const note = (policy: string) =>
+    `misfired: ${Math.round(lateMs / 1000)} s late (threshold ${trigger.misfireThresholdMs / 1000} s); policy ${policy}`;
   const fires: PlannedFire[] = missed.map((scheduledAt) => ({
     scheduledAt,
     kind: 'misfire' as const,
@@ -89,7 +94,12 @@ export function planTrigger(
 
   let runs = 0;
   if (trigger.misfirePolicy === 'fire-once-now' && remaining > 0) {
-    fires[fires.length - 1] = { scheduledAt: missed[missed.length - 1]!, kind: 'run', delayMs: 0, note: 'misfire policy fire-once-now: fired late' };
+    fires[fires.length - 1] = {
+      scheduledAt: missed[missed.length - 1]!,
+      kind: 'run',
+      delayMs: 0,
+      note: 'misfire policy fire-once-now: fired late',
+    };
     runs = 1;
   } else if (trigger.misfirePolicy === 'fire-all') {
     runs = Math.min(limits.catchUpMax, missed.length, remaining);

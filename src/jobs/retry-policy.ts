@@ -14,10 +14,17 @@ export interface Backoff {
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 300_000, factor: 2 };
 
 export function resolveBackoff(partial: Partial<Backoff> | undefined): Backoff {
-  return { ...DEFAULT_BACKOFF, ...Object.fromEntries(Object.entries(partial ?? {}).filter(([, v]) => v !== undefined)) };
+  return {
+    ...DEFAULT_BACKOFF,
+    ...Object.fromEntries(Object.entries(partial ?? {}).filter(([, v]) => v !== undefined)),
+  };
 }
 
-export function retryDelayMs(failedAttempt: number, backoff: Backoff, random: () => number = Math.random): number {
+export function retryDelayMs(
+  failedAttempt: number,
+  backoff: Backoff,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** Math.max(0, failedAttempt - 1));
   return Math.round(base / 2 + random() * (base / 2));
 }

@@ -92,7 +92,10 @@ export class LoopService {
         const { initialMs, maxMs } = this.options.errorBackoff ?? { initialMs: 200, maxMs: 10_000 };
         const cap = Math.min(maxMs, initialMs * 2 ** Math.min(this.#failures - 1, 20));
         waitMs = Math.round((this.options.random ?? Math.random)() * cap);
-        logger.warn({ service: this.name, err: error, kind, failures: this.#failures, retryInMs: waitMs }, 'service tick failed');
+        logger.warn(
+          { service: this.name, err: error, kind, failures: this.#failures, retryInMs: waitMs },
+          'service tick failed',
+        );
         this.options.onError?.(error, kind);
       }
       if (signal.aborted) break;

@@ -20,7 +20,10 @@ export interface AuditedTrigger {
   fires: { scheduledAt: Date; count: number }[];
 }
 
-export async function triggersWithFires(ex: Executor, window: AuditWindow & { namePattern?: string }): Promise<AuditedTrigger[]> {
+export async function triggersWithFires(
+  ex: Executor,
+  window: AuditWindow & { namePattern?: string },
+): Promise<AuditedTrigger[]> {
   const { rows } = await sql<{
     id: string;
     name: string;
@@ -51,7 +54,12 @@ export async function triggersWithFires(ex: Executor, window: AuditWindow & { na
 }
 
 export interface ExecutionAnomaly {
-  kind: 'not-terminal' | 'recovered-without-successor' | 'several-successes' | 'attempt-gap' | 'abandoned-recoverable';
+  kind:
+    | 'not-terminal'
+    | 'recovered-without-successor'
+    | 'several-successes'
+    | 'attempt-gap'
+    | 'abandoned-recoverable';
   fireId: string;
   trigger: string;
   scheduledAt: Date;
@@ -60,7 +68,13 @@ export interface ExecutionAnomaly {
 
 /** Executions in the window that break the execution rules (terminal states, recovery chains). */
 export async function executionAnomalies(ex: Executor, window: AuditWindow): Promise<ExecutionAnomaly[]> {
-  const { rows } = await sql<{ kind: ExecutionAnomaly['kind']; fire_id: string; trigger_name: string; scheduled_at: Date; detail: string }>`
+  const { rows } = await sql<{
+    kind: ExecutionAnomaly['kind'];
+    fire_id: string;
+    trigger_name: string;
+    scheduled_at: Date;
+    detail: string;
+  }>`
     WITH w AS (
       SELECT f.id AS fire_id, f.trigger_name, f.scheduled_at, e.attempt, e.status, j.recover
         FROM ${table(ex, 'fires')} f
@@ -87,7 +101,13 @@ export async function executionAnomalies(ex: Executor, window: AuditWindow): Pro
     UNION ALL
     SELECT 'abandoned-recoverable', fire_id, trigger_name, scheduled_at, 'a recover: true job was abandoned' FROM per_fire WHERE abandoned_recoverable
     ORDER BY scheduled_at`.execute(ex.db);
-  return rows.map((row) => ({ kind: row.kind, fireId: row.fire_id, trigger: row.trigger_name, scheduledAt: row.scheduled_at, detail: row.detail }));
+  return rows.map((row) => ({
+    kind: row.kind,
+    fireId: row.fire_id,
+    trigger: row.trigger_name,
+    scheduledAt: row.scheduled_at,
+    detail: row.detail,
+  }));
 }
 
 export interface StaleEpochWrite {
@@ -115,6 +135,13 @@ export async function staleEpochWrites(ex: Executor, window: AuditWindow): Promi
     UNION ALL
     SELECT NULL, a.epoch, b.acquired_at, 'term ' || b.epoch || ' began before term ' || a.epoch || ' ended'
       FROM ${table(ex, 'leader_terms')} a JOIN ${table(ex, 'leader_terms')} b ON b.epoch = a.epoch + 1
-     WHERE a.ended_at IS NOT NULL AND b.acquired_at < a.ended_at AND b.acquired_at >= ${window.since}`.execute(ex.db);
-  return rows.map((row) => ({ executionId: row.id, epoch: Number(row.epoch), writtenAt: row.written_at, detail: row.detail }));
+     WHERE a.ended_at IS NOT NULL AND b.acquired_at < a.ended_at AND b.acquired_at >= ${window.since}`.execute(
+    ex.db,
+  );
+  return rows.map((row) => ({
+    executionId: row.id,
+    epoch: Number(row.epoch),
+    writtenAt: row.written_at,
+    detail: row.detail,
+  }));
 }

@@ -114,7 +114,12 @@ export async function publishCodeJob(ex: Executor, job: JobRecord): Promise<void
   await ex.db
     .insertInto('jobs')
     .values(jobValues(job))
-    .onConflict((oc) => oc.column('name').doUpdateSet({ ...changes, updated_at: sql`now()` }).where('jobs.source', '=', 'code'))
+    .onConflict((oc) =>
+      oc
+        .column('name')
+        .doUpdateSet({ ...changes, updated_at: sql`now()` })
+        .where('jobs.source', '=', 'code'),
+    )
     .execute();
 }
 
@@ -255,7 +260,10 @@ export async function updateTrigger(
 
 export async function deleteTriggers(ex: Executor, params: { names: readonly string[] }): Promise<number> {
   if (params.names.length === 0) return 0;
-  const result = await ex.db.deleteFrom('triggers').where('name', 'in', [...params.names]).executeTakeFirst();
+  const result = await ex.db
+    .deleteFrom('triggers')
+    .where('name', 'in', [...params.names])
+    .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
 
@@ -265,7 +273,10 @@ export type PauseTarget = { trigger: string } | { job: string } | { group: strin
  * Pauses or resumes triggers. Resuming leaves `next_fire_at` where it was, so the fires missed while
  * paused reach the acquirer late and its misfire policy decides what happens to them.
  */
-export async function setTriggersPaused(ex: Executor, params: { target: PauseTarget; paused: boolean }): Promise<number> {
+export async function setTriggersPaused(
+  ex: Executor,
+  params: { target: PauseTarget; paused: boolean },
+): Promise<number> {
   const { target, paused } = params;
   let query = ex.db
     .updateTable('triggers')
@@ -285,7 +296,14 @@ export async function setTriggersPaused(ex: Executor, params: { target: PauseTar
 /** Creates a one-off trigger due at `at` (default: the database's now) for `fireNow`/`scheduleAt`. */
 export async function insertOneOffTrigger(
   ex: Executor,
-  params: { name: string; job: string; group: string; at: Date | null; data: Record<string, unknown> | null; now?: Date },
+  params: {
+    name: string;
+    job: string;
+    group: string;
+    at: Date | null;
+    data: Record<string, unknown> | null;
+    now?: Date;
+  },
 ): Promise<string> {
   const { rows } = await sql<{ id: string }>`
     INSERT INTO ${table(ex, 'triggers')} (name, group_name, job_name, kind, spec, data, state, next_fire_at, max_fires,
@@ -299,16 +317,23 @@ export async function insertOneOffTrigger(
   return rows[0]!.id;
 }
 
-export async function listCalendars(ex: Executor): Promise<{ name: string; spec: unknown; source: string }[]> {
+export async function listCalendars(
+  ex: Executor,
+): Promise<{ name: string; spec: unknown; source: string }[]> {
   return ex.db.selectFrom('calendars').select(['name', 'spec', 'source']).orderBy('name').execute();
 }
 
-export async function upsertCalendar(ex: Executor, params: { name: string; spec: unknown; source: string }): Promise<void> {
+export async function upsertCalendar(
+  ex: Executor,
+  params: { name: string; spec: unknown; source: string },
+): Promise<void> {
   await ex.db
     .insertInto('calendars')
     .values({ name: params.name, spec: JSON.stringify(params.spec), source: params.source })
     .onConflict((oc) =>
-      oc.column('name').doUpdateSet({ spec: JSON.stringify(params.spec), source: params.source, updated_at: sql`now()` }),
+      oc
+        .column('name')
+        .doUpdateSet({ spec: JSON.stringify(params.spec), source: params.source, updated_at: sql`now()` }),
     )
     .execute();
 }

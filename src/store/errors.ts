@@ -19,10 +19,16 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
   if (state && CONNECTION_CLASSES.some((prefix) => state.startsWith(prefix))) return 'connection';
   // Errors raised by the driver itself when a socket dies carry node error codes instead of SQLSTATEs.
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN)$/.test(code)) {
+  if (
+    typeof code === 'string' &&
+    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN)$/.test(code)
+  ) {
     return 'connection';
   }
-  if (error instanceof Error && /Connection terminated|Client has encountered a connection error|connection timeout/i.test(error.message)) {
+  if (
+    error instanceof Error &&
+    /Connection terminated|Client has encountered a connection error|connection timeout/i.test(error.message)
+  ) {
     // pg raises these without any code; this is the one place text is matched, and only the driver's own.
     return 'connection';
   }

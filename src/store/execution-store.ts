@@ -73,11 +73,19 @@ export async function claimPendingExecutions(
     firedAt: row.fired_at,
     data: row.data,
     traceContext: row.trace_context,
-    settings: { timeoutMs: row.timeout_ms, maxAttempts: row.max_attempts, backoff: row.backoff, recover: row.recover },
+    settings: {
+      timeoutMs: row.timeout_ms,
+      maxAttempts: row.max_attempts,
+      backoff: row.backoff,
+      recover: row.recover,
+    },
   }));
 }
 
-export type FinalStatus = Extract<ExecutionStatus, 'succeeded' | 'failed' | 'timed_out' | 'abandoned' | 'recovered'>;
+export type FinalStatus = Extract<
+  ExecutionStatus,
+  'succeeded' | 'failed' | 'timed_out' | 'abandoned' | 'recovered'
+>;
 
 export interface ExecutionOutcome {
   executionId: string;

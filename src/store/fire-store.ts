@@ -102,7 +102,12 @@ export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParam
     misfireThresholdMs: row.misfire_threshold_ms,
     version: row.version,
     concurrency: row.concurrency,
-    settings: { timeoutMs: row.timeout_ms, maxAttempts: row.max_attempts, backoff: row.backoff, recover: row.recover },
+    settings: {
+      timeoutMs: row.timeout_ms,
+      maxAttempts: row.max_attempts,
+      backoff: row.backoff,
+      recover: row.recover,
+    },
     dbNow: row.db_now,
   }));
 }
@@ -118,7 +123,9 @@ export async function lockBusyJobs(ex: Executor, params: { jobs: readonly string
              ORDER BY name FOR UPDATE`.execute(ex.db);
   const { rows } = await sql<{ job_name: string }>`
     SELECT DISTINCT job_name FROM ${table(ex, 'executions')}
-     WHERE job_name = ANY(${params.jobs as string[]}::text[]) AND status IN ('running', 'pending')`.execute(ex.db);
+     WHERE job_name = ANY(${params.jobs as string[]}::text[]) AND status IN ('running', 'pending')`.execute(
+    ex.db,
+  );
   return new Set(rows.map((row) => row.job_name));
 }
 
@@ -159,7 +166,12 @@ export interface RecordedFire {
 
 export async function recordFires(
   ex: Executor,
-  params: { instanceId: string; advances: readonly TriggerAdvance[]; fires: readonly FireToRecord[]; now?: Date },
+  params: {
+    instanceId: string;
+    advances: readonly TriggerAdvance[];
+    fires: readonly FireToRecord[];
+    now?: Date;
+  },
 ): Promise<RecordedFire[]> {
   const { advances, fires } = params;
   const now = dbNow(params.now);
@@ -225,7 +237,10 @@ export async function recordFires(
  * Milliseconds until the earliest due trigger or pending execution this replica could take, measured
  * by the database clock (so a replica with a skewed clock still sleeps the right time); null when none.
  */
-export async function nextDueDelayMs(ex: Executor, params: { jobs: readonly string[] }): Promise<number | null> {
+export async function nextDueDelayMs(
+  ex: Executor,
+  params: { jobs: readonly string[] },
+): Promise<number | null> {
   const jobs = params.jobs as string[];
   const { rows } = await sql<{ delay_ms: number | null }>`
     SELECT (extract(epoch FROM least(

@@ -15,13 +15,16 @@ export interface InstanceRegistration {
 
 /** A fresh key for the instance's session advisory lock (taken before the row exists). */
 export async function nextInstanceLockKey(ex: Executor): Promise<number> {
-  const { rows } = await sql<{ key: number }>`SELECT nextval(${`${ex.schema}.instance_lock_key`}::regclass)::int AS key`.execute(
-    ex.db,
-  );
+  const { rows } = await sql<{
+    key: number;
+  }>`SELECT nextval(${`${ex.schema}.instance_lock_key`}::regclass)::int AS key`.execute(ex.db);
   return rows[0]!.key;
 }
 
-export async function registerInstance(ex: Executor, params: InstanceRegistration & { now?: Date }): Promise<void> {
+export async function registerInstance(
+  ex: Executor,
+  params: InstanceRegistration & { now?: Date },
+): Promise<void> {
   await ex.db
     .insertInto('instances')
     .values({
@@ -72,7 +75,10 @@ export interface InstanceRow {
   deadReason: string | null;
 }
 
-export async function listInstances(ex: Executor, params: { includeGone?: boolean } = {}): Promise<InstanceRow[]> {
+export async function listInstances(
+  ex: Executor,
+  params: { includeGone?: boolean } = {},
+): Promise<InstanceRow[]> {
   const { rows } = await sql<{
     id: string;
     name: string;

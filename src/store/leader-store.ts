@@ -57,7 +57,10 @@ export async function acquireOrRenewLease(
 }
 
 /** Gives the lease up (graceful shutdown) and tells the other replicas at once. */
-export async function resignLease(ex: Executor, params: { instanceId: string; epoch: number; now?: Date }): Promise<boolean> {
+export async function resignLease(
+  ex: Executor,
+  params: { instanceId: string; epoch: number; now?: Date },
+): Promise<boolean> {
   const now = dbNow(params.now);
   const { rows } = await sql<{ epoch: string }>`
     WITH released AS (
@@ -110,7 +113,10 @@ export async function currentLeader(ex: Executor): Promise<LeaderRow> {
  * `epoch`. Another replica's takeover (an UPDATE of that row) waits for this transaction, so the write
  * that follows in the same transaction cannot interleave with a change of leader.
  */
-export async function holdsLease(ex: Executor, params: { instanceId: string; epoch: number; now?: Date }): Promise<boolean> {
+export async function holdsLease(
+  ex: Executor,
+  params: { instanceId: string; epoch: number; now?: Date },
+): Promise<boolean> {
   const { rows } = await sql<{ ok: number }>`
     SELECT 1 AS ok FROM ${table(ex, 'leader')}
      WHERE id = 1 AND holder = ${params.instanceId}::uuid AND epoch = ${params.epoch}

@@ -74,7 +74,9 @@ export async function migrate(
         );
       }
       if (local.checksum !== row.checksum) {
-        throw new MigrationError(`migration ${row.name} was changed after it was applied; migrations are immutable`);
+        throw new MigrationError(
+          `migration ${row.name} was changed after it was applied; migrations are immutable`,
+        );
       }
     }
     const done = new Set(rows.map((row) => row.version));
@@ -92,19 +94,28 @@ export async function migrate(
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
-        throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
+        throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       applied.push(migration);
     }
     return { applied, current: Math.max(0, ...migrations.map((m) => m.version)) };
   } finally {
-    if (locked) await client.query('SELECT pg_advisory_unlock($1, $2)', [namespace, MIGRATION_LOCK_KEY]).catch(() => {});
+    if (locked)
+      await client
+        .query('SELECT pg_advisory_unlock($1, $2)', [namespace, MIGRATION_LOCK_KEY])
+        .catch(() => {});
     client.release();
   }
 }
 
 /** True when every migration this code knows is applied (readiness). */
-export async function migrationsCurrent(pool: pg.Pool, schema: string, migrations = loadMigrations()): Promise<boolean> {
+export async function migrationsCurrent(
+  pool: pg.Pool,
+  schema: string,
+  migrations = loadMigrations(),
+): Promise<boolean> {
   const { rows } = await pool.query<{ max: number | null }>(
     `SELECT max(version) AS max FROM "${schema}".schema_migrations`,
   );

@@ -32,7 +32,9 @@ export async function instancesWithoutSession(
        AND NOT EXISTS (SELECT 1 FROM pg_locks pl
                         WHERE pl.locktype = 'advisory' AND pl.granted AND pl.objsubid = 2
                           AND pl.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                          AND pl.classid = ${params.lockNamespace}::oid AND pl.objid = i.lock_key::oid)`.execute(ex.db);
+                          AND pl.classid = ${params.lockNamespace}::oid AND pl.objid = i.lock_key::oid)`.execute(
+    ex.db,
+  );
   return { ids: rows.flatMap((row) => (row.id ? [row.id] : [])), dbNow: rows[0]!.db_now };
 }
 

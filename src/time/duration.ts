@@ -11,7 +11,8 @@ export class DurationError extends Error {
 
 export function parseDuration(input: string | number): number {
   if (typeof input === 'number') {
-    if (!Number.isFinite(input) || input < 0) throw new DurationError(`duration must be a non-negative number of milliseconds, got ${input}`);
+    if (!Number.isFinite(input) || input < 0)
+      throw new DurationError(`duration must be a non-negative number of milliseconds, got ${input}`);
     return input;
   }
   const text = input.trim();

@@ -25,30 +25,61 @@ afterAll(async () => {
 
 function trigger(name: string, spec: TriggerRecord['spec'], kind: string): TriggerRecord {
   return {
-    name, group: kind, job: 'noop', kind, spec, calendarName: null, data: null, priority: 0, startAt: null, endAt: null,
-    maxFires: null, misfirePolicy: 'fire-once-now', misfireThresholdMs: 60_000, source: 'test',
+    name,
+    group: kind,
+    job: 'noop',
+    kind,
+    spec,
+    calendarName: null,
+    data: null,
+    priority: 0,
+    startAt: null,
+    endAt: null,
+    maxFires: null,
+    misfirePolicy: 'fire-once-now',
+    misfireThresholdMs: 60_000,
+    source: 'test',
   };
 }
 
 it(`fires 120 triggers exactly once per scheduled second for ${WINDOW_S} s across 3 replica processes`, async () => {
   const ex = { db: database.db, schema: database.schema };
   await upsertJob(ex, jobRecordFromOptions('noop', {}, 'test'));
-  const { rows: [clock] } = await sql<{ now: Date }>`SELECT now() AS now`.execute(database.db);
+  const {
+    rows: [clock],
+  } = await sql<{ now: Date }>`SELECT now() AS now`.execute(database.db);
   const windowStart = new Date(Math.ceil(clock!.now.getTime() / 1000) * 1000 + 6_000);
   const windowEnd = new Date(windowStart.getTime() + WINDOW_S * 1000);
   for (let i = 0; i < 100; i += 1) {
-    await insertTrigger(ex, { trigger: trigger(`interval-${i}`, { kind: 'interval', everyMs: 1000 }, 'interval'), nextFireAt: windowStart, paused: false });
+    await insertTrigger(ex, {
+      trigger: trigger(`interval-${i}`, { kind: 'interval', everyMs: 1000 }, 'interval'),
+      nextFireAt: windowStart,
+      paused: false,
+    });
   }
   for (let i = 0; i < 20; i += 1) {
-    await insertTrigger(ex, { trigger: trigger(`cron-${i}`, { kind: 'cron', expression: '* * * * * *', timezone: 'UTC' }, 'cron'), nextFireAt: windowStart, paused: false });
+    await insertTrigger(ex, {
+      trigger: trigger(`cron-${i}`, { kind: 'cron', expression: '* * * * * *', timezone: 'UTC' }, 'cron'),
+      nextFireAt: windowStart,
+      paused: false,
+    });
   }
 
-  replicas = [1, 2, 3].map((i) => spawnReplica({ name: `replica-${i}`, databaseUrl: testDatabaseUrl(), schema: database.schema, concurrency: 200 }));
+  replicas = [1, 2, 3].map((i) =>
+    spawnReplica({
+      name: `replica-${i}`,
+      databaseUrl: testDatabaseUrl(),
+      schema: database.schema,
+      concurrency: 200,
+    }),
+  );
   await Promise.all(replicas.map((replica) => replica.waitFor('started')));
 
   // Wait (by the database clock) until the window has passed and its last fires have finished.
   for (;;) {
-    const { rows } = await sql<{ done: boolean }>`SELECT now() > ${windowEnd}::timestamptz + interval '2 seconds' AS done`.execute(database.db);
+    const { rows } = await sql<{
+      done: boolean;
+    }>`SELECT now() > ${windowEnd}::timestamptz + interval '2 seconds' AS done`.execute(database.db);
     if (rows[0]!.done) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -56,7 +87,13 @@ it(`fires 120 triggers exactly once per scheduled second for ${WINDOW_S} s acros
   expect(replicas.map((r) => r.child.exitCode)).toEqual([0, 0, 0]);
 
   const history = sql.table(`${database.schema}.job_history`);
-  const { rows: perTrigger } = await sql<{ trigger: string; fires: number; distinct_times: number; executions: number; bad: number }>`
+  const { rows: perTrigger } = await sql<{
+    trigger: string;
+    fires: number;
+    distinct_times: number;
+    executions: number;
+    bad: number;
+  }>`
     SELECT trigger, count(DISTINCT fire_id)::int AS fires, count(DISTINCT scheduled_at)::int AS distinct_times,
            count(*)::int AS executions, count(*) FILTER (WHERE status <> 'succeeded' OR attempt <> 1)::int AS bad
       FROM ${history}
@@ -64,14 +101,23 @@ it(`fires 120 triggers exactly once per scheduled second for ${WINDOW_S} s acros
      GROUP BY trigger ORDER BY trigger`.execute(database.db);
   expect(perTrigger).toHaveLength(120);
   for (const row of perTrigger) {
-    expect(row, row.trigger).toMatchObject({ fires: WINDOW_S, distinct_times: WINDOW_S, executions: WINDOW_S, bad: 0 });
+    expect(row, row.trigger).toMatchObject({
+      fires: WINDOW_S,
+      distinct_times: WINDOW_S,
+      executions: WINDOW_S,
+      bad: 0,
+    });
   }
   const { rows: instances } = await sql<{ instance: string; n: number }>`
     SELECT instance, count(*)::int AS n FROM ${history}
-     WHERE scheduled_at >= ${windowStart} AND scheduled_at < ${windowEnd} GROUP BY instance`.execute(database.db);
+     WHERE scheduled_at >= ${windowStart} AND scheduled_at < ${windowEnd} GROUP BY instance`.execute(
+    database.db,
+  );
   expect(instances.map((row) => row.instance).sort()).toEqual(['replica-1', 'replica-2', 'replica-3']);
   const { rows: lag } = await sql<{ p99: number; max: number }>`
     SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY lag_ms) AS p99, max(lag_ms)::int AS max FROM ${history}
      WHERE scheduled_at >= ${windowStart} AND scheduled_at < ${windowEnd}`.execute(database.db);
-  console.log(`[cluster] ${perTrigger.length * WINDOW_S} fires, per instance ${JSON.stringify(instances)}, lag p99 ${lag[0]!.p99} ms, max ${lag[0]!.max} ms`);
+  console.log(
+    `[cluster] ${perTrigger.length * WINDOW_S} fires, per instance ${JSON.stringify(instances)}, lag p99 ${lag[0]!.p99} ms, max ${lag[0]!.max} ms`,
+  );
 }, 120_000);

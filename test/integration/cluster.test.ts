@@ -38,10 +38,14 @@ function replica(name: string) {
 }
 
 /** A replica that "crashed": an active instance row whose session lock nobody holds, with a running execution. */
-async function crashedInstanceWithExecution(job: string): Promise<{ instanceId: string; executionId: string }> {
+async function crashedInstanceWithExecution(
+  job: string,
+): Promise<{ instanceId: string; executionId: string }> {
   const instanceId = randomUUID();
   await sql`INSERT INTO ${t('instances')} (id, name, host, pid, version, lock_key, last_checkin_at)
-            VALUES (${instanceId}, 'ghost', 'h', 1, 'x', nextval(${`${database.schema}.instance_lock_key`}::regclass), now() - interval '1 second')`.execute(database.db);
+            VALUES (${instanceId}, 'ghost', 'h', 1, 'x', nextval(${`${database.schema}.instance_lock_key`}::regclass), now() - interval '1 second')`.execute(
+    database.db,
+  );
   const { rows } = await sql<{ id: string }>`
     WITH f AS (INSERT INTO ${t('fires')} (trigger_name, trigger_group, job_name, scheduled_at, instance_id)
                VALUES (${`t-${instanceId}`}, 'g', ${job}, now(), ${instanceId}) RETURNING id)
@@ -68,7 +72,10 @@ describe('leader lease', () => {
     const tookMs = performance.now() - started;
     expect(next!.epoch).toBe(first!.epoch + 1);
     expect(tookMs).toBeLessThan(2_000); // the NOTIFY wakes the follower; it does not wait out the lease
-    const { rows } = await sql<{ epoch: string; end_reason: string | null }>`SELECT epoch, end_reason FROM ${t('leader_terms')} ORDER BY epoch`.execute(database.db);
+    const { rows } = await sql<{
+      epoch: string;
+      end_reason: string | null;
+    }>`SELECT epoch, end_reason FROM ${t('leader_terms')} ORDER BY epoch`.execute(database.db);
     expect(rows.at(-2)!.end_reason).toBe('resigned');
   });
 
@@ -79,7 +86,9 @@ describe('leader lease', () => {
     const epoch = a.leaderEpoch!;
     const lost = waitForEvents(a, 'leader:lost', 1);
     // Another holder takes the lease, as a peer would after this leader stalled past its lease.
-    await sql`UPDATE ${t('leader')} SET holder = ${randomUUID()}, epoch = epoch + 1, expires_at = now() + interval '1 hour'`.execute(database.db);
+    await sql`UPDATE ${t('leader')} SET holder = ${randomUUID()}, epoch = epoch + 1, expires_at = now() + interval '1 hour'`.execute(
+      database.db,
+    );
     expect(await holdsLease(ex(), { instanceId: a.instanceId, epoch })).toBe(false);
     const [event] = await lost;
     expect(event!.epoch).toBe(epoch);
@@ -89,7 +98,7 @@ describe('leader lease', () => {
 });
 
 describe('failure detection and recovery', () => {
-  it('re-dispatches a dead replica\'s execution of a recover: true job (attempt 2, same fire)', async () => {
+  it("re-dispatches a dead replica's execution of a recover: true job (attempt 2, same fire)", async () => {
     let ran: JobContext | undefined;
     class Recoverable {
       execute(ctx: JobContext) {
@@ -97,7 +106,9 @@ describe('failure detection and recovery', () => {
       }
     }
     await defineJob(ex(), 'recoverable', { recover: true });
-    const a = testScheduler(database, { instanceName: 'a' }).registerJob('recoverable', Recoverable, { recover: true });
+    const a = testScheduler(database, { instanceName: 'a' }).registerJob('recoverable', Recoverable, {
+      recover: true,
+    });
     schedulers.push(a);
     const { instanceId, executionId } = await crashedInstanceWithExecution('recoverable');
     const dead = waitForEvents(a, 'instance:dead', 1, (e) => e.instanceId === instanceId);
@@ -109,28 +120,45 @@ describe('failure detection and recovery', () => {
     const [done] = await finished;
     expect(done).toMatchObject({ status: 'succeeded', attempt: 2 });
     expect(ran!.fire.attempt).toBe(2);
-    const { rows } = await sql<{ attempt: number; status: string; error: string; leader_epoch: string | null }>`
-      SELECT attempt, status, error, leader_epoch FROM ${t('executions')} WHERE fire_id = (SELECT fire_id FROM ${t('executions')} WHERE id = ${executionId}) ORDER BY attempt`.execute(database.db);
-    expect(rows.map((r) => [r.attempt, r.status])).toEqual([[1, 'recovered'], [2, 'succeeded']]);
+    const { rows } = await sql<{
+      attempt: number;
+      status: string;
+      error: string;
+      leader_epoch: string | null;
+    }>`
+      SELECT attempt, status, error, leader_epoch FROM ${t('executions')} WHERE fire_id = (SELECT fire_id FROM ${t('executions')} WHERE id = ${executionId}) ORDER BY attempt`.execute(
+      database.db,
+    );
+    expect(rows.map((r) => [r.attempt, r.status])).toEqual([
+      [1, 'recovered'],
+      [2, 'succeeded'],
+    ]);
     expect(rows[0]!.error).toMatch(/re-dispatched: instance ghost .* is dead: database session ended/);
     expect(Number(rows[0]!.leader_epoch)).toBe(a.leaderEpoch);
 
     // A late completion from the dead replica must not overwrite the newer attempt.
     const recorded = await completeExecutions(ex(), {
       instanceId,
-      outcomes: [{ executionId, status: 'succeeded', error: null, result: null, traceId: null, retryAfterMs: null }],
+      outcomes: [
+        { executionId, status: 'succeeded', error: null, result: null, traceId: null, retryAfterMs: null },
+      ],
     });
     expect(recorded.size).toBe(0);
   });
 
-  it('abandons a dead replica\'s execution of an at-most-once job, with the reason in the history', async () => {
+  it("abandons a dead replica's execution of an at-most-once job, with the reason in the history", async () => {
     await defineJob(ex(), 'noop');
     const a = replica('a');
     const { executionId } = await crashedInstanceWithExecution('noop');
     const abandoned = waitForEvents(a, 'execution:abandoned', 1, (e) => e.executionId === executionId);
     await a.start();
     await abandoned;
-    const { rows } = await sql<{ status: string; error: string }>`SELECT status, error FROM ${t('job_history')} WHERE execution_id = ${executionId}`.execute(database.db);
+    const { rows } = await sql<{
+      status: string;
+      error: string;
+    }>`SELECT status, error FROM ${t('job_history')} WHERE execution_id = ${executionId}`.execute(
+      database.db,
+    );
     expect(rows[0]!.status).toBe('abandoned');
     expect(rows[0]!.error).toMatch(/^abandoned: instance ghost/);
   });
@@ -143,10 +171,15 @@ describe('failure detection and recovery', () => {
     // Holds its session lock (this connection), but its last check-in is old: alive but stalled.
     const client = await database.pool.connect();
     try {
-      const { rows } = await client.query<{ key: number }>(`SELECT nextval('${database.schema}.instance_lock_key')::int AS key`);
+      const { rows } = await client.query<{ key: number }>(
+        `SELECT nextval('${database.schema}.instance_lock_key')::int AS key`,
+      );
       const { lockNamespace } = await import('../../src/store/lock-keys.js');
       await client.query('SELECT pg_advisory_lock($1, $2)', [lockNamespace(database.schema), rows[0]!.key]);
-      await client.query(`INSERT INTO "${database.schema}".instances (id, name, host, pid, version, lock_key, last_checkin_at) VALUES ($1, 'stalled', 'h', 1, 'x', $2, now())`, [stalled, rows[0]!.key]);
+      await client.query(
+        `INSERT INTO "${database.schema}".instances (id, name, host, pid, version, lock_key, last_checkin_at) VALUES ($1, 'stalled', 'h', 1, 'x', $2, now())`,
+        [stalled, rows[0]!.key],
+      );
       const dead = waitForEvents(a, 'instance:dead', 1, (e) => e.instanceId === stalled, 10_000);
       const [event] = await dead;
       expect(event!.reason).toMatch(/^no check-in for/);

@@ -20,7 +20,9 @@ beforeAll(async () => {
 afterEach(async () => {
   await scheduler?.stop();
   scheduler = undefined;
-  await sql`TRUNCATE ${sql.table(`${database.schema}.fires`)}, ${sql.table(`${database.schema}.triggers`)}, ${sql.table(`${database.schema}.jobs`)} CASCADE`.execute(database.db);
+  await sql`TRUNCATE ${sql.table(`${database.schema}.fires`)}, ${sql.table(`${database.schema}.triggers`)}, ${sql.table(`${database.schema}.jobs`)} CASCADE`.execute(
+    database.db,
+  );
 });
 afterAll(async () => {
   await dropTestDatabase(database);
@@ -32,7 +34,14 @@ async function dbNow(): Promise<Date> {
 }
 
 async function history(trigger?: string) {
-  const { rows } = await sql<{ trigger: string; scheduled_at: Date; attempt: number; status: string; error: string | null; instance: string }>`
+  const { rows } = await sql<{
+    trigger: string;
+    scheduled_at: Date;
+    attempt: number;
+    status: string;
+    error: string | null;
+    instance: string;
+  }>`
     SELECT trigger, scheduled_at, attempt, status, error, instance FROM ${sql.table(`${database.schema}.job_history`)}
      WHERE ${trigger ?? null}::text IS NULL OR trigger = ${trigger ?? null}
      ORDER BY scheduled_at, attempt`.execute(database.db);
@@ -49,7 +58,11 @@ describe('concurrency: forbid', () => {
   it('records a fire that finds the previous execution still running as skipped', async () => {
     scheduler = testScheduler(database).registerJob('slow', SlowJob, { concurrency: 'forbid' });
     await defineJob(ex(), 'slow', { concurrency: 'forbid', data: { ms: 700 } });
-    await defineTrigger(ex(), { name: 'fast', job: 'slow', spec: { kind: 'interval', everyMs: 200 } }, await dbNow());
+    await defineTrigger(
+      ex(),
+      { name: 'fast', job: 'slow', spec: { kind: 'interval', everyMs: 200 } },
+      await dbNow(),
+    );
     await scheduler.start();
     await waitForEvents(scheduler, 'execution:finished', 2);
     await scheduler.stop();
@@ -97,7 +110,11 @@ describe('timeouts and retries', () => {
     expect(events.map((e) => e.status)).toEqual(['failed', 'failed', 'succeeded']);
     expect(new Set(keys).size).toBe(1);
     const rows = await history(trigger);
-    expect(rows.map((r) => [r.attempt, r.status])).toEqual([[1, 'failed'], [2, 'failed'], [3, 'succeeded']]);
+    expect(rows.map((r) => [r.attempt, r.status])).toEqual([
+      [1, 'failed'],
+      [2, 'failed'],
+      [3, 'succeeded'],
+    ]);
     expect(rows[0]!.error).toBe('Error: boom 1');
   });
 
@@ -118,7 +135,9 @@ describe('timeouts and retries', () => {
 
 describe('one-offs, pause and resume', () => {
   it('scheduleAt fires once at the instant (by the database clock)', async () => {
-    class Noop { execute() {} }
+    class Noop {
+      execute() {}
+    }
     scheduler = testScheduler(database).registerJob('noop', Noop);
     await defineJob(ex(), 'noop');
     await scheduler.start();
@@ -131,11 +150,24 @@ describe('one-offs, pause and resume', () => {
   });
 
   it('a paused trigger does not fire; on resume its misfire policy applies to what it missed', async () => {
-    class Noop { execute() {} }
+    class Noop {
+      execute() {}
+    }
     scheduler = testScheduler(database).registerJob('noop', Noop);
     await defineJob(ex(), 'noop');
     const start = await dbNow();
-    await defineTrigger(ex(), { name: 'p', job: 'noop', spec: { kind: 'interval', everyMs: 100 }, misfireThresholdMs: 200, misfirePolicy: 'fire-once-now' }, start, { paused: true });
+    await defineTrigger(
+      ex(),
+      {
+        name: 'p',
+        job: 'noop',
+        spec: { kind: 'interval', everyMs: 100 },
+        misfireThresholdMs: 200,
+        misfirePolicy: 'fire-once-now',
+      },
+      start,
+      { paused: true },
+    );
     await scheduler.start();
     await sleep(800);
     expect(await history('p')).toEqual([]);

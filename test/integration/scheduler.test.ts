@@ -31,9 +31,20 @@ describe('scheduler on one replica', () => {
     await upsertJob(ex, jobRecordFromOptions('record', {}, 'test'));
     await insertTrigger(ex, {
       trigger: {
-        name: 'every-200ms', group: 'g', job: 'record', kind: 'interval', spec: { kind: 'interval', everyMs: 200 },
-        calendarName: null, data: { hello: 'world' }, priority: 0, startAt: null, endAt: null, maxFires: null,
-        misfirePolicy: 'fire-once-now', misfireThresholdMs: 60_000, source: 'test',
+        name: 'every-200ms',
+        group: 'g',
+        job: 'record',
+        kind: 'interval',
+        spec: { kind: 'interval', everyMs: 200 },
+        calendarName: null,
+        data: { hello: 'world' },
+        priority: 0,
+        startAt: null,
+        endAt: null,
+        maxFires: null,
+        misfirePolicy: 'fire-once-now',
+        misfireThresholdMs: 60_000,
+        source: 'test',
       },
       nextFireAt: new Date(Math.ceil((Date.now() + 100) / 200) * 200),
       paused: false,
@@ -44,7 +55,9 @@ describe('scheduler on one replica', () => {
     expect(seen[0]!.data).toEqual({ hello: 'world' });
     expect(seen[0]!.idempotencyKey).toBe(`every-200ms@${seen[0]!.fire.scheduledAt.toISOString()}`);
     const { rows } = await sql<{ scheduled_at: Date; status: string; lag_ms: string }>`
-      SELECT scheduled_at, status, lag_ms FROM ${sql.table(`${database.schema}.job_history`)} ORDER BY scheduled_at`.execute(database.db);
+      SELECT scheduled_at, status, lag_ms FROM ${sql.table(`${database.schema}.job_history`)} ORDER BY scheduled_at`.execute(
+      database.db,
+    );
     expect(rows.length).toBeGreaterThanOrEqual(5);
     const times = rows.map((row) => row.scheduled_at.getTime());
     expect(new Set(times).size).toBe(times.length);

@@ -9,7 +9,11 @@ export interface ReplicaHandle {
   name: string;
   child: ChildProcess;
   events: { event: string; instance: string; [key: string]: unknown }[];
-  waitFor(event: string, predicate?: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitFor(
+    event: string,
+    predicate?: (e: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   exited: Promise<number | null>;
 }
 
@@ -53,7 +57,10 @@ export function spawnReplica(options: {
     exited,
     waitFor(event, predicate = () => true, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${options.name}: timed out waiting for ${event}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`${options.name}: timed out waiting for ${event}`)),
+          timeoutMs,
+        );
         const check = () => {
           const found = events.find((e) => e.event === event && predicate(e));
           if (found) {
@@ -67,7 +74,11 @@ export function spawnReplica(options: {
   };
 }
 
-export async function stopReplicas(replicas: ReplicaHandle[], signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  for (const replica of replicas) if (replica.child.exitCode === null && replica.child.signalCode === null) replica.child.kill(signal);
+export async function stopReplicas(
+  replicas: ReplicaHandle[],
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
+  for (const replica of replicas)
+    if (replica.child.exitCode === null && replica.child.signalCode === null) replica.child.kill(signal);
   await Promise.all(replicas.map((replica) => replica.exited));
 }

@@ -35,8 +35,14 @@ export async function startTestServer(): Promise<TestServer> {
   }
   if (process.env.BELFRY_TEST_NO_DOCKER !== '1' && (await dockerAnswers())) {
     const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
-    const container = await new PostgreSqlContainer('postgres:16-alpine').withCommand(['postgres', '-c', 'max_connections=300']).start();
-    return { url: container.getConnectionUri(), kind: 'testcontainers', stop: async () => void (await container.stop()) };
+    const container = await new PostgreSqlContainer('postgres:16-alpine')
+      .withCommand(['postgres', '-c', 'max_connections=300'])
+      .start();
+    return {
+      url: container.getConnectionUri(),
+      kind: 'testcontainers',
+      stop: async () => void (await container.stop()),
+    };
   }
   const dataDir = join(process.cwd(), '.tmp', `test-pg-${randomBytes(4).toString('hex')}`);
   const server = await startEmbeddedPostgres({ dataDir, maxConnections: 300 });

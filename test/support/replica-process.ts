@@ -38,7 +38,9 @@ const emit = (event: string, extra: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ event, instance: scheduler.instanceId, ...extra })}\n`);
 scheduler.on('leader:elected', (e) => emit('leader:elected', { epoch: e.epoch }));
 scheduler.on('leader:lost', (e) => emit('leader:lost', { epoch: e.epoch }));
-scheduler.on('execution:started', (e) => emit('execution:started', { executionId: e.executionId, job: e.job, attempt: e.attempt }));
+scheduler.on('execution:started', (e) =>
+  emit('execution:started', { executionId: e.executionId, job: e.job, attempt: e.attempt }),
+);
 scheduler.on('instance:fenced', () => emit('instance:fenced'));
 
 process.on('SIGTERM', () => {

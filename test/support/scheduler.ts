@@ -9,7 +9,13 @@ export function testScheduler(database: BelfryDatabase, options: Partial<Schedul
     migrate: false,
     maxIdleMs: 2_000,
     shutdownTimeoutMs: 5_000,
-    timings: { heartbeatIntervalMs: 500, leaseTtlMs: 2_000, sessionGraceMs: 300, deadAfterMs: 3_000, recoveryIntervalMs: 300 },
+    timings: {
+      heartbeatIntervalMs: 500,
+      leaseTtlMs: 2_000,
+      sessionGraceMs: 300,
+      deadAfterMs: 3_000,
+      recoveryIntervalMs: 300,
+    },
     ...options,
   });
 }

@@ -15,8 +15,14 @@ export function uniqueSchema(prefix = 't'): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
 }
 
-export async function createTestDatabase(options: { schema?: string; migrate?: boolean } = {}): Promise<BelfryDatabase> {
-  const database = openDatabase({ connectionString: testDatabaseUrl(), schema: options.schema ?? uniqueSchema(), maxConnections: 5 });
+export async function createTestDatabase(
+  options: { schema?: string; migrate?: boolean } = {},
+): Promise<BelfryDatabase> {
+  const database = openDatabase({
+    connectionString: testDatabaseUrl(),
+    schema: options.schema ?? uniqueSchema(),
+    maxConnections: 5,
+  });
   if (options.migrate !== false) await migrate(database.pool, database.schema);
   return database;
 }

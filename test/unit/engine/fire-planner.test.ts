@@ -4,7 +4,14 @@ import { compileSchedule } from '../../../src/time/schedule.js';
 
 const everySecond = compileSchedule({ kind: 'interval', everyMs: 1000 });
 const at = (s: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, s));
-const base: PlanTrigger = { nextFireAt: at(10), timesFired: 0, maxFires: null, endAt: null, misfirePolicy: 'fire-once-now', misfireThresholdMs: 5_000 };
+const base: PlanTrigger = {
+  nextFireAt: at(10),
+  timesFired: 0,
+  maxFires: null,
+  endAt: null,
+  misfirePolicy: 'fire-once-now',
+  misfireThresholdMs: 5_000,
+};
 
 describe('planTrigger on time', () => {
   it('runs the due fire and advances from the scheduled time, not from now', () => {
@@ -46,7 +53,11 @@ describe('planTrigger misfired', () => {
   });
 
   it('fire-all: runs the most recent catchUpMax, spread out; older ones stay misfired', () => {
-    const plan = planTrigger({ ...base, misfirePolicy: 'fire-all' }, everySecond, now, { maxMissedPerPlan: 500, catchUpMax: 3, catchUpSpacingMs: 250 });
+    const plan = planTrigger({ ...base, misfirePolicy: 'fire-all' }, everySecond, now, {
+      maxMissedPerPlan: 500,
+      catchUpMax: 3,
+      catchUpSpacingMs: 250,
+    });
     expect(plan.fires.filter((f) => f.kind === 'misfire')).toHaveLength(8);
     expect(plan.fires.slice(8)).toEqual([
       { scheduledAt: at(18), kind: 'catch-up', delayMs: 0, note: expect.any(String) },
@@ -57,7 +68,11 @@ describe('planTrigger misfired', () => {
   });
 
   it('walks a long outage in bounded chunks, leaving the trigger due', () => {
-    const plan = planTrigger(base, everySecond, now, { maxMissedPerPlan: 4, catchUpMax: 10, catchUpSpacingMs: 0 });
+    const plan = planTrigger(base, everySecond, now, {
+      maxMissedPerPlan: 4,
+      catchUpMax: 10,
+      catchUpSpacingMs: 0,
+    });
     expect(plan.fires.map((f) => f.kind)).toEqual(['misfire', 'misfire', 'misfire', 'misfire']);
     expect(plan.nextFireAt).toEqual(at(14));
     expect(plan.fired).toBe(0);
@@ -71,7 +86,11 @@ describe('planTrigger misfired', () => {
   });
 
   it('respects maxFires while catching up', () => {
-    const plan = planTrigger({ ...base, misfirePolicy: 'fire-all', maxFires: 5, timesFired: 3 }, everySecond, now);
+    const plan = planTrigger(
+      { ...base, misfirePolicy: 'fire-all', maxFires: 5, timesFired: 3 },
+      everySecond,
+      now,
+    );
     expect(plan.fires.filter((f) => f.kind === 'catch-up')).toHaveLength(2);
     expect(plan.nextFireAt).toBeNull();
   });
