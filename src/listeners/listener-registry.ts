@@ -1,0 +1,231 @@
+/**
+ * Holds the registered listeners and calls them safely.
+ *
+ * Safety: a hook is called in a try; a synchronous hook costs a function call and nothing else, an async
+ * one is raced against `timeoutMs`. A hook that throws or times out is reported through `onFailure`
+ * (logged and counted by the scheduler) and treated as having returned nothing. A timed-out hook is not
+ * cancelled (JavaScript cannot); it runs on, but nobody waits for it.
+ *
+ * Listeners of one kind are called one after another in registration order, so a listener can rely on
+ * the ones registered before it having seen the event (the built-ins are registered first).
+ */
+import type { Clock } from '../time/clock.js';
+import type {
+  ExecutionInfo,
+  ExecutionResult,
+  JobListener,
+  MisfireInfo,
+  SchedulerHook,
+  SchedulerListener,
+  TriggerListener,
+  VetoInfo,
+} from './listener.js';
+import { compileMatcher, type ListenerMatcher, type MatchTest } from './listener-matcher.js';
+
+export interface ListenerFailure {
+  listener: string;
+  hook: string;
+  error: unknown;
+  timedOut: boolean;
+}
+
+export interface ListenerRegistryOptions {
+  clock: Clock;
+  timeoutMs: number;
+  onFailure: (failure: ListenerFailure) => void;
+}
+
+interface Matched<L> {
+  listener: L;
+  /** For job listeners: (job, group); for trigger listeners: (trigger, group). */
+  matches: MatchTest;
+}
+
+export class ListenerTimeoutError extends Error {
+  readonly code = 'BELFRY_LISTENER_TIMEOUT';
+}
+
+type SchedulerPayload<H extends SchedulerHook> = Parameters<NonNullable<SchedulerListener[H]>>[0];
+
+export class ListenerRegistry {
+  #jobListeners: Matched<JobListener>[] = [];
+  #triggerListeners: Matched<TriggerListener>[] = [];
+  #schedulerListeners: SchedulerListener[] = [];
+  readonly #background = new Set<Promise<void>>();
+
+  constructor(private readonly options: ListenerRegistryOptions) {}
+
+  addJobListener(listener: JobListener, matcher?: ListenerMatcher | readonly ListenerMatcher[]): () => boolean {
+    assertNamed(listener, this.#jobListeners.map((m) => m.listener), 'job');
+    this.#jobListeners = [...this.#jobListeners, { listener, matches: compileMatcher(matcher) }];
+    return () => this.removeJobListener(listener.name);
+  }
+
+  removeJobListener(name: string): boolean {
+    const before = this.#jobListeners.length;
+    this.#jobListeners = this.#jobListeners.filter((m) => m.listener.name !== name);
+    return this.#jobListeners.length < before;
+  }
+
+  addTriggerListener(listener: TriggerListener, matcher?: ListenerMatcher | readonly ListenerMatcher[]): () => boolean {
+    assertNamed(listener, this.#triggerListeners.map((m) => m.listener), 'trigger');
+    this.#triggerListeners = [...this.#triggerListeners, { listener, matches: compileMatcher(matcher) }];
+    return () => this.removeTriggerListener(listener.name);
+  }
+
+  removeTriggerListener(name: string): boolean {
+    const before = this.#triggerListeners.length;
+    this.#triggerListeners = this.#triggerListeners.filter((m) => m.listener.name !== name);
+    return this.#triggerListeners.length < before;
+  }
+
+  addSchedulerListener(listener: SchedulerListener): () => boolean {
+    assertNamed(listener, this.#schedulerListeners, 'scheduler');
+    this.#schedulerListeners = [...this.#schedulerListeners, listener];
+    return () => this.removeSchedulerListener(listener.name);
+  }
+
+  removeSchedulerListener(name: string): boolean {
+    const before = this.#schedulerListeners.length;
+    this.#schedulerListeners = this.#schedulerListeners.filter((l) => l.name !== name);
+    return this.#schedulerListeners.length < before;
+  }
+
+  get jobListenerNames(): string[] {
+    return this.#jobListeners.map((m) => m.listener.name);
+  }
+
+  get triggerListenerNames(): string[] {
+    return this.#triggerListeners.map((m) => m.listener.name);
+  }
+
+  get schedulerListenerNames(): string[] {
+    return this.#schedulerListeners.map((l) => l.name);
+  }
+
+  // ---- one execution attempt (called by the executor pool, inside the execution's span) ----------
+
+  async triggerFired(execution: ExecutionInfo): Promise<void> {
+    for (const { listener, matches } of this.#triggerListeners) {
+      if (listener.triggerFired && matches(execution.trigger, execution.group)) {
+        await this.#invoke(listener.name, 'triggerFired', () => listener.triggerFired!(execution));
+      }
+    }
+  }
+
+  /** The name of the first trigger listener that vetoes this attempt, or null. */
+  async vetoer(execution: ExecutionInfo): Promise<string | null> {
+    for (const { listener, matches } of this.#triggerListeners) {
+      if (!listener.vetoJobExecution || !matches(execution.trigger, execution.group)) continue;
+      const veto = await this.#invoke(listener.name, 'vetoJobExecution', () => listener.vetoJobExecution!(execution));
+      if (veto === true) return listener.name;
+    }
+    return null;
+  }
+
+  async jobToBeExecuted(execution: ExecutionInfo): Promise<void> {
+    for (const { listener, matches } of this.#jobListeners) {
+      if (listener.jobToBeExecuted && matches(execution.job, execution.group)) {
+        await this.#invoke(listener.name, 'jobToBeExecuted', () => listener.jobToBeExecuted!(execution));
+      }
+    }
+  }
+
+  async jobExecutionVetoed(execution: ExecutionInfo, veto: VetoInfo): Promise<void> {
+    for (const { listener, matches } of this.#jobListeners) {
+      if (listener.jobExecutionVetoed && matches(execution.job, execution.group)) {
+        await this.#invoke(listener.name, 'jobExecutionVetoed', () => listener.jobExecutionVetoed!(execution, veto));
+      }
+    }
+  }
+
+  /** jobWasExecuted on the job listeners, then triggerComplete on the trigger listeners. */
+  async executed(execution: ExecutionInfo, result: ExecutionResult): Promise<void> {
+    for (const { listener, matches } of this.#jobListeners) {
+      if (listener.jobWasExecuted && matches(execution.job, execution.group)) {
+        await this.#invoke(listener.name, 'jobWasExecuted', () => listener.jobWasExecuted!(execution, result));
+      }
+    }
+    for (const { listener, matches } of this.#triggerListeners) {
+      if (listener.triggerComplete && matches(execution.trigger, execution.group)) {
+        await this.#invoke(listener.name, 'triggerComplete', () => listener.triggerComplete!(execution, result));
+      }
+    }
+  }
+
+  // ---- beside the loops ------------------------------------------------------------------------
+
+  /** Notifies misfires without holding up the acquisition loop; `settle()` waits for them. */
+  triggerMisfired(misfire: MisfireInfo): void {
+    const targets = this.#triggerListeners.filter((m) => m.listener.triggerMisfired && m.matches(misfire.trigger, misfire.group));
+    if (targets.length === 0) return;
+    this.#track(
+      (async () => {
+        for (const { listener } of targets) await this.#invoke(listener.name, 'triggerMisfired', () => listener.triggerMisfired!(misfire));
+      })(),
+    );
+  }
+
+  /** Calls a scheduler hook on every scheduler listener, in order; resolves when all have returned. */
+  async notifyScheduler<H extends SchedulerHook>(hook: H, payload: SchedulerPayload<H>): Promise<void> {
+    for (const listener of this.#schedulerListeners) {
+      const fn = listener[hook] as ((event: SchedulerPayload<H>) => void | Promise<void>) | undefined;
+      if (fn) await this.#invoke(listener.name, hook, () => fn.call(listener, payload));
+    }
+  }
+
+  /** Like notifyScheduler, without making the caller wait (heartbeats and loops must not). */
+  notifySchedulerInBackground<H extends SchedulerHook>(hook: H, payload: SchedulerPayload<H>): void {
+    if (!this.#schedulerListeners.some((listener) => listener[hook])) return;
+    this.#track(this.notifyScheduler(hook, payload));
+  }
+
+  /** Resolves when the notifications running beside the loops have settled (each is bounded by the timeout). */
+  async settle(): Promise<void> {
+    while (this.#background.size > 0) await Promise.all([...this.#background]);
+  }
+
+  #track(promise: Promise<void>): void {
+    this.#background.add(promise);
+    void promise.finally(() => this.#background.delete(promise));
+  }
+
+  async #invoke<T>(listener: string, hook: string, call: () => T | Promise<T>): Promise<T | undefined> {
+    let returned: T | Promise<T>;
+    try {
+      returned = call();
+    } catch (error) {
+      this.options.onFailure({ listener, hook, error, timedOut: false });
+      return undefined;
+    }
+    if (!isThenable(returned)) return returned;
+    const { clock, timeoutMs } = this.options;
+    const timer = new AbortController();
+    const timedOut = Symbol('timeout');
+    try {
+      const first = await Promise.race([returned, clock.sleep(timeoutMs, timer.signal).then(() => timedOut)]);
+      if (first === timedOut) {
+        const error = new ListenerTimeoutError(`listener "${listener}" ${hook} did not settle within ${timeoutMs} ms`);
+        this.options.onFailure({ listener, hook, error, timedOut: true });
+        return undefined;
+      }
+      return first as T;
+    } catch (error) {
+      this.options.onFailure({ listener, hook, error, timedOut: false });
+      return undefined;
+    } finally {
+      timer.abort();
+    }
+  }
+}
+
+function assertNamed(listener: { name: string }, existing: readonly { name: string }[], kind: string): void {
+  if (typeof listener.name !== 'string' || listener.name.length === 0) throw new TypeError(`a ${kind} listener needs a name`);
+  if (existing.some((other) => other.name === listener.name)) {
+    throw new Error(`a ${kind} listener named "${listener.name}" is already registered`);
+  }
+}
+
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

@@ -1,0 +1,105 @@
+/**
+ * History retention: the leader-only deletes that keep the audit history to its retention window.
+ *
+ * Each function deletes at most `limit` rows of one kind, oldest first, and is meant to run inside a
+ * transaction that first passed `holdsLease` (leader-store.ts), so a leader that lost its lease deletes
+ * nothing. The cutoff is `coalesce($now, now()) - retention`: the database's clock decides, never a
+ * replica's.
+ *
+ * What may go, and why it is safe:
+ *   - a fire scheduled before the cutoff whose executions are all terminal (none `pending`/`running`),
+ *     with its executions. `FOR UPDATE SKIP LOCKED` skips a fire that another transaction is touching
+ *     (a retry or a recovery inserting its next attempt holds a key-share lock on it), so a fire still
+ *     being worked on is never deleted under its writer;
+ *   - a one-off trigger created through the API (`fireNow`, `scheduleAt`, `belfry fire`, `POST
+ *     /jobs/:name/fire`) that completed before the cutoff. One-offs declared in YAML are left alone:
+ *     the next apply would recreate them and fire them again;
+ *   - a stopped or dead instance that stopped before the cutoff, that no execution references and that
+ *     does not hold the lease row.
+ */
+import { sql } from 'kysely';
+import { dbNow, table, type Executor } from './executor.js';
+
+export interface RetentionParams {
+  /** Rows older than this (by the database clock) may be deleted. */
+  retentionMs: number;
+  /** Rows of one kind deleted at most. */
+  limit: number;
+  now?: Date;
+}
+
+function cutoff(params: RetentionParams) {
+  return sql<Date>`(${dbNow(params.now)} - ${params.retentionMs} * interval '1 millisecond')`;
+}
+
+/** Deletes expired fires with their executions; returns how many of each went. */
+export async function pruneExpiredFires(ex: Executor, params: RetentionParams): Promise<{ fires: number; executions: number }> {
+  const { rows } = await sql<{ fires: string; executions: string }>`
+    WITH doomed AS (
+      SELECT f.id
+        FROM ${table(ex, 'fires')} f
+       WHERE f.scheduled_at < ${cutoff(params)}
+         AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'executions')} e
+                          WHERE e.fire_id = f.id AND e.status IN ('pending', 'running'))
+       ORDER BY f.scheduled_at
+       LIMIT ${params.limit}
+         FOR UPDATE OF f SKIP LOCKED
+    ), gone_executions AS (
+      DELETE FROM ${table(ex, 'executions')} e USING doomed d WHERE e.fire_id = d.id RETURNING 1
+    ), gone_fires AS (
+      DELETE FROM ${table(ex, 'fires')} f USING doomed d WHERE f.id = d.id RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM gone_fires) AS fires, (SELECT count(*) FROM gone_executions) AS executions`.execute(ex.db);
+  return { fires: Number(rows[0]!.fires), executions: Number(rows[0]!.executions) };
+}
+
+/** Deletes completed API one-off triggers older than the cutoff (their fires keep their history). */
+export async function pruneCompletedOneOffTriggers(ex: Executor, params: RetentionParams): Promise<number> {
+  const { rows } = await sql<{ deleted: string }>`
+    WITH doomed AS (
+      SELECT t.id
+        FROM ${table(ex, 'triggers')} t
+       WHERE t.state = 'complete' AND t.kind = 'once' AND t.source = 'api'
+         AND t.updated_at < ${cutoff(params)}
+         AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'fires')} f
+                           JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id
+                          WHERE f.trigger_id = t.id AND e.status IN ('pending', 'running'))
+       ORDER BY t.updated_at
+       LIMIT ${params.limit}
+         FOR UPDATE OF t SKIP LOCKED
+    ), gone AS (
+      DELETE FROM ${table(ex, 'triggers')} t USING doomed d WHERE t.id = d.id RETURNING 1
+    )
+    SELECT count(*) AS deleted FROM gone`.execute(ex.db);
+  return Number(rows[0]!.deleted);
+}
+
+/**
+ * Deletes stopped and dead instance rows older than the cutoff that no execution references.
+ *
+ * `executions.instance_id` has no index of its own (the firing path should not pay for one), so the
+ * reference check is a single hashed scan of the executions, done only when there are candidates. The
+ * caller runs it after the fires have caught up, when it nearly always finds the candidates free.
+ */
+export async function pruneGoneInstances(ex: Executor, params: RetentionParams): Promise<number> {
+  const { rows: candidates } = await sql<{ id: string }>`
+    SELECT i.id FROM ${table(ex, 'instances')} i
+     WHERE i.state IN ('stopped', 'dead') AND coalesce(i.stopped_at, i.last_checkin_at) < ${cutoff(params)}
+     LIMIT 1`.execute(ex.db);
+  if (candidates.length === 0) return 0;
+  const { rows } = await sql<{ deleted: string }>`
+    WITH doomed AS (
+      SELECT i.id
+        FROM ${table(ex, 'instances')} i
+       WHERE i.state IN ('stopped', 'dead') AND coalesce(i.stopped_at, i.last_checkin_at) < ${cutoff(params)}
+         AND i.id NOT IN (SELECT DISTINCT e.instance_id FROM ${table(ex, 'executions')} e WHERE e.instance_id IS NOT NULL)
+         AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'leader')} l WHERE l.holder = i.id)
+       ORDER BY coalesce(i.stopped_at, i.last_checkin_at)
+       LIMIT ${params.limit}
+         FOR UPDATE OF i SKIP LOCKED
+    ), gone AS (
+      DELETE FROM ${table(ex, 'instances')} i USING doomed d WHERE i.id = d.id RETURNING 1
+    )
+    SELECT count(*) AS deleted FROM gone`.execute(ex.db);
+  return Number(rows[0]!.deleted);
+}
