@@ -6,7 +6,8 @@
  * history auditor (the same code as `belfry audit`) must find every scheduled fire exactly once, every
  * execution terminal, recovery chains complete and no leader-only write under a stale epoch.
  *
- * `npm test` runs it for 60 s; `npm run test:chaos` for BELFRY_CHAOS_DURATION seconds (default 600).
+ * `npm test` runs it for 60 s; `npm run test:chaos` for 10 minutes; `npm run test:soak` for an hour with
+ * faults every ~30 s (BELFRY_CHAOS_DURATION, BELFRY_CHAOS_FAULT_EVERY).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
@@ -21,6 +22,8 @@ import { spawnReplica, stopReplicas, type ReplicaHandle } from '../support/clust
 import { defineJob, defineTrigger } from '../support/fixtures.js';
 
 const DURATION_S = Number(process.env.BELFRY_CHAOS_DURATION ?? 60);
+/** Mean seconds between injected faults (the soak run spaces them out). */
+const FAULT_EVERY_S = Number(process.env.BELFRY_CHAOS_FAULT_EVERY ?? 6);
 const log = (message: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${message}`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -178,7 +181,7 @@ it(
     const order = [0, 1, 2, 3];
     for (let round = 0; Date.now() < windowEnd.getTime() - 12_000; round += 1) {
       if (round % 4 === 0) order.sort(() => Math.random() - 0.5);
-      await sleep(3_000 + Math.random() * 3_000);
+      await sleep(FAULT_EVERY_S * 1000 * (0.5 + Math.random()));
       await injections[order[round % 4]!]!();
     }
     while (Date.now() < windowEnd.getTime()) await sleep(200);

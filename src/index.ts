@@ -1,0 +1,17 @@
+/**
+ * Belfry's public API. Everything a user may import is listed here by name; nothing else is a contract.
+ */
+export { createScheduler, Scheduler, DEFAULT_TIMINGS, BELFRY_VERSION } from './scheduler.js';
+export type { SchedulerOptions, SchedulerHealth, ClusterTimings } from './scheduler.js';
+export { PermanentJobError, idempotencyKey } from './jobs/job.js';
+export type { Job, JobClass, JobContext, JobOptions, FireInfo } from './jobs/job.js';
+export type { SchedulerEvents, SchedulerEventName, ExecutionEvent } from './engine/scheduler-events.js';
+export type { PauseTarget } from './store/definition-store.js';
+export type { HistoryFilter, HistoryRow } from './store/history-store.js';
+export type { ExecutionStatus } from './store/tables.js';
+export { compileSchedule, ScheduleError } from './time/schedule.js';
+export type { ScheduleSpec, Schedule } from './time/schedule.js';
+export type { CalendarSpec } from './time/calendar.js';
+export { parseDuration } from './time/duration.js';
+export type { Clock } from './time/clock.js';
+export { migrate } from './store/migrator.js';
