@@ -186,6 +186,25 @@ export async function listTriggers(
   return (await query.execute()).map(toStoredTrigger);
 }
 
+/** The columns a definition sets (everything but identity and firing state). */
+function triggerDefinitionColumns(trigger: TriggerRecord) {
+  return {
+    group_name: trigger.group,
+    job_name: trigger.job,
+    kind: trigger.kind,
+    spec: JSON.stringify(trigger.spec),
+    calendar_name: trigger.calendarName,
+    data: trigger.data === null ? null : JSON.stringify(trigger.data),
+    priority: trigger.priority,
+    start_at: trigger.startAt,
+    end_at: trigger.endAt,
+    max_fires: trigger.maxFires,
+    misfire_policy: trigger.misfirePolicy,
+    misfire_threshold_ms: trigger.misfireThresholdMs,
+    source: trigger.source,
+  };
+}
+
 export async function insertTrigger(
   ex: Executor,
   params: { trigger: TriggerRecord; nextFireAt: Date | null; paused: boolean },
@@ -195,21 +214,9 @@ export async function insertTrigger(
     .insertInto('triggers')
     .values({
       name: trigger.name,
-      group_name: trigger.group,
-      job_name: trigger.job,
-      kind: trigger.kind,
-      spec: JSON.stringify(trigger.spec),
-      calendar_name: trigger.calendarName,
-      data: trigger.data === null ? null : JSON.stringify(trigger.data),
-      priority: trigger.priority,
+      ...triggerDefinitionColumns(trigger),
       state: params.nextFireAt === null ? 'complete' : params.paused ? 'paused' : 'waiting',
       next_fire_at: params.nextFireAt,
-      start_at: trigger.startAt,
-      end_at: trigger.endAt,
-      max_fires: trigger.maxFires,
-      misfire_policy: trigger.misfirePolicy,
-      misfire_threshold_ms: trigger.misfireThresholdMs,
-      source: trigger.source,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -230,19 +237,7 @@ export async function updateTrigger(
   await ex.db
     .updateTable('triggers')
     .set({
-      group_name: trigger.group,
-      job_name: trigger.job,
-      kind: trigger.kind,
-      spec: JSON.stringify(trigger.spec),
-      calendar_name: trigger.calendarName,
-      data: trigger.data === null ? null : JSON.stringify(trigger.data),
-      priority: trigger.priority,
-      start_at: trigger.startAt,
-      end_at: trigger.endAt,
-      max_fires: trigger.maxFires,
-      misfire_policy: trigger.misfirePolicy,
-      misfire_threshold_ms: trigger.misfireThresholdMs,
-      source: trigger.source,
+      ...triggerDefinitionColumns(trigger),
       version: sql`version + 1`,
       updated_at: sql`now()`,
       ...(reschedule

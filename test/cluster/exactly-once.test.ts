@@ -8,8 +8,7 @@ import { sql } from 'kysely';
 import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../support/schema.js';
 import { spawnReplica, stopReplicas, type ReplicaHandle } from '../support/cluster.js';
 import type { BelfryDatabase } from '../../src/store/database.js';
-import { insertTrigger, upsertJob, type TriggerRecord } from '../../src/store/definition-store.js';
-import { jobRecordFromOptions } from '../../src/scheduler.js';
+import { defineJob, defineTrigger } from '../support/fixtures.js';
 
 const WINDOW_S = 30;
 let database: BelfryDatabase;
@@ -23,46 +22,21 @@ afterAll(async () => {
   await dropTestDatabase(database);
 });
 
-function trigger(name: string, spec: TriggerRecord['spec'], kind: string): TriggerRecord {
-  return {
-    name,
-    group: kind,
-    job: 'noop',
-    kind,
-    spec,
-    calendarName: null,
-    data: null,
-    priority: 0,
-    startAt: null,
-    endAt: null,
-    maxFires: null,
-    misfirePolicy: 'fire-once-now',
-    misfireThresholdMs: 60_000,
-    source: 'test',
-  };
-}
-
 it(`fires 120 triggers exactly once per scheduled second for ${WINDOW_S} s across 3 replica processes`, async () => {
   const ex = { db: database.db, schema: database.schema };
-  await upsertJob(ex, jobRecordFromOptions('noop', {}, 'test'));
+  await defineJob(ex, 'noop');
   const {
     rows: [clock],
   } = await sql<{ now: Date }>`SELECT now() AS now`.execute(database.db);
   const windowStart = new Date(Math.ceil(clock!.now.getTime() / 1000) * 1000 + 6_000);
   const windowEnd = new Date(windowStart.getTime() + WINDOW_S * 1000);
   for (let i = 0; i < 100; i += 1) {
-    await insertTrigger(ex, {
-      trigger: trigger(`interval-${i}`, { kind: 'interval', everyMs: 1000 }, 'interval'),
-      nextFireAt: windowStart,
-      paused: false,
-    });
+    const spec = { kind: 'interval', everyMs: 1000 } as const;
+    await defineTrigger(ex, { name: `interval-${i}`, group: 'interval', job: 'noop', spec }, windowStart);
   }
   for (let i = 0; i < 20; i += 1) {
-    await insertTrigger(ex, {
-      trigger: trigger(`cron-${i}`, { kind: 'cron', expression: '* * * * * *', timezone: 'UTC' }, 'cron'),
-      nextFireAt: windowStart,
-      paused: false,
-    });
+    const spec = { kind: 'cron', expression: '* * * * * *', timezone: 'UTC' } as const;
+    await defineTrigger(ex, { name: `cron-${i}`, group: 'cron', job: 'noop', spec }, windowStart);
   }
 
   replicas = [1, 2, 3].map((i) =>

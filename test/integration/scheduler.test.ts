@@ -3,8 +3,7 @@ import { sql } from 'kysely';
 import { createTestDatabase, dropTestDatabase } from '../support/schema.js';
 import { testScheduler, waitForEvents } from '../support/scheduler.js';
 import type { BelfryDatabase } from '../../src/store/database.js';
-import { insertTrigger, upsertJob } from '../../src/store/definition-store.js';
-import { jobRecordFromOptions } from '../../src/scheduler.js';
+import { defineJob, defineTrigger } from '../support/fixtures.js';
 import type { JobContext } from '../../src/jobs/job.js';
 
 let database: BelfryDatabase;
@@ -28,27 +27,14 @@ describe('scheduler on one replica', () => {
     const ex = { db: database.db, schema: database.schema };
     const scheduler = testScheduler(database).registerJob('record', RecordingJob);
     await scheduler.start();
-    await upsertJob(ex, jobRecordFromOptions('record', {}, 'test'));
-    await insertTrigger(ex, {
-      trigger: {
-        name: 'every-200ms',
-        group: 'g',
-        job: 'record',
-        kind: 'interval',
-        spec: { kind: 'interval', everyMs: 200 },
-        calendarName: null,
-        data: { hello: 'world' },
-        priority: 0,
-        startAt: null,
-        endAt: null,
-        maxFires: null,
-        misfirePolicy: 'fire-once-now',
-        misfireThresholdMs: 60_000,
-        source: 'test',
-      },
-      nextFireAt: new Date(Math.ceil((Date.now() + 100) / 200) * 200),
-      paused: false,
-    });
+    await defineJob(ex, 'record');
+    const spec = { kind: 'interval', everyMs: 200 } as const;
+    const first = new Date(Math.ceil((Date.now() + 100) / 200) * 200);
+    await defineTrigger(
+      ex,
+      { name: 'every-200ms', group: 'g', job: 'record', spec, data: { hello: 'world' } },
+      first,
+    );
     const finished = await waitForEvents(scheduler, 'execution:finished', 5);
     await scheduler.stop();
     expect(finished.every((event) => event.status === 'succeeded' && event.recorded)).toBe(true);
