@@ -6,9 +6,14 @@
  * Stop (graceful, soft then hard): stop acquiring → let running executions finish until the deadline,
  * abort the rest (left to recovery) → flush outcomes → stop leader services → resign the lease (NOTIFY,
  * so a peer takes over at once) → check out → close the session → close the pool last.
+ *
+ * Observability: listeners (src/listeners/) are registered with addJobListener/addTriggerListener/
+ * addSchedulerListener; the built-in metrics are one of them. Spans and metrics go through
+ * `@opentelemetry/api` (global providers unless `tracerProvider`/`meterProvider` are given).
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import { ExecutionRecoverer } from './cluster/execution-recoverer.js';
 import { LeaderElector, type LeadershipChange } from './cluster/leader-elector.js';
@@ -16,16 +21,31 @@ import { SessionConnection } from './cluster/session-connection.js';
 import { CompletionWriter } from './engine/completion-writer.js';
 import { ExecutorPool } from './engine/executor-pool.js';
 import type { PlanLimits } from './engine/fire-planner.js';
-import { SchedulerEventBus, type SchedulerEventName, type SchedulerEvents } from './engine/scheduler-events.js';
+import {
+  SchedulerEventBus,
+  type SchedulerEventName,
+  type SchedulerEvents,
+} from './engine/scheduler-events.js';
 import { TriggerAcquirer } from './engine/trigger-acquirer.js';
 import type { JobClass, JobOptions } from './jobs/job.js';
 import { JobRegistry } from './jobs/job-registry.js';
 import { resolveBackoff } from './jobs/retry-policy.js';
 import { LoopService } from './service/loop-service.js';
 import { openDatabase, type BelfryDatabase } from './store/database.js';
-import { insertOneOffTrigger, publishCodeJob, setTriggersPaused, type JobRecord, type PauseTarget } from './store/definition-store.js';
+import {
+  insertOneOffTrigger,
+  publishCodeJob,
+  setTriggersPaused,
+  type JobRecord,
+  type PauseTarget,
+} from './store/definition-store.js';
 import { inTransaction, type Executor } from './store/executor.js';
-import { checkInInstance, checkOutInstance, nextInstanceLockKey, registerInstance } from './store/instance-store.js';
+import {
+  checkInInstance,
+  checkOutInstance,
+  nextInstanceLockKey,
+  registerInstance,
+} from './store/instance-store.js';
 import { acquireOrRenewLease, resignLease } from './store/leader-store.js';
 import { lockNamespace } from './store/lock-keys.js';
 import { migrate, migrationsCurrent } from './store/migrator.js';
@@ -35,6 +55,12 @@ import { createCalendarResolver } from './time/calendar-resolver.js';
 import type { CalendarResolver, CalendarSpec } from './time/calendar.js';
 import { listCalendars } from './store/definition-store.js';
 import type { DueTrigger } from './store/fire-store.js';
+import { isNoopMeterProvider, MetricsListener } from './listeners/builtin/metrics-listener.js';
+import type { JobListener, SchedulerListener, TriggerListener } from './listeners/listener.js';
+import type { ListenerMatcher } from './listeners/listener-matcher.js';
+import { ListenerRegistry } from './listeners/listener-registry.js';
+import { ExecutionTracing } from './observability/execution-tracing.js';
+import { countActiveInstances } from './store/trace-store.js';
 
 export const BELFRY_VERSION = '0.1.0';
 
@@ -79,6 +105,14 @@ export interface SchedulerOptions {
   logger?: Logger;
   /** Builds a stored trigger's schedule; the default resolves calendars from the database, then the shipped ones. */
   compileSchedule?: (spec: ScheduleSpec, trigger: DueTrigger) => Schedule;
+  /** How long an async listener hook may take before it is given up on (logged, counted). Default 5 s. */
+  listenerTimeoutMs?: number;
+  /** Spans `belfry.fire`/`belfry.execute`; default: the global tracer provider (a no-op without an SDK). */
+  tracerProvider?: TracerProvider;
+  /** The built-in metrics; default: the global meter provider as it is when the scheduler is built. */
+  meterProvider?: MeterProvider;
+  /** Metric options: `triggerLabels` adds a per-trigger label (opt-in: cardinality grows with triggers). */
+  metrics?: { triggerLabels?: boolean };
 }
 
 export interface SchedulerHealth {
@@ -120,11 +154,17 @@ export class Scheduler {
   #databaseReachable = true;
   #calendars: CalendarResolver = createCalendarResolver({});
   #calendarsStale = true;
+  readonly #listeners: ListenerRegistry;
+  /** Live replicas, counted beside the heartbeat once a metrics reader has asked for them. */
+  #liveInstances: number | null = null;
+  #liveInstancesWanted = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.#clock = options.clock ?? systemClock;
     this.logger = options.logger ?? pino({ level: 'silent' });
-    this.events = new SchedulerEventBus((event, error) => this.logger.error({ err: error, event }, 'event handler failed'));
+    this.events = new SchedulerEventBus((event, error) =>
+      this.logger.error({ err: error, event }, 'event handler failed'),
+    );
     this.#timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.instanceName = options.instanceName ?? `${hostname()}-${process.pid}`;
     if (options.database) {
@@ -145,6 +185,18 @@ export class Scheduler {
     this.#namespace = lockNamespace(this.database.schema);
     this.#elector = new LeaderElector(this.#clock, this.#timings.leaseTtlMs);
     const log = this.logger;
+    this.#listeners = new ListenerRegistry({
+      clock: this.#clock,
+      timeoutMs: options.listenerTimeoutMs ?? 5_000,
+      onFailure: (failure) => {
+        log.warn(
+          { listener: failure.listener, hook: failure.hook, timedOut: failure.timedOut, err: failure.error },
+          'listener failed',
+        );
+        this.events.emit('listener:failed', failure);
+      },
+    });
+    const tracing = new ExecutionTracing({ tracerProvider: options.tracerProvider, version: BELFRY_VERSION });
     this.#session = new SessionConnection({
       connectionString: options.sessionConnectionString ?? this.database.connectionString,
       schema: this.database.schema,
@@ -181,6 +233,8 @@ export class Scheduler {
       logger: log,
       instanceId: () => this.#instanceId,
       onSlotFreed: () => this.#acquireLoop.wake(),
+      listeners: this.#listeners,
+      tracing,
     });
     this.#acquirer = new TriggerAcquirer({
       executor: this.executor,
@@ -193,6 +247,8 @@ export class Scheduler {
       maxIdleMs: options.maxIdleMs ?? 10_000,
       planLimits: options.planLimits,
       compile: options.compileSchedule ?? ((spec) => compileSchedule(spec, { calendars: this.#calendars })),
+      tracing,
+      clock: this.#clock,
     });
     // Retry a failing tick quickly (capped at one heartbeat): after a database restart a replica must be
     // back, checked in and holding its session lock before the leader's session grace runs out.
@@ -230,6 +286,98 @@ export class Scheduler {
       sessionGraceMs: this.#timings.sessionGraceMs,
       deadAfterMs: this.#timings.deadAfterMs,
     });
+    this.#bridgeSchedulerListeners();
+    if (!isNoopMeterProvider(options.meterProvider)) this.#registerBuiltinMetrics(options);
+  }
+
+  /** The built-in metrics: an ordinary listener, plus the events no hook covers. */
+  #registerBuiltinMetrics(options: SchedulerOptions): void {
+    const builtinMetrics = new MetricsListener({
+      meterProvider: options.meterProvider,
+      version: BELFRY_VERSION,
+      triggerLabels: options.metrics?.triggerLabels,
+      inFlight: () => this.#pool.inFlight,
+      isLeader: () => this.#elector.isLeader,
+      liveInstances: () => {
+        this.#liveInstancesWanted = true;
+        return this.#liveInstances;
+      },
+    });
+    builtinMetrics.attach(this.events);
+    this.addJobListener(builtinMetrics)
+      .addTriggerListener(builtinMetrics)
+      .addSchedulerListener(builtinMetrics);
+  }
+
+  /** Scheduler listeners hear the scheduler's events, beside the loops (a slow listener never delays a heartbeat). */
+  #bridgeSchedulerListeners(): void {
+    const listeners = this.#listeners;
+    const events = this.events;
+    events.on('scheduler:started', (e) => listeners.notifySchedulerInBackground('schedulerStarted', e));
+    events.on('leader:elected', (e) => listeners.notifySchedulerInBackground('leaderElected', e));
+    events.on('leader:lost', (e) => listeners.notifySchedulerInBackground('leaderLost', e));
+    events.on('instance:joined', (e) => listeners.notifySchedulerInBackground('instanceJoined', e));
+    events.on('instance:dead', (e) => listeners.notifySchedulerInBackground('instanceDead', e));
+    events.on('trigger:paused', (e) => listeners.notifySchedulerInBackground('triggerPaused', e));
+    events.on('trigger:resumed', (e) => listeners.notifySchedulerInBackground('triggerResumed', e));
+    events.on('scheduler:error', (e) => listeners.notifySchedulerInBackground('schedulerError', e));
+    events.on('trigger:misfired', (e) =>
+      listeners.triggerMisfired({
+        trigger: e.trigger,
+        group: e.group,
+        job: e.job,
+        scheduledAt: e.scheduledAt,
+      }),
+    );
+  }
+
+  /**
+   * Adds a job listener, for the jobs the matcher selects (`name`: job name; `group`: trigger group;
+   * exact or glob; a list: any). Names are unique among job listeners. Returns the scheduler.
+   */
+  addJobListener(listener: JobListener, matcher?: ListenerMatcher | readonly ListenerMatcher[]): this {
+    this.#listeners.addJobListener(listener, matcher);
+    return this;
+  }
+
+  removeJobListener(name: string): boolean {
+    return this.#listeners.removeJobListener(name);
+  }
+
+  /** Adds a trigger listener (`name`: trigger name; `group`: trigger group; exact or glob). A trigger listener may veto. */
+  addTriggerListener(
+    listener: TriggerListener,
+    matcher?: ListenerMatcher | readonly ListenerMatcher[],
+  ): this {
+    this.#listeners.addTriggerListener(listener, matcher);
+    return this;
+  }
+
+  removeTriggerListener(name: string): boolean {
+    return this.#listeners.removeTriggerListener(name);
+  }
+
+  addSchedulerListener(listener: SchedulerListener): this {
+    this.#listeners.addSchedulerListener(listener);
+    return this;
+  }
+
+  removeSchedulerListener(name: string): boolean {
+    return this.#listeners.removeSchedulerListener(name);
+  }
+
+  /** The names of the registered listeners, built-ins included. */
+  get listenerNames(): { job: string[]; trigger: string[]; scheduler: string[] } {
+    return {
+      job: this.#listeners.jobListenerNames,
+      trigger: this.#listeners.triggerListenerNames,
+      scheduler: this.#listeners.schedulerListenerNames,
+    };
+  }
+
+  /** Execution attempts running on this replica now. */
+  get executionsInFlight(): number {
+    return this.#pool.inFlight;
   }
 
   get instanceId(): string {
@@ -254,7 +402,12 @@ export class Scheduler {
 
   /** Registers a job class under a name. Call before start(); YAML jobs are registered by the config loader. */
   registerJob<Data>(name: string, jobClass: JobClass<Data>, options: JobOptions = {}): this {
-    this.registry.register({ name, jobClass: jobClass as unknown as JobClass<never>, options, source: 'code' });
+    this.registry.register({
+      name,
+      jobClass: jobClass as unknown as JobClass<never>,
+      options,
+      source: 'code',
+    });
     return this;
   }
 
@@ -275,7 +428,10 @@ export class Scheduler {
     await this.#membershipLoop.start();
     await this.#acquireLoop.start();
     this.events.emit('scheduler:started', { instanceId: this.#instanceId });
-    this.logger.info({ instanceId: this.#instanceId, name: this.instanceName, jobs: this.registry.names() }, 'scheduler started');
+    this.logger.info(
+      { instanceId: this.#instanceId, name: this.instanceName, jobs: this.registry.names() },
+      'scheduler started',
+    );
   }
 
   async #register(): Promise<void> {
@@ -299,14 +455,15 @@ export class Scheduler {
     try {
       result = await inTransaction(this.executor, async (tx) => {
         const active = await checkInInstance(tx, { id: this.#instanceId });
-        const lease = active && this.#state === 'running'
-          ? await acquireOrRenewLease(tx, {
-              instanceId: this.#instanceId,
-              ttlMs: this.#timings.leaseTtlMs,
-              lockNamespace: this.#namespace,
-              holderGraceMs: this.#timings.sessionGraceMs,
-            })
-          : null;
+        const lease =
+          active && this.#state === 'running'
+            ? await acquireOrRenewLease(tx, {
+                instanceId: this.#instanceId,
+                ttlMs: this.#timings.leaseTtlMs,
+                lockNamespace: this.#namespace,
+                holderGraceMs: this.#timings.sessionGraceMs,
+              })
+            : null;
         return { active, lease };
       });
     } catch (error) {
@@ -318,6 +475,7 @@ export class Scheduler {
       return 0;
     }
     await this.#applyLeadership(this.#elector.observe(result.lease, sentAt));
+    if (this.#liveInstancesWanted) await this.#countLiveInstances();
     return this.#timings.heartbeatIntervalMs;
   }
 
@@ -341,7 +499,21 @@ export class Scheduler {
     } else {
       this.logger.warn({ epoch: change.epoch, reason: change.reason }, 'leadership lost');
       await this.#recoveryLoop.stop();
-      this.events.emit('leader:lost', { instanceId: this.#instanceId, epoch: change.epoch, reason: change.reason });
+      this.events.emit('leader:lost', {
+        instanceId: this.#instanceId,
+        epoch: change.epoch,
+        reason: change.reason,
+      });
+    }
+  }
+
+  /** For the live-instances gauge: one cheap count per heartbeat, and only once a metrics reader asked. */
+  async #countLiveInstances(): Promise<void> {
+    try {
+      this.#liveInstances = await countActiveInstances(this.executor);
+    } catch (error) {
+      this.#liveInstances = null;
+      this.logger.debug({ err: error }, 'could not count live instances');
     }
   }
 
@@ -360,9 +532,18 @@ export class Scheduler {
     }
     for (const execution of pass.recovered) {
       if (execution.outcome === 'recovered') {
-        this.events.emit('execution:recovered', { executionId: execution.executionId, job: execution.job, instanceId: execution.instanceId, nextExecutionId: execution.nextExecutionId });
+        this.events.emit('execution:recovered', {
+          executionId: execution.executionId,
+          job: execution.job,
+          instanceId: execution.instanceId,
+          nextExecutionId: execution.nextExecutionId,
+        });
       } else {
-        this.events.emit('execution:abandoned', { executionId: execution.executionId, job: execution.job, instanceId: execution.instanceId });
+        this.events.emit('execution:abandoned', {
+          executionId: execution.executionId,
+          job: execution.job,
+          instanceId: execution.instanceId,
+        });
       }
     }
     if (pass.recovered.length > 0) this.#acquireLoop.wake();
@@ -372,7 +553,9 @@ export class Scheduler {
   async #reloadCalendars(): Promise<void> {
     this.#calendarsStale = false;
     const rows = await listCalendars(this.executor);
-    this.#calendars = createCalendarResolver(Object.fromEntries(rows.map((row) => [row.name, row.spec as CalendarSpec])));
+    this.#calendars = createCalendarResolver(
+      Object.fromEntries(rows.map((row) => [row.name, row.spec as CalendarSpec])),
+    );
     this.#acquirer.forgetSchedules();
   }
 
@@ -382,18 +565,28 @@ export class Scheduler {
   }
 
   /** Fires a job once at an instant (null: now, by the database clock). Returns the one-off trigger's name. */
-  async scheduleAt(job: string, at: Date | null, data: Record<string, unknown> | null = null): Promise<string> {
+  async scheduleAt(
+    job: string,
+    at: Date | null,
+    data: Record<string, unknown> | null = null,
+  ): Promise<string> {
     const name = `${job}.once.${randomUUID()}`;
     await insertOneOffTrigger(this.executor, { name, job, group: 'one-off', at, data });
     return name;
   }
 
   async pause(target: PauseTarget): Promise<number> {
-    return inTransaction(this.executor, (tx) => setTriggersPaused(tx, { target, paused: true }));
+    const count = await inTransaction(this.executor, (tx) => setTriggersPaused(tx, { target, paused: true }));
+    this.events.emit('trigger:paused', { target: { ...target }, count });
+    return count;
   }
 
   async resume(target: PauseTarget): Promise<number> {
-    return inTransaction(this.executor, (tx) => setTriggersPaused(tx, { target, paused: false }));
+    const count = await inTransaction(this.executor, (tx) =>
+      setTriggersPaused(tx, { target, paused: false }),
+    );
+    this.events.emit('trigger:resumed', { target: { ...target }, count });
+    return count;
   }
 
   async health(): Promise<SchedulerHealth> {
@@ -408,7 +601,12 @@ export class Scheduler {
     const shuttingDown = this.#state === 'stopping' || this.#state === 'stopped';
     return {
       alive: this.#state !== 'stopped',
-      ready: reachable && current && this.#state === 'running' && this.#databaseReachable && this.#session.connected,
+      ready:
+        reachable &&
+        current &&
+        this.#state === 'running' &&
+        this.#databaseReachable &&
+        this.#session.connected,
       databaseReachable: reachable,
       migrationsCurrent: current,
       shuttingDown,
@@ -431,10 +629,12 @@ export class Scheduler {
     await this.#starting?.catch(() => {});
     this.#state = 'stopping';
     this.events.emit('scheduler:stopping', { instanceId: this.#instanceId });
+    await this.#listeners.notifyScheduler('schedulerShuttingDown', { instanceId: this.#instanceId });
     this.logger.info({ timeoutMs }, 'stopping: no new fires; waiting for running executions');
     await this.#acquireLoop.stop();
     const { aborted } = await this.#pool.drain(timeoutMs);
-    if (aborted > 0) this.logger.warn({ aborted }, 'executions cut off at the shutdown deadline; left to recovery');
+    if (aborted > 0)
+      this.logger.warn({ aborted }, 'executions cut off at the shutdown deadline; left to recovery');
     await this.#completions.flushAll();
     await this.#membershipLoop.stop();
     await this.#recoveryLoop.stop();
@@ -449,6 +649,7 @@ export class Scheduler {
       this.logger.warn({ err: error }, 'could not resign or check out; peers will detect it');
     }
     await this.#session.close();
+    await this.#listeners.settle();
     if (this.#ownsDatabase) await this.database.destroy();
     this.#state = 'stopped';
     this.events.emit('scheduler:stopped', { instanceId: this.#instanceId });
@@ -456,7 +657,12 @@ export class Scheduler {
   }
 }
 
-export function jobRecordFromOptions(name: string, options: JobOptions, source: string, module: { module?: string; exportName?: string } = {}): JobRecord {
+export function jobRecordFromOptions(
+  name: string,
+  options: JobOptions,
+  source: string,
+  module: { module?: string; exportName?: string } = {},
+): JobRecord {
   return {
     name,
     module: module.module ?? null,

@@ -1,27 +1,100 @@
-/** The process logger: pino JSON with secrets redacted (connection strings, tokens, authorization headers). */
-import pino, { type Logger } from 'pino';
+/**
+ * The process logger: pino JSON, one object per line, with
+ *  - the active span's `trace_id`/`span_id` on every line logged inside a span (the mixin);
+ *  - secrets redacted: known fields by path (connection strings, passwords, tokens, authorization and
+ *    cookie headers, OTLP headers), and credentials inside text (a URL's password, `password=` in a
+ *    key-value connection string) in the message, in top-level string fields and in serialized errors,
+ *    where drivers put them.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { traceContextMixin } from '../observability/log-trace-context.js';
 
-export const REDACT_PATHS = [
+const SECRET_FIELDS = [
   'connectionString',
+  'sessionConnectionString',
   'databaseUrl',
-  '*.connectionString',
-  '*.password',
+  'DATABASE_URL',
+  'BELFRY_SESSION_DATABASE_URL',
+  'BELFRY_HTTP_TOKEN',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
   'password',
   'token',
-  '*.token',
-  'headers.authorization',
-  '*.headers.authorization',
-  'req.headers.authorization',
+  'secret',
+  'apiKey',
+  'authorization',
 ];
 
-export function createLogger(options: { level: string; name?: string; base?: Record<string, unknown> }): Logger {
-  return pino({
+export const REDACT_PATHS = [
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((field) => `*.${field}`),
+  'headers.authorization',
+  'headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  'req.headers.authorization',
+  'req.headers.cookie',
+];
+
+export interface LoggerOptions {
+  level: string;
+  name?: string;
+  base?: Record<string, unknown>;
+  /** Where lines go (default: stdout); tests pass a stream. */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const config: pino.LoggerOptions = {
     level: options.level,
     name: options.name ?? 'belfry',
     base: { pid: process.pid, ...options.base },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+    mixin: traceContextMixin,
+    serializers: { err: serializeError, error: serializeError },
+    formatters: { log: redactTopLevelStrings },
+    hooks: {
+      logMethod(args, method) {
+        // The message is the first string argument (after an optional merging object).
+        const index = typeof args[0] === 'string' ? 0 : typeof args[1] === 'string' ? 1 : -1;
+        if (index >= 0) args[index] = redactSecretsInText(args[index] as string);
+        method.apply(this, args);
+      },
+    },
+  };
+  return options.destination ? pino(config, options.destination) : pino(config);
+}
+
+function serializeError(error: unknown): unknown {
+  if (!(error instanceof Error)) return typeof error === 'string' ? redactSecretsInText(error) : error;
+  const serialized = pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
+  for (const key of ['message', 'stack'] as const) {
+    if (typeof serialized[key] === 'string') serialized[key] = redactSecretsInText(serialized[key]);
+  }
+  return serialized;
+}
+
+/** Credentials inside the line's own string fields (a `dsn`, a `url`, a driver's `detail`). */
+function redactTopLevelStrings(object: Record<string, unknown>): Record<string, unknown> {
+  let result = object;
+  for (const [key, value] of Object.entries(object)) {
+    if (typeof value !== 'string') continue;
+    const clean = redactSecretsInText(value);
+    if (clean === value) continue;
+    if (result === object) result = { ...object }; // never change the caller's object
+    result[key] = clean;
+  }
+  return result;
+}
+
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*):[^@/\s]+@/gi;
+const KEY_VALUE_PASSWORD = /\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s;]+)/gi;
+
+/** Removes passwords from URLs and key-value connection strings found in free text. */
+export function redactSecretsInText(text: string): string {
+  if (!text.includes('@') && !/password/i.test(text)) return text;
+  return text.replace(URL_CREDENTIALS, '$1:[redacted]@').replace(KEY_VALUE_PASSWORD, '$1[redacted]');
 }
 
 /** Strips the password from a PostgreSQL URL for messages. */

@@ -2,10 +2,17 @@
  * `belfry start`: one replica. Loads and validates the YAML first (a bad file exits non-zero and touches
  * nothing), waits for the database, migrates, reconciles the definitions in one transaction, then fires.
  * SIGTERM/SIGINT stop it gracefully; a second signal exits at once.
+ *
+ * Telemetry is set up here and nowhere else (src/observability/telemetry-sdk.ts): metrics for the admin
+ * server's /metrics, and the tracing SDK when the OTEL_* variables configure an exporter. It starts
+ * before the scheduler is built (so the scheduler's instruments bind to it) and shuts down last, after
+ * the scheduler stopped, so the spans of the last executions are flushed.
  */
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { createScheduler, type Scheduler } from '../scheduler.js';
+import { BELFRY_VERSION, createScheduler, type Scheduler } from '../scheduler.js';
+import type { Telemetry } from '../observability/telemetry-sdk.js';
 import { systemClock } from '../time/clock.js';
 import { createLogger } from './logger.js';
 import { readSettings, requireDatabaseUrl, type Settings } from './settings.js';
@@ -37,19 +44,23 @@ export function registerStartCommand(program: Command): void {
 }
 
 export async function runReplica(options: StartOptions, settings: Settings): Promise<number> {
-  const logger = createLogger({ level: settings.BELFRY_LOG_LEVEL, base: { instance: options.name ?? settings.BELFRY_INSTANCE_NAME } });
+  const instanceName = options.name ?? settings.BELFRY_INSTANCE_NAME ?? `${hostname()}-${process.pid}`;
+  const logger = createLogger({ level: settings.BELFRY_LOG_LEVEL, base: { instance: instanceName } });
   const files = options.config ?? settings.BELFRY_CONFIG?.split(',').filter(Boolean) ?? [];
   const prepared = await prepareDefinitions(files);
   if (!prepared.ok) {
     for (const line of prepared.errors) process.stderr.write(`${line}\n`);
-    process.stderr.write(`belfry: ${prepared.errors.length} error(s) in the definitions; nothing was changed\n`);
+    process.stderr.write(
+      `belfry: ${prepared.errors.length} error(s) in the definitions; nothing was changed\n`,
+    );
     return 1;
   }
+  const telemetry = await setUpTelemetry(instanceName, settings, logger);
   const scheduler = createScheduler({
     connectionString: requireDatabaseUrl(settings, options.databaseUrl),
     sessionConnectionString: settings.BELFRY_SESSION_DATABASE_URL,
     schema: options.schema ?? settings.BELFRY_SCHEMA,
-    instanceName: options.name ?? settings.BELFRY_INSTANCE_NAME,
+    instanceName,
     concurrency: settings.BELFRY_CONCURRENCY,
     batchSize: settings.BELFRY_BATCH_SIZE,
     shutdownTimeoutMs: settings.BELFRY_SHUTDOWN_TIMEOUT,
@@ -60,6 +71,7 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
     },
     migrate: false,
     logger,
+    meterProvider: telemetry.meterProvider,
   });
   const stopSignal = new AbortController();
   const stopped = installSignalHandlers(scheduler, logger, stopSignal);
@@ -70,28 +82,68 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
       logger,
       signal: stopSignal.signal,
     });
-    if (!migrated) return await stopped;
+    if (!migrated) {
+      const code = await stopped;
+      await telemetry.shutdown();
+      return code;
+    }
     await prepared.reconcile(scheduler, logger);
     attachExecutionLog(scheduler, logger);
     await scheduler.start();
-    const admin = await startAdmin(scheduler, settings, logger);
+    const admin = await startAdmin(scheduler, settings, logger, telemetry);
     const code = await stopped;
     await admin?.close();
+    await telemetry.shutdown();
     return code;
   } catch (error) {
     logger.error({ err: error }, 'replica failed to start');
     process.stderr.write(`belfry: ${(error as Error).message}\n`);
     await scheduler.stop({ timeoutMs: 1_000 }).catch(() => {});
+    await telemetry.shutdown();
     return 1;
   }
 }
 
-async function startAdmin(scheduler: Scheduler, settings: Settings, logger: Logger): Promise<AdminServer | undefined> {
-  if (settings.BELFRY_HTTP_PORT === 0) return undefined;
-  return startAdminServer({ scheduler, host: settings.BELFRY_HTTP_HOST, port: settings.BELFRY_HTTP_PORT, token: settings.BELFRY_HTTP_TOKEN, logger });
+/** Metrics (when the admin server is on) and, when OTEL_* configure an exporter, the tracing SDK. */
+async function setUpTelemetry(instanceName: string, settings: Settings, logger: Logger): Promise<Telemetry> {
+  try {
+    const { startTelemetry } = await import('../observability/telemetry-sdk.js');
+    return await startTelemetry({
+      instanceName,
+      version: BELFRY_VERSION,
+      prometheus: settings.BELFRY_HTTP_PORT !== 0,
+      env: process.env,
+      logger: logger.child({ component: 'telemetry' }),
+    });
+  } catch (error) {
+    // Telemetry must not keep a replica from firing: run without it, loudly.
+    logger.error({ err: error }, 'telemetry setup failed; running without metrics and tracing');
+    return { tracing: false, meterProvider: undefined, metricsRoute: undefined, shutdown: async () => {} };
+  }
 }
 
-function installSignalHandlers(scheduler: Scheduler, logger: Logger, stopSignal: AbortController): Promise<number> {
+async function startAdmin(
+  scheduler: Scheduler,
+  settings: Settings,
+  logger: Logger,
+  telemetry: Telemetry,
+): Promise<AdminServer | undefined> {
+  if (settings.BELFRY_HTTP_PORT === 0) return undefined;
+  return startAdminServer({
+    scheduler,
+    host: settings.BELFRY_HTTP_HOST,
+    port: settings.BELFRY_HTTP_PORT,
+    token: settings.BELFRY_HTTP_TOKEN,
+    logger,
+    plugins: telemetry.metricsRoute ? [telemetry.metricsRoute] : [],
+  });
+}
+
+function installSignalHandlers(
+  scheduler: Scheduler,
+  logger: Logger,
+  stopSignal: AbortController,
+): Promise<number> {
   return new Promise((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -114,4 +166,3 @@ function installSignalHandlers(scheduler: Scheduler, logger: Logger, stopSignal:
     process.on('SIGINT', onSignal);
   });
 }
-

@@ -9,8 +9,21 @@
  * At shutdown the pool stops being fed, waits for running jobs up to the deadline, then aborts them.
  * Jobs cut off that way get no outcome here: they stay `running` under a stopped instance and the
  * leader's recovery re-dispatches or abandons them exactly as it would after a crash.
+ *
+ * Each attempt runs inside its `belfry.execute` span (a child of the fire's span, whichever replica
+ * recorded the fire), with the listener hooks around it: triggerFired (attempt 1) → vetoJobExecution →
+ * jobToBeExecuted → execute → outcome recorded → jobWasExecuted → triggerComplete. A veto is recorded
+ * through the completion path as `vetoed`, with the vetoing listener's name as the error.
  */
 import type { Logger } from 'pino';
+import type { ExecutionInfo } from '../listeners/listener.js';
+import type { ListenerRegistry } from '../listeners/listener-registry.js';
+import {
+  ExecutionTracing,
+  runInExecution,
+  type ActiveExecution,
+  type TraceCarrier,
+} from '../observability/execution-tracing.js';
 import type { JobSettings } from '../store/fire-store.js';
 import type { Clock } from '../time/clock.js';
 import { idempotencyKey, PermanentJobError, type JobContext } from '../jobs/job.js';
@@ -30,6 +43,8 @@ export interface Dispatch {
   firedAt: Date;
   data: Record<string, unknown> | null;
   settings: JobSettings;
+  /** The fire's W3C trace context (`fires.trace_context`); null when the fire was not traced. */
+  traceContext: TraceCarrier | null;
 }
 
 export interface ExecutorPoolOptions {
@@ -42,6 +57,9 @@ export interface ExecutorPoolOptions {
   instanceId: () => string;
   random?: () => number;
   onSlotFreed?: () => void;
+  listeners?: ListenerRegistry;
+  /** Spans `belfry.execute` (default: the global tracer, a no-op without an SDK). */
+  tracing?: ExecutionTracing;
 }
 
 class ShutdownAbort extends Error {}
@@ -49,8 +67,11 @@ class ShutdownAbort extends Error {}
 export class ExecutorPool {
   readonly #running = new Map<string, { controller: AbortController; settled: Promise<void> }>();
   #accepting = true;
+  readonly #tracing: ExecutionTracing;
 
-  constructor(private readonly options: ExecutorPoolOptions) {}
+  constructor(private readonly options: ExecutorPoolOptions) {
+    this.#tracing = options.tracing ?? new ExecutionTracing();
+  }
 
   get freeSlots(): number {
     return this.#accepting ? Math.max(0, this.options.slots - this.#running.size) : 0;
@@ -93,8 +114,7 @@ export class ExecutorPool {
     for (const entry of this.#running.values()) entry.controller.abort(new ShutdownAbort(reason));
   }
 
-  async #execute(dispatch: Dispatch, controller: AbortController): Promise<void> {
-    const { registry, events, clock, logger } = this.options;
+  #execute(dispatch: Dispatch, controller: AbortController): Promise<void> {
     const event: ExecutionEvent = {
       executionId: dispatch.executionId,
       fireId: dispatch.fireId,
@@ -106,9 +126,35 @@ export class ExecutorPool {
       attempt: dispatch.attempt,
       instanceId: this.options.instanceId(),
     };
+    const active = this.#tracing.startExecute({ ...event, traceContext: dispatch.traceContext });
+    const info: ExecutionInfo = { ...event, data: dispatch.data, traceId: active?.traceId ?? null };
+    // Everything of this attempt (listeners, the job, its logs) runs with the execute span active.
+    return runInExecution(active, () => this.#attempt(dispatch, controller, event, info, active));
+  }
+
+  async #attempt(
+    dispatch: Dispatch,
+    controller: AbortController,
+    event: ExecutionEvent,
+    info: ExecutionInfo,
+    active: ActiveExecution | null,
+  ): Promise<void> {
+    const { registry, events, clock, logger, listeners } = this.options;
+    const log = logger.child({
+      job: dispatch.job,
+      trigger: dispatch.trigger,
+      executionId: dispatch.executionId,
+      attempt: dispatch.attempt,
+    });
+    // Each hook is awaited only when some listener implements it: no listener, no extra turn.
+    if (listeners?.wants('triggerFired') && dispatch.attempt === 1) await listeners.triggerFired(info);
+    if (listeners?.wants('vetoJobExecution')) {
+      const vetoedBy = await listeners.vetoer(info);
+      if (vetoedBy !== null) return this.#recordVeto(event, info, active, vetoedBy);
+    }
     const startedMs = clock.monotonicMs();
-    const log = logger.child({ job: dispatch.job, trigger: dispatch.trigger, executionId: dispatch.executionId, attempt: dispatch.attempt });
     events.emit('execution:started', event);
+    if (listeners?.wants('jobToBeExecuted')) await listeners.jobToBeExecuted(info);
 
     let status: 'succeeded' | 'failed' | 'timed_out' = 'succeeded';
     let error: unknown;
@@ -116,13 +162,16 @@ export class ExecutorPool {
     const registered = registry.get(dispatch.job);
     const timeoutMs = dispatch.settings.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
+    const attempt = { dispatch, event, info, active, startedMs };
     try {
       if (!registered) throw new PermanentJobError(`job "${dispatch.job}" is not registered on this replica`);
       let data: unknown = dispatch.data ?? {};
       if (registered.jobClass.schema) {
         const parsed = registered.jobClass.schema.safeParse(data);
         if (!parsed.success) {
-          throw new PermanentJobError(`data rejected by the job's schema: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+          throw new PermanentJobError(
+            `data rejected by the job's schema: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+          );
         }
         data = parsed.data;
       }
@@ -155,16 +204,20 @@ export class ExecutorPool {
         status = 'timed_out';
         error = new Error(`timed out after ${timeoutMs} ms`);
         controller.abort(error);
-        // The slot stays taken until the job gives up.
-        running.catch(() => {}).finally(() => {});
-        void this.#record(dispatch, event, status, error, null, startedMs);
+        // Recorded at once; the slot stays taken until the job gives up.
+        const recording = this.#record(attempt, status, error, null);
         await running.catch(() => {});
+        await recording;
         return;
       }
       result = first ?? null;
     } catch (caught) {
       if (caught instanceof ShutdownAbort || controller.signal.reason instanceof ShutdownAbort) {
-        log.warn({ reason: String((controller.signal.reason as Error)?.message) }, 'execution cut off; left to recovery');
+        log.warn(
+          { reason: String((controller.signal.reason as Error)?.message) },
+          'execution cut off; left to recovery',
+        );
+        if (active) this.#tracing.endExecute(active, 'cut_off');
         return;
       }
       status = 'failed';
@@ -172,20 +225,31 @@ export class ExecutorPool {
     } finally {
       if (timer) clearTimeout(timer);
     }
-    if (controller.signal.reason instanceof ShutdownAbort) return;
-    await this.#record(dispatch, event, status, error, result, startedMs);
+    if (controller.signal.reason instanceof ShutdownAbort) {
+      if (active) this.#tracing.endExecute(active, 'cut_off');
+      return;
+    }
+    await this.#record(attempt, status, error, result);
   }
 
   async #record(
-    dispatch: Dispatch,
-    event: ExecutionEvent,
+    attempt: {
+      dispatch: Dispatch;
+      event: ExecutionEvent;
+      info: ExecutionInfo;
+      active: ActiveExecution | null;
+      startedMs: number;
+    },
     status: 'succeeded' | 'failed' | 'timed_out',
     error: unknown,
     result: unknown,
-    startedMs: number,
   ): Promise<void> {
+    const { dispatch, event, info, active, startedMs } = attempt;
     const errorText = status === 'succeeded' ? null : describeError(error);
-    const retryable = status !== 'succeeded' && !(error instanceof PermanentJobError) && dispatch.attempt < dispatch.settings.maxAttempts;
+    const retryable =
+      status !== 'succeeded' &&
+      !(error instanceof PermanentJobError) &&
+      dispatch.attempt < dispatch.settings.maxAttempts;
     const retryAfterMs = retryable
       ? retryDelayMs(dispatch.attempt, resolveBackoff(dispatch.settings.backoff), this.options.random)
       : null;
@@ -194,18 +258,53 @@ export class ExecutorPool {
       status,
       error: errorText,
       result: toJson(result),
-      traceId: null,
+      traceId: info.traceId,
       retryAfterMs,
     });
-    if (!recorded) this.options.logger.warn({ executionId: dispatch.executionId }, 'outcome not recorded: the execution was recovered by the leader');
+    if (!recorded)
+      this.options.logger.warn(
+        { executionId: dispatch.executionId },
+        'outcome not recorded: the execution was recovered by the leader',
+      );
+    const durationMs = Math.round(this.options.clock.monotonicMs() - startedMs);
+    if (active) this.#tracing.endExecute(active, status, { error });
     this.options.events.emit('execution:finished', {
       ...event,
       status,
       error: errorText,
-      durationMs: Math.round(this.options.clock.monotonicMs() - startedMs),
+      durationMs,
       retryAfterMs,
       recorded,
     });
+    if (this.options.listeners?.wants('executed')) {
+      await this.options.listeners.executed(info, {
+        status,
+        result,
+        error,
+        durationMs,
+        retryAfterMs,
+        recorded,
+      });
+    }
+  }
+
+  async #recordVeto(
+    event: ExecutionEvent,
+    info: ExecutionInfo,
+    active: ActiveExecution | null,
+    listener: string,
+  ): Promise<void> {
+    const recorded = await this.options.completions.record({
+      executionId: event.executionId,
+      status: 'vetoed',
+      error: listener,
+      result: null,
+      traceId: info.traceId,
+      retryAfterMs: null,
+    });
+    if (active) this.#tracing.endExecute(active, 'vetoed', { vetoedBy: listener });
+    this.options.events.emit('execution:vetoed', { ...event, listener, recorded });
+    await this.options.listeners?.jobExecutionVetoed(info, { listener });
   }
 }
 

@@ -26,7 +26,9 @@ export interface SchedulerEvents {
   'database:unavailable': { service: string; error: unknown };
   'database:available': { service: string };
   'trigger:fired': ExecutionEvent;
-  'trigger:misfired': { trigger: string; job: string; scheduledAt: Date; note: string | null };
+  'trigger:misfired': { trigger: string; group: string; job: string; scheduledAt: Date; note: string | null };
+  /** After each acquisition transaction (also an empty one): its size and how long it took. */
+  'acquisition:finished': { batchSize: number; durationMs: number };
   'execution:skipped': ExecutionEvent & { reason: string };
   'execution:started': ExecutionEvent;
   'execution:finished': ExecutionEvent & {
@@ -37,13 +39,31 @@ export interface SchedulerEvents {
     /** False when the outcome was not recorded because the leader had taken the execution away. */
     recorded: boolean;
   };
-  'execution:recovered': { executionId: string; job: string; instanceId: string; nextExecutionId: string | null };
+  /** A trigger listener vetoed the attempt; it is recorded as `vetoed` (the job did not run). */
+  'execution:vetoed': ExecutionEvent & { listener: string; recorded: boolean };
+  'execution:recovered': {
+    executionId: string;
+    job: string;
+    instanceId: string;
+    nextExecutionId: string | null;
+  };
   'execution:abandoned': { executionId: string; job: string; instanceId: string };
   'leader:elected': { instanceId: string; epoch: number };
   'leader:lost': { instanceId: string; epoch: number; reason: string };
   'instance:joined': { instanceId: string; name: string };
   'instance:dead': { instanceId: string; name: string; reason: string };
   'instance:fenced': { instanceId: string; reason: string };
+  /** pause()/resume() on this replica changed `count` triggers. */
+  'trigger:paused': {
+    target: { trigger?: string; job?: string; group?: string; all?: boolean };
+    count: number;
+  };
+  'trigger:resumed': {
+    target: { trigger?: string; job?: string; group?: string; all?: boolean };
+    count: number;
+  };
+  /** A listener hook threw or timed out (scheduling went on). */
+  'listener:failed': { listener: string; hook: string; error: unknown; timedOut: boolean };
 }
 
 export type SchedulerEventName = keyof SchedulerEvents;
@@ -68,7 +88,10 @@ export class SchedulerEventBus {
     return () => this.#emitter.off(event, wrapped);
   }
 
-  once<E extends SchedulerEventName>(event: E, predicate: (payload: SchedulerEvents[E]) => boolean = () => true): Promise<SchedulerEvents[E]> {
+  once<E extends SchedulerEventName>(
+    event: E,
+    predicate: (payload: SchedulerEvents[E]) => boolean = () => true,
+  ): Promise<SchedulerEvents[E]> {
     return new Promise((resolve) => {
       const off = this.on(event, (payload) => {
         if (!predicate(payload)) return;

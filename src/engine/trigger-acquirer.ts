@@ -7,10 +7,21 @@
  * NOTIFY), and a NOTIFY on the change channel or a freed executor slot wakes it early. With no free slot
  * it acquires nothing, so a busy replica leaves due triggers to its peers.
  */
+import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { claimPendingExecutions } from '../store/execution-store.js';
 import { inTransaction, type Executor } from '../store/executor.js';
-import { lockBusyJobs, lockDueTriggers, nextDueDelayMs, recordFires, type DueTrigger, type FireToRecord, type TriggerAdvance } from '../store/fire-store.js';
+import {
+  lockBusyJobs,
+  lockDueTriggers,
+  nextDueDelayMs,
+  recordFires,
+  type DueTrigger,
+  type FireToRecord,
+  type TriggerAdvance,
+} from '../store/fire-store.js';
+import { ExecutionTracing } from '../observability/execution-tracing.js';
+import { systemClock, type Clock } from '../time/clock.js';
 import { compileSchedule, type Schedule, type ScheduleSpec } from '../time/schedule.js';
 import type { ExecutorPool, Dispatch } from './executor-pool.js';
 import { planTrigger, type PlanLimits, DEFAULT_PLAN_LIMITS } from './fire-planner.js';
@@ -29,6 +40,10 @@ export interface TriggerAcquirerOptions {
   /** Builds the schedule of a stored trigger (calendars resolved); compiled schedules are cached by version. */
   compile?: (spec: ScheduleSpec, trigger: DueTrigger) => Schedule;
   onAcquired?: (batchSize: number) => void;
+  /** Spans `belfry.fire` (default: the global tracer, a no-op without an SDK). */
+  tracing?: ExecutionTracing;
+  /** Times the acquisition transaction (default: the system clock). */
+  clock?: Clock;
 }
 
 export interface AcquireResult {
@@ -40,8 +55,13 @@ export interface AcquireResult {
 
 export class TriggerAcquirer {
   readonly #schedules = new Map<string, { version: number; schedule: Schedule }>();
+  readonly #tracing: ExecutionTracing;
+  readonly #clock: Clock;
 
-  constructor(private readonly options: TriggerAcquirerOptions) {}
+  constructor(private readonly options: TriggerAcquirerOptions) {
+    this.#tracing = options.tracing ?? new ExecutionTracing();
+    this.#clock = options.clock ?? systemClock;
+  }
 
   /** One pass: acquire and dispatch what is due, claim pending work, and say how long to sleep. */
   async tick(): Promise<AcquireResult> {
@@ -71,11 +91,22 @@ export class TriggerAcquirer {
     return { fired, claimed, waitMs: delay === null ? maxIdleMs : Math.min(Math.max(delay, 0), maxIdleMs) };
   }
 
-  async #acquire(jobs: readonly string[], limit: number): Promise<{ dispatches: Dispatch[]; more: boolean; delayMs: number | null }> {
+  async #acquire(
+    jobs: readonly string[],
+    limit: number,
+  ): Promise<{ dispatches: Dispatch[]; more: boolean; delayMs: number | null }> {
     const instanceId = this.options.instanceId();
+    const tracing = this.#tracing;
+    // Fire spans by `${triggerId}@${scheduledMs}`: ended with their outcome after commit, failed on rollback.
+    let fireSpans: Map<string, Span> | undefined;
+    let batchSize = 0;
+    const startedMs = this.#clock.monotonicMs();
     return inTransaction(this.options.executor, async (tx) => {
+      fireSpans = undefined;
       const due = await lockDueTriggers(tx, { jobs, limit });
-      if (due.length === 0) return { dispatches: [], more: false, delayMs: await nextDueDelayMs(tx, { jobs }) };
+      batchSize = due.length;
+      if (due.length === 0)
+        return { dispatches: [], more: false, delayMs: await nextDueDelayMs(tx, { jobs }) };
       this.options.onAcquired?.(due.length);
 
       const advances: TriggerAdvance[] = [];
@@ -85,11 +116,25 @@ export class TriggerAcquirer {
       for (const trigger of due) {
         let plan;
         try {
-          plan = planTrigger(trigger, this.#schedule(trigger), trigger.dbNow, this.options.planLimits ?? DEFAULT_PLAN_LIMITS);
+          plan = planTrigger(
+            trigger,
+            this.#schedule(trigger),
+            trigger.dbNow,
+            this.options.planLimits ?? DEFAULT_PLAN_LIMITS,
+          );
         } catch (error) {
           // A trigger whose spec no longer compiles (a calendar was deleted, say) must not block the rest.
-          this.options.logger.error({ err: error, trigger: trigger.name }, 'trigger schedule failed; pausing trigger');
-          advances.push({ id: trigger.id, nextFireAt: null, previousFireAt: null, fired: 0, state: 'complete' });
+          this.options.logger.error(
+            { err: error, trigger: trigger.name },
+            'trigger schedule failed; pausing trigger',
+          );
+          advances.push({
+            id: trigger.id,
+            nextFireAt: null,
+            previousFireAt: null,
+            fired: 0,
+            state: 'complete',
+          });
           continue;
         }
         if (plan.nextFireAt && plan.nextFireAt.getTime() <= trigger.dbNow.getTime()) stillDue = true;
@@ -102,6 +147,15 @@ export class TriggerAcquirer {
           state: plan.nextFireAt ? 'waiting' : 'complete',
         });
         for (const planned of plan.fires) {
+          const fireSpan = tracing.startFire({
+            trigger: trigger.name,
+            group: trigger.group,
+            job: trigger.job,
+            scheduledAt: planned.scheduledAt,
+            dbNow: trigger.dbNow,
+          });
+          if (fireSpan)
+            (fireSpans ??= new Map()).set(`${trigger.id}@${planned.scheduledAt.getTime()}`, fireSpan.span);
           fires.push({
             triggerId: trigger.id,
             triggerName: trigger.name,
@@ -112,7 +166,7 @@ export class TriggerAcquirer {
             status: planned.kind === 'run' ? 'running' : planned.kind === 'catch-up' ? 'pending' : 'misfired',
             delayMs: planned.delayMs,
             error: planned.note,
-            traceContext: null,
+            traceContext: fireSpan?.carrier ?? null,
           });
         }
       }
@@ -122,7 +176,8 @@ export class TriggerAcquirer {
       if (forbidJobs.length > 0) {
         const busy = await lockBusyJobs(tx, { jobs: forbidJobs });
         for (const fire of fires) {
-          if (!forbidJobs.includes(fire.job) || (fire.status !== 'running' && fire.status !== 'pending')) continue;
+          if (!forbidJobs.includes(fire.job) || (fire.status !== 'running' && fire.status !== 'pending'))
+            continue;
           if (busy.has(fire.job)) {
             fire.status = 'skipped';
             fire.error = 'skipped: concurrency forbid and the previous execution is still running';
@@ -132,10 +187,17 @@ export class TriggerAcquirer {
         }
       }
 
-      const recorded = fires.length > 0 ? await recordFires(tx, { instanceId, advances, fires }) : await recordFires(tx, { instanceId, advances, fires: [] });
+      const recorded =
+        fires.length > 0
+          ? await recordFires(tx, { instanceId, advances, fires })
+          : await recordFires(tx, { instanceId, advances, fires: [] });
       const dispatches: Dispatch[] = [];
+      const carriers = fireSpans
+        ? new Map(fires.map((f) => [`${f.triggerId}@${f.scheduledAt.getTime()}`, f.traceContext]))
+        : undefined;
       for (const fire of recorded) {
         const trigger = byTrigger.get(fire.triggerId)!;
+        const key = fireSpans ? `${fire.triggerId}@${fire.scheduledAt.getTime()}` : '';
         const event = {
           executionId: fire.executionId,
           fireId: fire.fireId,
@@ -148,29 +210,69 @@ export class TriggerAcquirer {
           instanceId,
         };
         if (fire.status === 'running') {
-          dispatches.push({ ...event, data: trigger.data, settings: trigger.settings });
+          dispatches.push({
+            ...event,
+            data: trigger.data,
+            settings: trigger.settings,
+            traceContext: carriers?.get(key) ?? null,
+          });
+        }
+        const span = fireSpans?.get(key);
+        if (span) {
+          const outcome = fire.status === 'running' ? 'fired' : fire.status;
+          this.#pendingEvents.push(() => tracing.endFire(span, outcome, fire.fireId));
         }
         this.#emitAfterCommit(fire.status, event);
       }
       return { dispatches, more: stillDue, delayMs: stillDue ? 0 : null };
-    }).then((result) => {
-      this.#flushEvents();
-      return result;
-    }, (error) => {
-      this.#pendingEvents = [];
-      throw error;
-    });
+    }).then(
+      (result) => {
+        this.#emitAcquisition(batchSize, startedMs);
+        this.#flushEvents();
+        return result;
+      },
+      (error) => {
+        this.#pendingEvents = [];
+        for (const span of fireSpans?.values() ?? []) tracing.failFire(span, error);
+        throw error;
+      },
+    );
   }
 
   #pendingEvents: (() => void)[] = [];
 
-  #emitAfterCommit(status: string, event: Parameters<SchedulerEventBus['emit']>[1] & { trigger: string; job: string; scheduledAt: Date }): void {
+  #emitAcquisition(batchSize: number, startedMs: number): void {
+    const durationMs = this.#clock.monotonicMs() - startedMs;
+    this.options.events.emit('acquisition:finished', { batchSize, durationMs });
+  }
+
+  #emitAfterCommit(
+    status: string,
+    event: Parameters<SchedulerEventBus['emit']>[1] & {
+      trigger: string;
+      group: string;
+      job: string;
+      scheduledAt: Date;
+    },
+  ): void {
     const { events } = this.options;
     const payload = event as never;
-    if (status === 'running' || status === 'pending') this.#pendingEvents.push(() => events.emit('trigger:fired', payload));
-    else if (status === 'skipped') this.#pendingEvents.push(() => events.emit('execution:skipped', { ...(event as object), reason: 'concurrency forbid' } as never));
+    if (status === 'running' || status === 'pending')
+      this.#pendingEvents.push(() => events.emit('trigger:fired', payload));
+    else if (status === 'skipped')
+      this.#pendingEvents.push(() =>
+        events.emit('execution:skipped', { ...(event as object), reason: 'concurrency forbid' } as never),
+      );
     else if (status === 'misfired') {
-      this.#pendingEvents.push(() => events.emit('trigger:misfired', { trigger: event.trigger, job: event.job, scheduledAt: event.scheduledAt, note: null }));
+      this.#pendingEvents.push(() =>
+        events.emit('trigger:misfired', {
+          trigger: event.trigger,
+          group: event.group,
+          job: event.job,
+          scheduledAt: event.scheduledAt,
+          note: null,
+        }),
+      );
     }
   }
 
@@ -181,7 +283,11 @@ export class TriggerAcquirer {
   }
 
   async #claimPending(jobs: readonly string[], limit: number): Promise<number> {
-    const claimed = await claimPendingExecutions(this.options.executor, { instanceId: this.options.instanceId(), jobs, limit });
+    const claimed = await claimPendingExecutions(this.options.executor, {
+      instanceId: this.options.instanceId(),
+      jobs,
+      limit,
+    });
     for (const execution of claimed) {
       this.options.pool.run({
         executionId: execution.executionId,
@@ -194,6 +300,7 @@ export class TriggerAcquirer {
         firedAt: execution.firedAt,
         data: execution.data,
         settings: execution.settings,
+        traceContext: execution.traceContext,
       });
     }
     return claimed.length;

@@ -15,7 +15,9 @@ const matchAll: MatchTest = () => true;
 
 export function compileMatcher(matcher: ListenerMatcher | readonly ListenerMatcher[] | undefined): MatchTest {
   if (matcher === undefined) return matchAll;
-  const list = Array.isArray(matcher) ? (matcher as readonly ListenerMatcher[]) : [matcher as ListenerMatcher];
+  const list = Array.isArray(matcher)
+    ? (matcher as readonly ListenerMatcher[])
+    : [matcher as ListenerMatcher];
   if (list.length === 0) return matchAll;
   const tests = list.map((one) => {
     const name = one.name === undefined ? undefined : compileGlob(one.name);

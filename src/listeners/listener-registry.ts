@@ -55,8 +55,15 @@ export class ListenerRegistry {
 
   constructor(private readonly options: ListenerRegistryOptions) {}
 
-  addJobListener(listener: JobListener, matcher?: ListenerMatcher | readonly ListenerMatcher[]): () => boolean {
-    assertNamed(listener, this.#jobListeners.map((m) => m.listener), 'job');
+  addJobListener(
+    listener: JobListener,
+    matcher?: ListenerMatcher | readonly ListenerMatcher[],
+  ): () => boolean {
+    assertNamed(
+      listener,
+      this.#jobListeners.map((m) => m.listener),
+      'job',
+    );
     this.#jobListeners = [...this.#jobListeners, { listener, matches: compileMatcher(matcher) }];
     return () => this.removeJobListener(listener.name);
   }
@@ -67,8 +74,15 @@ export class ListenerRegistry {
     return this.#jobListeners.length < before;
   }
 
-  addTriggerListener(listener: TriggerListener, matcher?: ListenerMatcher | readonly ListenerMatcher[]): () => boolean {
-    assertNamed(listener, this.#triggerListeners.map((m) => m.listener), 'trigger');
+  addTriggerListener(
+    listener: TriggerListener,
+    matcher?: ListenerMatcher | readonly ListenerMatcher[],
+  ): () => boolean {
+    assertNamed(
+      listener,
+      this.#triggerListeners.map((m) => m.listener),
+      'trigger',
+    );
     this.#triggerListeners = [...this.#triggerListeners, { listener, matches: compileMatcher(matcher) }];
     return () => this.removeTriggerListener(listener.name);
   }
@@ -89,6 +103,25 @@ export class ListenerRegistry {
     const before = this.#schedulerListeners.length;
     this.#schedulerListeners = this.#schedulerListeners.filter((l) => l.name !== name);
     return this.#schedulerListeners.length < before;
+  }
+
+  /** Whether any job or trigger listener implements `hook` (the executor skips the call, and its await, if none does). */
+  wants(
+    hook: 'triggerFired' | 'vetoJobExecution' | 'jobToBeExecuted' | 'jobExecutionVetoed' | 'executed',
+  ): boolean {
+    switch (hook) {
+      case 'triggerFired':
+      case 'vetoJobExecution':
+        return this.#triggerListeners.some((m) => m.listener[hook]);
+      case 'jobToBeExecuted':
+      case 'jobExecutionVetoed':
+        return this.#jobListeners.some((m) => m.listener[hook]);
+      case 'executed':
+        return (
+          this.#jobListeners.some((m) => m.listener.jobWasExecuted) ||
+          this.#triggerListeners.some((m) => m.listener.triggerComplete)
+        );
+    }
   }
 
   get jobListenerNames(): string[] {
@@ -117,7 +150,9 @@ export class ListenerRegistry {
   async vetoer(execution: ExecutionInfo): Promise<string | null> {
     for (const { listener, matches } of this.#triggerListeners) {
       if (!listener.vetoJobExecution || !matches(execution.trigger, execution.group)) continue;
-      const veto = await this.#invoke(listener.name, 'vetoJobExecution', () => listener.vetoJobExecution!(execution));
+      const veto = await this.#invoke(listener.name, 'vetoJobExecution', () =>
+        listener.vetoJobExecution!(execution),
+      );
       if (veto === true) return listener.name;
     }
     return null;
@@ -134,7 +169,9 @@ export class ListenerRegistry {
   async jobExecutionVetoed(execution: ExecutionInfo, veto: VetoInfo): Promise<void> {
     for (const { listener, matches } of this.#jobListeners) {
       if (listener.jobExecutionVetoed && matches(execution.job, execution.group)) {
-        await this.#invoke(listener.name, 'jobExecutionVetoed', () => listener.jobExecutionVetoed!(execution, veto));
+        await this.#invoke(listener.name, 'jobExecutionVetoed', () =>
+          listener.jobExecutionVetoed!(execution, veto),
+        );
       }
     }
   }
@@ -143,12 +180,16 @@ export class ListenerRegistry {
   async executed(execution: ExecutionInfo, result: ExecutionResult): Promise<void> {
     for (const { listener, matches } of this.#jobListeners) {
       if (listener.jobWasExecuted && matches(execution.job, execution.group)) {
-        await this.#invoke(listener.name, 'jobWasExecuted', () => listener.jobWasExecuted!(execution, result));
+        await this.#invoke(listener.name, 'jobWasExecuted', () =>
+          listener.jobWasExecuted!(execution, result),
+        );
       }
     }
     for (const { listener, matches } of this.#triggerListeners) {
       if (listener.triggerComplete && matches(execution.trigger, execution.group)) {
-        await this.#invoke(listener.name, 'triggerComplete', () => listener.triggerComplete!(execution, result));
+        await this.#invoke(listener.name, 'triggerComplete', () =>
+          listener.triggerComplete!(execution, result),
+        );
       }
     }
   }
@@ -157,11 +198,14 @@ export class ListenerRegistry {
 
   /** Notifies misfires without holding up the acquisition loop; `settle()` waits for them. */
   triggerMisfired(misfire: MisfireInfo): void {
-    const targets = this.#triggerListeners.filter((m) => m.listener.triggerMisfired && m.matches(misfire.trigger, misfire.group));
+    const targets = this.#triggerListeners.filter(
+      (m) => m.listener.triggerMisfired && m.matches(misfire.trigger, misfire.group),
+    );
     if (targets.length === 0) return;
     this.#track(
       (async () => {
-        for (const { listener } of targets) await this.#invoke(listener.name, 'triggerMisfired', () => listener.triggerMisfired!(misfire));
+        for (const { listener } of targets)
+          await this.#invoke(listener.name, 'triggerMisfired', () => listener.triggerMisfired!(misfire));
       })(),
     );
   }
@@ -190,7 +234,12 @@ export class ListenerRegistry {
     void promise.finally(() => this.#background.delete(promise));
   }
 
-  async #invoke<T>(listener: string, hook: string, call: () => T | Promise<T>): Promise<T | undefined> {
+  /** Calls one hook; a synchronous hook's value comes back synchronously (no promise, no timer). */
+  #invoke<T>(
+    listener: string,
+    hook: string,
+    call: () => T | Promise<T>,
+  ): T | undefined | Promise<T | undefined> {
     let returned: T | Promise<T>;
     try {
       returned = call();
@@ -198,14 +247,19 @@ export class ListenerRegistry {
       this.options.onFailure({ listener, hook, error, timedOut: false });
       return undefined;
     }
-    if (!isThenable(returned)) return returned;
+    return isThenable(returned) ? this.#bounded(listener, hook, returned) : returned;
+  }
+
+  async #bounded<T>(listener: string, hook: string, returned: Promise<T>): Promise<T | undefined> {
     const { clock, timeoutMs } = this.options;
     const timer = new AbortController();
     const timedOut = Symbol('timeout');
     try {
       const first = await Promise.race([returned, clock.sleep(timeoutMs, timer.signal).then(() => timedOut)]);
       if (first === timedOut) {
-        const error = new ListenerTimeoutError(`listener "${listener}" ${hook} did not settle within ${timeoutMs} ms`);
+        const error = new ListenerTimeoutError(
+          `listener "${listener}" ${hook} did not settle within ${timeoutMs} ms`,
+        );
         this.options.onFailure({ listener, hook, error, timedOut: true });
         return undefined;
       }
@@ -220,12 +274,15 @@ export class ListenerRegistry {
 }
 
 function assertNamed(listener: { name: string }, existing: readonly { name: string }[], kind: string): void {
-  if (typeof listener.name !== 'string' || listener.name.length === 0) throw new TypeError(`a ${kind} listener needs a name`);
+  if (typeof listener.name !== 'string' || listener.name.length === 0)
+    throw new TypeError(`a ${kind} listener needs a name`);
   if (existing.some((other) => other.name === listener.name)) {
     throw new Error(`a ${kind} listener named "${listener.name}" is already registered`);
   }
 }
 
 function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
 }

@@ -86,9 +86,9 @@ export interface TriggerListener {
   triggerComplete?: Hook<[execution: ExecutionInfo, result: ExecutionResult]>;
 }
 
-/** What `pause`/`resume` targeted (a trigger, a job, or a trigger group), and how many triggers changed. */
+/** What `pause`/`resume` targeted (a trigger, a job, a trigger group, or all), and how many triggers changed. */
 export interface PauseInfo {
-  readonly target: { trigger?: string; job?: string; group?: string };
+  readonly target: { trigger?: string; job?: string; group?: string; all?: boolean };
   readonly count: number;
 }
 

@@ -130,7 +130,11 @@ export class ExecutionTracing {
     return { span, context: trace.setSpan(parent, span), traceId: spanContext.traceId };
   }
 
-  endExecute(active: ActiveExecution, outcome: ExecuteOutcome, detail: { error?: unknown; vetoedBy?: string } = {}): void {
+  endExecute(
+    active: ActiveExecution,
+    outcome: ExecuteOutcome,
+    detail: { error?: unknown; vetoedBy?: string } = {},
+  ): void {
     const { span } = active;
     if (span.isRecording()) {
       span.setAttribute('belfry.execution.outcome', outcome);
@@ -175,7 +179,12 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 export function parseTraceparent(value: string | undefined): SpanContext | null {
   const match = value ? TRACEPARENT.exec(value.trim()) : null;
   if (!match) return null;
-  const spanContext: SpanContext = { traceId: match[1]!, spanId: match[2]!, traceFlags: parseInt(match[3]!, 16), isRemote: true };
+  const spanContext: SpanContext = {
+    traceId: match[1]!,
+    spanId: match[2]!,
+    traceFlags: parseInt(match[3]!, 16),
+    isRemote: true,
+  };
   return isSpanContextValid(spanContext) ? spanContext : null;
 }
 
@@ -184,9 +193,9 @@ export function traceIdOf(carrier: TraceCarrier | null): string | null {
   return carrier ? (parseTraceparent(carrier.traceparent)?.traceId ?? null) : null;
 }
 
+/** `error.type`: the error's class name (low cardinality, as the semantic conventions ask). */
 function errorType(error: unknown): string {
-  if (error instanceof Error) return (error as { code?: unknown }).code && typeof (error as { code?: unknown }).code === 'string' ? String((error as { code: string }).code) : error.name;
-  return '_OTHER';
+  return error instanceof Error ? error.name || error.constructor.name : '_OTHER';
 }
 
 function describe(error: unknown): string {

@@ -84,7 +84,7 @@ export async function claimPendingExecutions(
 
 export type FinalStatus = Extract<
   ExecutionStatus,
-  'succeeded' | 'failed' | 'timed_out' | 'abandoned' | 'recovered'
+  'succeeded' | 'failed' | 'timed_out' | 'abandoned' | 'recovered' | 'vetoed'
 >;
 
 export interface ExecutionOutcome {

@@ -191,7 +191,8 @@ export async function recordFires(
                     ${advances.map((a) => a.previousFireAt)}::timestamptz[], ${advances.map((a) => a.fired)}::int[],
                     ${advances.map((a) => a.state)}::text[])
              AS a(id, next_fire_at, previous_fire_at, fired, state)
-       WHERE t.id = a.id
+       -- The redundant ANY lets the planner probe the primary key instead of hashing the whole table.
+       WHERE t.id = a.id AND t.id = ANY(${advances.map((a) => a.id)}::bigint[])
     ), input AS (
       SELECT * FROM unnest(${fires.map((f) => f.triggerId)}::bigint[], ${fires.map((f) => f.triggerName)}::text[],
                            ${fires.map((f) => f.group)}::text[], ${fires.map((f) => f.job)}::text[],
@@ -211,12 +212,14 @@ export async function recordFires(
       RETURNING id, trigger_id, scheduled_at, fired_at
     ), started AS (
       INSERT INTO ${table(ex, 'executions')}
-             (fire_id, attempt, job_name, status, instance_id, run_at, started_at, finished_at, error)
+             (fire_id, attempt, job_name, status, instance_id, run_at, started_at, finished_at, error, trace_id)
       SELECT fired.id, 1, input.job_name, input.status,
              CASE WHEN input.status <> 'pending' THEN ${params.instanceId}::uuid END,
              ${now} + input.delay_ms * interval '1 millisecond',
              CASE WHEN input.status = 'running' THEN ${now} END,
-             CASE WHEN input.status IN ('running', 'pending') THEN NULL ELSE ${now} END, input.error
+             CASE WHEN input.status IN ('running', 'pending') THEN NULL ELSE ${now} END, input.error,
+             -- The trace id of the fire's W3C traceparent ("00-<trace id>-<span id>-<flags>"), for job_history.
+             nullif(split_part(input.trace_context->>'traceparent', '-', 2), '')
         FROM fired JOIN input ON input.trigger_id = fired.trigger_id AND input.scheduled_at = fired.scheduled_at
       RETURNING id, fire_id, status
     )
