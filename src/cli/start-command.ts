@@ -75,8 +75,12 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
   });
   const stopSignal = new AbortController();
   const stopped = installSignalHandlers(scheduler, logger, stopSignal);
+  let admin: AdminServer | undefined;
   try {
     await prepared.register(scheduler);
+    // The admin server comes up first: /healthz must answer while the database is still unreachable,
+    // or an orchestrator's liveness probe would turn a database outage into a restart loop.
+    admin = await startAdmin(scheduler, settings, logger, telemetry);
     const migrated = await migrateWhenReachable(scheduler.database.pool, scheduler.database.schema, {
       clock: systemClock,
       logger,
@@ -84,13 +88,13 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
     });
     if (!migrated) {
       const code = await stopped;
+      await admin?.close();
       await telemetry.shutdown();
       return code;
     }
     await prepared.reconcile(scheduler, logger);
     attachExecutionLog(scheduler, logger);
     await scheduler.start();
-    const admin = await startAdmin(scheduler, settings, logger, telemetry);
     const code = await stopped;
     await admin?.close();
     await telemetry.shutdown();
@@ -99,6 +103,7 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
     logger.error({ err: error }, 'replica failed to start');
     process.stderr.write(`belfry: ${(error as Error).message}\n`);
     await scheduler.stop({ timeoutMs: 1_000 }).catch(() => {});
+    await admin?.close();
     await telemetry.shutdown();
     return 1;
   }

@@ -40,6 +40,7 @@ export interface TriggerAcquirerOptions {
   /** Builds the schedule of a stored trigger (calendars resolved); compiled schedules are cached by version. */
   compile?: (spec: ScheduleSpec, trigger: DueTrigger) => Schedule;
   onAcquired?: (batchSize: number) => void;
+  random?: () => number;
   /** Spans `belfry.fire` (default: the global tracer, a no-op without an SDK). */
   tracing?: ExecutionTracing;
   /** Times the acquisition transaction (default: the system clock). */
@@ -57,10 +58,14 @@ export class TriggerAcquirer {
   readonly #schedules = new Map<string, { version: number; schedule: Schedule }>();
   readonly #tracing: ExecutionTracing;
   readonly #clock: Clock;
+  readonly #random: () => number;
+  /** Consecutive ticks that found due work held by peers; grows the back-off. */
+  #contention = 0;
 
   constructor(private readonly options: TriggerAcquirerOptions) {
     this.#tracing = options.tracing ?? new ExecutionTracing();
     this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
   }
 
   /** One pass: acquire and dispatch what is due, claim pending work, and say how long to sleep. */
@@ -74,11 +79,13 @@ export class TriggerAcquirer {
     let delay: number | null = null;
 
     const limit = Math.min(batchSize, pool.freeSlots);
+    let lockedNothing = false;
     if (limit > 0) {
       const acquired = await this.#acquire(jobs, limit);
       fired = acquired.dispatches.length;
       more = acquired.more;
       delay = acquired.delayMs;
+      lockedNothing = acquired.locked === 0;
       for (const dispatch of acquired.dispatches) pool.run(dispatch);
     }
     if (pool.freeSlots > 0 && (delay === null || delay <= 0 || more)) {
@@ -86,7 +93,18 @@ export class TriggerAcquirer {
       if (claimed > 0) more = true;
     }
     if (pool.freeSlots === 0) return { fired, claimed, waitMs: maxIdleMs }; // a freed slot wakes us
-    if (more) return { fired, claimed, waitMs: 0 };
+    if (more) {
+      this.#contention = 0;
+      return { fired, claimed, waitMs: 0 };
+    }
+    if (lockedNothing && claimed === 0 && delay !== null && delay <= 0) {
+      // Work is due but peers hold every row of it (SKIP LOCKED found nothing): they are firing it. Retrying
+      // at once would only spin; back off briefly with jitter (a NOTIFY or a freed slot still wakes us).
+      this.#contention = Math.min(this.#contention + 1, 4);
+      const base = 5 * 2 ** (this.#contention - 1);
+      return { fired, claimed, waitMs: Math.round(base + this.#random() * base) };
+    }
+    this.#contention = 0;
     if (delay === null) delay = await nextDueDelayMs(this.options.executor, { jobs });
     return { fired, claimed, waitMs: delay === null ? maxIdleMs : Math.min(Math.max(delay, 0), maxIdleMs) };
   }
@@ -94,7 +112,7 @@ export class TriggerAcquirer {
   async #acquire(
     jobs: readonly string[],
     limit: number,
-  ): Promise<{ dispatches: Dispatch[]; more: boolean; delayMs: number | null }> {
+  ): Promise<{ dispatches: Dispatch[]; more: boolean; locked: number; delayMs: number | null }> {
     const instanceId = this.options.instanceId();
     const tracing = this.#tracing;
     // Fire spans by `${triggerId}@${scheduledMs}`: ended with their outcome after commit, failed on rollback.
@@ -106,7 +124,7 @@ export class TriggerAcquirer {
       const due = await lockDueTriggers(tx, { jobs, limit });
       batchSize = due.length;
       if (due.length === 0)
-        return { dispatches: [], more: false, delayMs: await nextDueDelayMs(tx, { jobs }) };
+        return { dispatches: [], more: false, locked: 0, delayMs: await nextDueDelayMs(tx, { jobs }) };
       this.options.onAcquired?.(due.length);
 
       const advances: TriggerAdvance[] = [];
@@ -224,7 +242,7 @@ export class TriggerAcquirer {
         }
         this.#emitAfterCommit(fire.status, event);
       }
-      return { dispatches, more: stillDue, delayMs: stillDue ? 0 : null };
+      return { dispatches, more: stillDue, locked: due.length, delayMs: stillDue ? 0 : null };
     }).then(
       (result) => {
         this.#emitAcquisition(batchSize, startedMs);

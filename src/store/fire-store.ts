@@ -216,7 +216,9 @@ export async function recordFires(
       SELECT fired.id, 1, input.job_name, input.status,
              CASE WHEN input.status <> 'pending' THEN ${params.instanceId}::uuid END,
              ${now} + input.delay_ms * interval '1 millisecond',
-             CASE WHEN input.status = 'running' THEN ${now} END,
+             -- The moment the row is written, not the transaction's start: job_history's lag must not hide
+             -- the time a batch takes.
+             CASE WHEN input.status = 'running' THEN ${params.now ? now : sql`clock_timestamp()`} END,
              CASE WHEN input.status IN ('running', 'pending') THEN NULL ELSE ${now} END, input.error,
              -- The trace id of the fire's W3C traceparent ("00-<trace id>-<span id>-<flags>"), for job_history.
              nullif(split_part(input.trace_context->>'traceparent', '-', 2), '')

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { createTestDatabase, dropTestDatabase, testDatabaseUrl, uniqueSchema } from '../support/schema.js';
 import type { BelfryDatabase } from '../../src/store/database.js';
+import { freePort } from '../../src/dev/embedded-postgres.js';
 
 const BIN = new URL('../../bin/belfry.js', import.meta.url).pathname;
 
@@ -59,11 +60,17 @@ describe('belfry start', () => {
   });
 
   it('retries an unreachable database with backoff instead of crashing, and stops on SIGTERM', async () => {
+    const port = await freePort();
     const run = belfry(['start', '--config', 'examples/belfry.yaml'], {
       DATABASE_URL: 'postgres://belfry:x@127.0.0.1:1/none',
+      BELFRY_HTTP_PORT: String(port),
     });
     await until(() => (run.output().stdout.match(/database unreachable; retrying/g) ?? []).length >= 3);
     expect(run.child.exitCode).toBeNull();
+    // Alive (so a liveness probe does not restart it), but not ready.
+    const base = `http://127.0.0.1:${port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });
