@@ -7,7 +7,8 @@
  *   npx tsx scripts/history-at-scale.ts [--rows 10000000] [--runs 3] [--keep] [--plans FILE]
  *
  * --keep keeps the data directory (.tmp/history-at-scale) and reuses it on the next run, skipping the
- * generation; without it the directory is removed at the end.
+ * generation; without it the directory is removed at the end. The last step really deletes the history
+ * older than 80 days (as the leader's retention would), so a reused directory holds 80 days.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +19,11 @@ import { openDatabase } from '../src/store/database.js';
 import { inTransaction } from '../src/store/executor.js';
 import { queryHistory } from '../src/store/history-store.js';
 import { migrate } from '../src/store/migrator.js';
-import { pruneCompletedOneOffTriggers, pruneExpiredFires, pruneGoneInstances } from '../src/store/retention-store.js';
+import {
+  pruneCompletedOneOffTriggers,
+  pruneExpiredFires,
+  pruneGoneInstances,
+} from '../src/store/retention-store.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -101,7 +106,9 @@ async function generate(client: pg.Client): Promise<void> {
         JOIN instance_map im ON im.d = least(${DEPLOYS - 1}, n * ${DEPLOYS} / ${fires}) AND im.r = 1 + (n * 7919) % ${REPLICAS}`);
     log(`  fires ${(to + 1).toLocaleString()} (${elapsed(chunkStarted)})`);
   }
-  const { rows: bounds } = await client.query<{ min: string; max: string }>('SELECT min(id) AS min, max(id) AS max FROM fires');
+  const { rows: bounds } = await client.query<{ min: string; max: string }>(
+    'SELECT min(id) AS min, max(id) AS max FROM fires',
+  );
   const minId = Number(bounds[0]!.min);
   const maxId = Number(bounds[0]!.max);
   for (let from = minId; from <= maxId; from += CHUNK) {
@@ -172,7 +179,9 @@ async function explain(client: pg.Client, name: string, text: string): Promise<T
   let plan = '';
   let rows = 0;
   for (let run = 0; run < RUNS; run += 1) {
-    const { rows: lines } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${text}`);
+    const { rows: lines } = await client.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN (ANALYZE, BUFFERS) ${text}`,
+    );
     plan = lines.map((line) => line['QUERY PLAN']).join('\n');
     const total = /Execution Time: ([\d.]+) ms/.exec(plan);
     const planning = /Planning Time: ([\d.]+) ms/.exec(plan);
@@ -182,6 +191,7 @@ async function explain(client: pg.Client, name: string, text: string): Promise<T
   return { name, rows, times, plan };
 }
 
+/** Times `work` end to end, RUNS times. */
 async function timeCall(name: string, work: () => Promise<number>): Promise<Timing> {
   const times: number[] = [];
   let rows = 0;
@@ -195,38 +205,63 @@ async function timeCall(name: string, work: () => Promise<number>): Promise<Timi
 
 async function main(): Promise<void> {
   const overall = performance.now();
-  const server = await startEmbeddedPostgres({ dataDir: DATA_DIR, persistent: args.keep, maxConnections: 20 });
+  const server = await startEmbeddedPostgres({
+    dataDir: DATA_DIR,
+    persistent: args.keep,
+    maxConnections: 20,
+  });
   const pool = new pg.Pool({ connectionString: server.url, max: 4 });
   const client = new pg.Client({ connectionString: server.url });
-  const database = openDatabase({ connectionString: server.url, schema: SCHEMA, maxConnections: 2, statementTimeoutMs: 600_000 });
+  const database = openDatabase({
+    connectionString: server.url,
+    schema: SCHEMA,
+    maxConnections: 2,
+    statementTimeoutMs: 600_000,
+  });
   try {
     await client.connect();
     const migrated = await migrate(pool, SCHEMA);
     if (migrated.applied.length) log(`migrated: ${migrated.applied.map((m) => m.name).join(', ')}`);
-    const { rows: count } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.executions`);
+    const { rows: count } = await client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${SCHEMA}.executions`,
+    );
     if (Number(count[0]!.n) === 0) await generate(client);
     else {
       log(`reusing ${Number(count[0]!.n).toLocaleString()} existing rows in ${DATA_DIR}`);
       await client.query(`VACUUM ANALYZE ${SCHEMA}.fires, ${SCHEMA}.executions`);
     }
-    const { rows: stats } = await client.query<{ executions: string; fires: string; size: string; version: string }>(`
+    const { rows: stats } = await client.query<{
+      executions: string;
+      fires: string;
+      size: string;
+      version: string;
+    }>(`
       SELECT (SELECT count(*) FROM ${SCHEMA}.executions) AS executions, (SELECT count(*) FROM ${SCHEMA}.fires) AS fires,
              pg_size_pretty(pg_total_relation_size('${SCHEMA}.executions') + pg_total_relation_size('${SCHEMA}.fires')) AS size,
              current_setting('server_version') AS version`);
     const s = stats[0]!;
-    log(`PostgreSQL ${s.version}: ${Number(s.executions).toLocaleString()} executions (history rows), ${Number(s.fires).toLocaleString()} fires, ${s.size} with indexes`);
+    log(
+      `PostgreSQL ${s.version}: ${Number(s.executions).toLocaleString()} executions (history rows), ${Number(s.fires).toLocaleString()} fires, ${s.size} with indexes`,
+    );
 
     await client.query(`SET search_path TO ${SCHEMA}`);
     const timings: Timing[] = [];
     for (const query of documentedQueries()) {
       const timing = await explain(client, query.name, query.sql);
       timings.push(timing);
-      log(`\n=== ${query.name}: median ${median(timing.times).toFixed(1)} ms over ${RUNS} runs\n${query.sql}\n\n${timing.plan}`);
+      log(
+        `\n=== ${query.name}: median ${median(timing.times).toFixed(1)} ms over ${RUNS} runs\n${query.sql}\n\n${timing.plan}`,
+      );
     }
 
     const ex = { db: database.db, schema: database.schema };
     // What `belfry history` and GET /api/v1/history run, through the real store code.
-    timings.push(await timeCall('store: queryHistory (no filter)', async () => (await queryHistory(ex, { limit: 100 })).length));
+    timings.push(
+      await timeCall(
+        'store: queryHistory (no filter)',
+        async () => (await queryHistory(ex, { limit: 100 })).length,
+      ),
+    );
     timings.push(
       await timeCall('store: queryHistory --group billing --status failed --since 24h', async () => {
         const since = (await client.query<{ t: Date }>(`SELECT now() - interval '24 hours' AS t`)).rows[0]!.t;
@@ -234,8 +269,11 @@ async function main(): Promise<void> {
       }),
     );
     timings.push(
-      await timeCall('store: queryHistory --instance replica-9-1 --min-duration 1s', async () =>
-        (await queryHistory(ex, { instance: 'replica-9-1', minDurationMs: 1000, limit: 100 })).length),
+      await timeCall(
+        'store: queryHistory --instance replica-9-1 --min-duration 1s',
+        async () =>
+          (await queryHistory(ex, { instance: 'replica-9-1', minDurationMs: 1000, limit: 100 })).length,
+      ),
     );
     // One retention batch (5,000 fires with their executions), rolled back so every run deletes the same.
     const prune = async (retentionDays: number) => {
@@ -249,11 +287,37 @@ async function main(): Promise<void> {
       });
       return deleted;
     };
-    timings.push(await timeCall('retention: one batch of 5,000 expired fires (+ executions)', () => prune(80)));
-    timings.push(await timeCall('retention: nothing expired (90 d cutoff, steady state)', () => prune(91)));
-    timings.push(await timeCall('retention: completed one-offs', () => pruneCompletedOneOffTriggers(ex, { retentionMs: 90 * 86_400_000, limit: 5_000 })));
     timings.push(
-      await timeCall('retention: gone instances (reference check)', async () => {
+      await timeCall('retention: one batch of 5,000 expired fires (+ executions)', () => prune(80)),
+    );
+    timings.push(await timeCall('retention: nothing expired (90 d cutoff, steady state)', () => prune(91)));
+    timings.push(
+      await timeCall('retention: completed one-offs', () =>
+        pruneCompletedOneOffTriggers(ex, { retentionMs: 90 * 86_400_000, limit: 5_000 }),
+      ),
+    );
+    // Last, because it deletes for real: drain the history older than 80 days the way the leader does,
+    // 5,000 fires per transaction, then time the instance-row cleanup that follows (rolled back).
+    const drainStarted = performance.now();
+    const batches: number[] = [];
+    for (let more = true; more;) {
+      const started = performance.now();
+      const { fires } = await inTransaction(ex, (tx) =>
+        pruneExpiredFires(tx, { retentionMs: 80 * 86_400_000, limit: 5_000 }),
+      );
+      batches.push(performance.now() - started);
+      more = fires === 5_000;
+    }
+    const drained: Timing = {
+      name: `retention: drain 10 expired days, ${batches.length} batches (per batch)`,
+      rows: 5_000,
+      times: batches,
+      plan: '',
+    };
+    log(`drained 10 days of expired history in ${batches.length} transactions, ${elapsed(drainStarted)}`);
+    timings.push(drained);
+    timings.push(
+      await timeCall('retention: gone instances, once the fires caught up', async () => {
         let deleted = 0;
         await inTransaction(ex, async (tx) => {
           deleted = await pruneGoneInstances(tx, { retentionMs: 80 * 86_400_000, limit: 5_000 });
@@ -269,12 +333,21 @@ async function main(): Promise<void> {
       `| query | rows returned | median (ms) | min (ms) | max (ms) |`,
       `| --- | ---: | ---: | ---: | ---: |`,
       ...timings.map(
-        (t) => `| ${t.name} | ${t.rows} | ${median(t.times).toFixed(1)} | ${Math.min(...t.times).toFixed(1)} | ${Math.max(...t.times).toFixed(1)} |`,
+        (t) =>
+          `| ${t.name} | ${t.rows} | ${median(t.times).toFixed(1)} | ${Math.min(...t.times).toFixed(1)} | ${Math.max(...t.times).toFixed(1)} |`,
       ),
     ].join('\n');
-    log(`\n${Number(s.executions).toLocaleString()} history rows, ${RUNS} runs each (EXPLAIN ANALYZE execution + planning time; store calls timed end to end):\n\n${table}\n`);
+    log(
+      `\n${Number(s.executions).toLocaleString()} history rows, ${RUNS} runs each (EXPLAIN ANALYZE execution + planning time; store calls timed end to end):\n\n${table}\n`,
+    );
     if (args.plans) {
-      writeFileSync(args.plans, timings.filter((t) => t.plan).map((t) => `=== ${t.name}\n${t.plan}\n`).join('\n'));
+      writeFileSync(
+        args.plans,
+        timings
+          .filter((t) => t.plan)
+          .map((t) => `=== ${t.name}\n${t.plan}\n`)
+          .join('\n'),
+      );
       log(`plans written to ${args.plans}`);
     }
     log(`done in ${elapsed(overall)}`);

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
-import { ExecutionRecoverer } from './cluster/execution-recoverer.js';
+import { LeaderServices } from './cluster/leader-services.js';
 import { LeaderElector, type LeadershipChange } from './cluster/leader-elector.js';
 import { SessionConnection } from './cluster/session-connection.js';
 import { CompletionWriter } from './engine/completion-writer.js';
@@ -99,6 +99,8 @@ export interface SchedulerOptions {
   shutdownTimeoutMs?: number;
   timings?: Partial<ClusterTimings>;
   planLimits?: PlanLimits;
+  /** History older than this is deleted by the leader, in bounded batches. Default 90 days. */
+  historyRetentionMs?: number;
   /** Apply migrations at start (under an advisory lock). Default true. */
   migrate?: boolean;
   clock?: Clock;
@@ -149,8 +151,7 @@ export class Scheduler {
   readonly #acquirer: TriggerAcquirer;
   readonly #acquireLoop: LoopService;
   readonly #membershipLoop: LoopService;
-  readonly #recoveryLoop: LoopService;
-  readonly #recoverer: ExecutionRecoverer;
+  readonly #leaderServices: LeaderServices;
   #databaseReachable = true;
   #calendars: CalendarResolver = createCalendarResolver({});
   #calendarsStale = true;
@@ -278,13 +279,21 @@ export class Scheduler {
       return (await this.#acquirer.tick()).waitMs;
     });
     this.#membershipLoop = loop('membership', () => this.#membershipTick());
-    this.#recoveryLoop = loop('recoverer', () => this.#recoveryTick());
-    this.#recoverer = new ExecutionRecoverer({
+    this.#leaderServices = new LeaderServices({
       executor: this.executor,
       instanceId: () => this.#instanceId,
+      epoch: () => this.#elector.epoch,
       lockNamespace: this.#namespace,
       sessionGraceMs: this.#timings.sessionGraceMs,
       deadAfterMs: this.#timings.deadAfterMs,
+      recoveryIntervalMs: this.#timings.recoveryIntervalMs,
+      historyRetentionMs: options.historyRetentionMs ?? 90 * 86_400_000,
+      events: this.events,
+      logger: log,
+      loop,
+      // Fenced: a newer epoch exists. Step down without waiting for the next check-in.
+      onFenced: () => void this.#applyLeadership(this.#elector.reset('lease lost (fenced)')),
+      onRecovered: () => this.#acquireLoop.wake(),
     });
     this.#bridgeSchedulerListeners();
     if (!isNoopMeterProvider(options.meterProvider)) this.#registerBuiltinMetrics(options);
@@ -494,11 +503,10 @@ export class Scheduler {
     if (change.kind === 'elected') {
       this.logger.info({ epoch: change.epoch }, 'elected leader');
       this.events.emit('leader:elected', { instanceId: this.#instanceId, epoch: change.epoch });
-      this.#recoverer.reset();
-      await this.#recoveryLoop.start();
+      await this.#leaderServices.start();
     } else {
       this.logger.warn({ epoch: change.epoch, reason: change.reason }, 'leadership lost');
-      await this.#recoveryLoop.stop();
+      await this.#leaderServices.stop();
       this.events.emit('leader:lost', {
         instanceId: this.#instanceId,
         epoch: change.epoch,
@@ -515,39 +523,6 @@ export class Scheduler {
       this.#liveInstances = null;
       this.logger.debug({ err: error }, 'could not count live instances');
     }
-  }
-
-  async #recoveryTick(): Promise<number> {
-    const epoch = this.#elector.epoch;
-    if (epoch === null) return this.#timings.recoveryIntervalMs;
-    const pass = await this.#recoverer.pass(epoch);
-    if (!pass.leaseHeld) {
-      // Fenced: a newer epoch exists. Step down without waiting for the next check-in.
-      void this.#applyLeadership(this.#elector.reset('lease lost (fenced)'));
-      return this.#timings.recoveryIntervalMs;
-    }
-    for (const dead of pass.dead) {
-      this.logger.warn({ instance: dead.name, reason: dead.reason }, 'instance declared dead');
-      this.events.emit('instance:dead', { instanceId: dead.id, name: dead.name, reason: dead.reason });
-    }
-    for (const execution of pass.recovered) {
-      if (execution.outcome === 'recovered') {
-        this.events.emit('execution:recovered', {
-          executionId: execution.executionId,
-          job: execution.job,
-          instanceId: execution.instanceId,
-          nextExecutionId: execution.nextExecutionId,
-        });
-      } else {
-        this.events.emit('execution:abandoned', {
-          executionId: execution.executionId,
-          job: execution.job,
-          instanceId: execution.instanceId,
-        });
-      }
-    }
-    if (pass.recovered.length > 0) this.#acquireLoop.wake();
-    return pass.recovered.length >= 500 ? 0 : this.#timings.recoveryIntervalMs;
   }
 
   async #reloadCalendars(): Promise<void> {
@@ -637,7 +612,7 @@ export class Scheduler {
       this.logger.warn({ aborted }, 'executions cut off at the shutdown deadline; left to recovery');
     await this.#completions.flushAll();
     await this.#membershipLoop.stop();
-    await this.#recoveryLoop.stop();
+    await this.#leaderServices.stop();
     const epoch = this.#elector.epoch;
     try {
       if (epoch !== null) {

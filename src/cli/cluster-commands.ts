@@ -1,11 +1,16 @@
 /** Admin commands: the cluster's state, the triggers, pause/resume, fire now. */
 import type { Command } from 'commander';
-import { randomUUID } from 'node:crypto';
-import { inTransaction } from '../store/executor.js';
-import { insertOneOffTrigger, listJobs, listTriggers, setTriggersPaused, type PauseTarget } from '../store/definition-store.js';
+import {
+  FireRequestError,
+  UnknownNameError,
+  fireJob,
+  parseFireAt,
+  parseFireData,
+  setPaused,
+} from '../api/admin-operations.js';
+import { listTriggers, type PauseTarget } from '../store/definition-store.js';
 import { listInstances } from '../store/instance-store.js';
 import { currentLeader } from '../store/leader-store.js';
-import { parseInstant } from '../time/schedule.js';
 import { withDatabase, withDatabaseFlags, type DatabaseFlags } from './database-command.js';
 import { UsageError } from './history-command.js';
 import { formatTable, printJson } from './output.js';
@@ -19,13 +24,26 @@ interface TargetFlags extends DatabaseFlags {
 }
 
 export function pauseTargetFromFlags(flags: TargetFlags): PauseTarget {
-  const given = [flags.trigger && { trigger: flags.trigger }, flags.job && { job: flags.job }, flags.group && { group: flags.group }, flags.all && { all: true as const }].filter(Boolean);
+  const given = [
+    flags.trigger && { trigger: flags.trigger },
+    flags.job && { job: flags.job },
+    flags.group && { group: flags.group },
+    flags.all && { all: true as const },
+  ].filter(Boolean);
   if (given.length !== 1) throw new UsageError('name exactly one of --trigger, --job, --group or --all');
   return given[0] as PauseTarget;
 }
 
+/** An unknown trigger, job or group is the user's mistake: a usage error, not a crash. */
+function asUsageError(error: unknown): never {
+  if (error instanceof UnknownNameError) throw new UsageError(`${error.message}; nothing was changed`);
+  throw error;
+}
+
 export function registerClusterCommands(program: Command): void {
-  withDatabaseFlags(program.command('cluster').description('the replicas, the leader and its epoch, check-in ages'))
+  withDatabaseFlags(
+    program.command('cluster').description('the replicas, the leader and its epoch, check-in ages'),
+  )
     .option('--json', 'JSON output')
     .option('--all', 'include stopped and dead instances')
     .action(async (flags: DatabaseFlags & { json?: boolean; all?: boolean }) => {
@@ -37,8 +55,14 @@ export function registerClusterCommands(program: Command): void {
       process.stdout.write(
         `leader: ${leader.valid ? `${leader.holderName ?? leader.holder} (epoch ${leader.epoch})` : `none (last epoch ${leader.epoch})`}\n\n`,
       );
-      const rows = instances.map((i) => ({ ...i, leader: i.isLeader ? '*' : '', checkinAge: `${(i.checkinAgeMs / 1000).toFixed(1)} s` }));
-      process.stdout.write(`${formatTable(rows, ['name', 'leader', 'state', 'checkinAge', 'host', 'pid', 'version', 'startedAt', 'id'])}\n`);
+      const rows = instances.map((i) => ({
+        ...i,
+        leader: i.isLeader ? '*' : '',
+        checkinAge: `${(i.checkinAgeMs / 1000).toFixed(1)} s`,
+      }));
+      process.stdout.write(
+        `${formatTable(rows, ['name', 'leader', 'state', 'checkinAge', 'host', 'pid', 'version', 'startedAt', 'id'])}\n`,
+      );
     });
 
   withDatabaseFlags(program.command('triggers').description('list triggers with their next fire times'))
@@ -46,7 +70,9 @@ export function registerClusterCommands(program: Command): void {
     .option('--job <name>')
     .option('--json', 'JSON output')
     .action(async (flags: TargetFlags) => {
-      const triggers = await withDatabase(flags, (ex) => listTriggers(ex, { group: flags.group, job: flags.job }));
+      const triggers = await withDatabase(flags, (ex) =>
+        listTriggers(ex, { group: flags.group, job: flags.job }),
+      );
       const rows = triggers.map((t) => ({
         name: t.name,
         job: t.job,
@@ -60,11 +86,17 @@ export function registerClusterCommands(program: Command): void {
         timesFired: t.timesFired,
       }));
       if (flags.json) return printJson(rows);
-      process.stdout.write(`${formatTable(rows, ['name', 'job', 'group', 'kind', 'nextFireAt', 'paused', 'timesFired'])}\n`);
+      process.stdout.write(
+        `${formatTable(rows, ['name', 'job', 'group', 'kind', 'nextFireAt', 'paused', 'timesFired'])}\n`,
+      );
     });
 
   for (const paused of [true, false]) {
-    withDatabaseFlags(program.command(paused ? 'pause' : 'resume').description(`${paused ? 'pause' : 'resume'} a trigger, a job, a group or the whole cluster`))
+    withDatabaseFlags(
+      program
+        .command(paused ? 'pause' : 'resume')
+        .description(`${paused ? 'pause' : 'resume'} a trigger, a job, a group or the whole cluster`),
+    )
       .option('--trigger <name>')
       .option('--job <name>')
       .option('--group <name>')
@@ -72,7 +104,9 @@ export function registerClusterCommands(program: Command): void {
       .option('--json', 'JSON output')
       .action(async (flags: TargetFlags) => {
         const target = pauseTargetFromFlags(flags);
-        const changed = await withDatabase(flags, (ex) => inTransaction(ex, (tx) => setTriggersPaused(tx, { target, paused })));
+        const changed = await withDatabase(flags, (ex) => setPaused(ex, { target, paused })).catch(
+          asUsageError,
+        );
         if (flags.json) return printJson({ target, changed });
         process.stdout.write(`${paused ? 'paused' : 'resumed'} ${changed} trigger(s)\n`);
       });
@@ -83,23 +117,19 @@ export function registerClusterCommands(program: Command): void {
     .option('--at <instant>', 'ISO 8601 instant with offset (default: now)')
     .option('--json', 'JSON output')
     .action(async (job: string, flags: DatabaseFlags & { data?: string; at?: string; json?: boolean }) => {
-      let data: Record<string, unknown> | null = null;
-      if (flags.data) {
-        try {
-          data = JSON.parse(flags.data) as Record<string, unknown>;
-        } catch (error) {
-          throw new UsageError(`--data is not valid JSON: ${(error as Error).message}`);
-        }
-        if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError('--data must be a JSON object');
+      // The same checks as POST /api/v1/jobs/:name/fire; a bad request changes nothing.
+      let data: Record<string, unknown> | null;
+      let at: Date | null;
+      try {
+        data = flags.data === undefined ? null : parseFireData(flags.data);
+        at = parseFireAt(flags.at);
+      } catch (error) {
+        if (error instanceof FireRequestError) throw new UsageError(`--${error.field}: ${error.message}`);
+        throw error;
       }
-      const at = flags.at ? parseInstant(flags.at, '--at') : null;
-      const name = `${job}.once.${randomUUID()}`;
-      await withDatabase(flags, async (ex) => {
-        const jobs = await listJobs(ex);
-        if (!jobs.some((j) => j.name === job)) throw new UsageError(`unknown job "${job}" (known: ${jobs.map((j) => j.name).join(', ') || 'none'})`);
-        await insertOneOffTrigger(ex, { name, job, group: 'one-off', at, data });
-      });
-      if (flags.json) return printJson({ trigger: name, job, at: at?.toISOString() ?? 'now' });
+      const trigger = await withDatabase(flags, (ex) => fireJob(ex, { job, at, data })).catch(asUsageError);
+      const name = trigger.name;
+      if (flags.json) return printJson({ trigger: name, job, at: trigger.nextFireAt?.toISOString() ?? null });
       process.stdout.write(`scheduled ${job} ${at ? `at ${at.toISOString()}` : 'now'} (trigger ${name})\n`);
     });
 }

@@ -19,6 +19,7 @@ import { readSettings, requireDatabaseUrl, type Settings } from './settings.js';
 import { migrateWhenReachable } from './wait-for-database.js';
 import { prepareDefinitions } from './definitions.js';
 import { attachExecutionLog } from './execution-log.js';
+import { registerAdminApi } from '../api/admin-api.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
 
 export interface StartOptions {
@@ -64,6 +65,7 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
     concurrency: settings.BELFRY_CONCURRENCY,
     batchSize: settings.BELFRY_BATCH_SIZE,
     shutdownTimeoutMs: settings.BELFRY_SHUTDOWN_TIMEOUT,
+    historyRetentionMs: settings.BELFRY_HISTORY_RETENTION,
     timings: {
       heartbeatIntervalMs: settings.BELFRY_HEARTBEAT_INTERVAL,
       leaseTtlMs: settings.BELFRY_LEASE_TTL,
@@ -140,7 +142,10 @@ async function startAdmin(
     port: settings.BELFRY_HTTP_PORT,
     token: settings.BELFRY_HTTP_TOKEN,
     logger,
-    plugins: telemetry.metricsRoute ? [telemetry.metricsRoute] : [],
+    plugins: [
+      (app) => registerAdminApi(app, { scheduler }),
+      ...(telemetry.metricsRoute ? [telemetry.metricsRoute] : []),
+    ],
   });
 }
 

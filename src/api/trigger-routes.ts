@@ -1,0 +1,183 @@
+/** Triggers and groups: list, show with recent executions, pause, resume, delete. */
+import { z } from 'zod';
+import { listTriggers, type StoredTrigger } from '../store/definition-store.js';
+import { queryHistory } from '../store/history-store.js';
+import { getTrigger, removeTrigger, setPaused } from './admin-operations.js';
+import { historyRowSchema, toHistoryRow } from './history-routes.js';
+import { route, type ApiRoute } from './route.js';
+import { instant, iso, nameParams, pauseResultSchema } from './wire.js';
+
+export const triggerSummarySchema = z
+  .object({
+    name: z.string(),
+    job: z.string(),
+    group: z.string(),
+    kind: z.string().describe('cron, quartz, interval, once, calendar-interval, …'),
+    nextFireAt: instant('the next scheduled fire; null when complete').nullable(),
+    previousFireAt: instant('the last scheduled fire that was recorded').nullable(),
+    paused: z.boolean(),
+    state: z.enum(['waiting', 'paused', 'complete']),
+    priority: z.number().int(),
+    timesFired: z.number().int(),
+    calendar: z.string().nullable(),
+    source: z.string().describe('yaml, code, api or test: who defined it'),
+  })
+  .meta({ id: 'TriggerSummary' });
+
+export const triggerDetailSchema = triggerSummarySchema
+  .extend({
+    spec: z.unknown().describe('the schedule as stored'),
+    data: z.record(z.string(), z.unknown()).nullable(),
+    startAt: instant('no fire before').nullable(),
+    endAt: instant('no fire after').nullable(),
+    maxFires: z.number().int().nullable(),
+    misfirePolicy: z.enum(['fire-once-now', 'fire-all', 'skip']),
+    misfireThresholdMs: z.number().int(),
+    recentExecutions: z.array(historyRowSchema).describe('newest first'),
+  })
+  .meta({ id: 'TriggerDetail' });
+
+export function toTriggerSummary(t: StoredTrigger): z.input<typeof triggerSummarySchema> {
+  return {
+    name: t.name,
+    job: t.job,
+    group: t.group,
+    kind: t.kind,
+    nextFireAt: iso(t.nextFireAt),
+    previousFireAt: iso(t.previousFireAt),
+    paused: t.state === 'paused',
+    state: t.state,
+    priority: t.priority,
+    timesFired: t.timesFired,
+    calendar: t.calendarName,
+    source: t.source,
+  };
+}
+
+const triggerListQuery = z
+  .object({
+    group: z.string().min(1).describe('only this group'),
+    job: z.string().min(1).describe('only triggers of this job'),
+    includeComplete: z
+      .enum(['true', 'false'])
+      .describe('also list completed triggers (fired one-offs); default false'),
+  })
+  .partial()
+  .strict();
+
+const detailQuery = z
+  .object({
+    executions: z
+      .string()
+      .regex(/^\d+$/, 'must be a positive integer')
+      .describe('recent executions to include (default 20, at most 1000)'),
+  })
+  .partial()
+  .strict();
+
+export const triggerRoutes: ApiRoute[] = [
+  route({
+    method: 'GET',
+    path: '/triggers',
+    operationId: 'listTriggers',
+    tag: 'triggers',
+    summary: 'Triggers with their next fire times',
+    query: triggerListQuery,
+    status: 200,
+    response: z.array(triggerSummarySchema),
+    responseDescription: 'triggers by name',
+    problems: [400],
+    async handle({ query }, { executor }) {
+      const triggers = await listTriggers(executor, {
+        group: query.group,
+        job: query.job,
+        includeComplete: query.includeComplete === 'true',
+      });
+      return triggers.map(toTriggerSummary);
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/triggers/:name',
+    operationId: 'getTrigger',
+    tag: 'triggers',
+    summary: 'One trigger with its recent executions',
+    params: nameParams,
+    query: detailQuery,
+    status: 200,
+    response: triggerDetailSchema,
+    responseDescription: 'the trigger',
+    problems: [400, 404],
+    async handle({ params, query }, { executor }) {
+      const trigger = await getTrigger(executor, params.name);
+      const limit = Math.min(Math.max(Number(query.executions ?? 20), 1), 1_000);
+      const executions = await queryHistory(executor, { trigger: params.name, limit });
+      return {
+        ...toTriggerSummary(trigger),
+        spec: trigger.spec,
+        data: trigger.data,
+        startAt: iso(trigger.startAt),
+        endAt: iso(trigger.endAt),
+        maxFires: trigger.maxFires,
+        misfirePolicy: trigger.misfirePolicy,
+        misfireThresholdMs: trigger.misfireThresholdMs,
+        recentExecutions: executions.map(toHistoryRow),
+      };
+    },
+  }),
+  ...(['pause', 'resume'] as const).map((action) =>
+    route({
+      method: 'POST',
+      path: `/triggers/:name/${action}`,
+      operationId: `${action}Trigger`,
+      tag: 'triggers',
+      summary:
+        action === 'pause' ? 'Pause a trigger' : 'Resume a trigger (missed fires follow its misfire policy)',
+      params: nameParams,
+      status: 200,
+      response: pauseResultSchema,
+      responseDescription: 'what changed',
+      problems: [404],
+      async handle({ params }, { executor }) {
+        const target = { trigger: params.name };
+        const changed = await setPaused(executor, { target, paused: action === 'pause' });
+        return { target, paused: action === 'pause', changed };
+      },
+    }),
+  ),
+  route({
+    method: 'DELETE',
+    path: '/triggers/:name',
+    operationId: 'deleteTrigger',
+    tag: 'triggers',
+    summary: 'Delete a trigger (its history is kept; a trigger from YAML comes back at the next apply)',
+    params: nameParams,
+    status: 200,
+    response: z.object({ trigger: z.string(), deleted: z.literal(true) }),
+    responseDescription: 'deleted',
+    problems: [404],
+    async handle({ params }, { executor }) {
+      await removeTrigger(executor, params.name);
+      return { trigger: params.name, deleted: true as const };
+    },
+  }),
+  ...(['pause', 'resume'] as const).map((action) =>
+    route({
+      method: 'POST',
+      path: `/groups/:name/${action}`,
+      operationId: `${action}Group`,
+      tag: 'groups',
+      summary: action === 'pause' ? 'Pause every trigger of a group' : 'Resume every trigger of a group',
+      params: nameParams,
+      status: 200,
+      response: pauseResultSchema,
+      responseDescription: 'what changed',
+      problems: [404],
+      async handle({ params }, { executor }) {
+        const target = { group: params.name };
+        const changed = await setPaused(executor, { target, paused: action === 'pause' });
+        return { target, paused: action === 'pause', changed };
+      },
+    }),
+  ),
+];
