@@ -15,9 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
-import { LeaderServices } from './cluster/leader-services.js';
-import { LeaderElector, type LeadershipChange } from './cluster/leader-elector.js';
-import { SessionConnection } from './cluster/session-connection.js';
+import { ClusterMembership, DEFAULT_TIMINGS, type ClusterTimings } from './cluster/cluster-membership.js';
 import { CompletionWriter } from './engine/completion-writer.js';
 import { ExecutorPool } from './engine/executor-pool.js';
 import type { PlanLimits } from './engine/fire-planner.js';
@@ -40,14 +38,6 @@ import {
   type PauseTarget,
 } from './store/definition-store.js';
 import { inTransaction, type Executor } from './store/executor.js';
-import {
-  checkInInstance,
-  checkOutInstance,
-  nextInstanceLockKey,
-  registerInstance,
-} from './store/instance-store.js';
-import { acquireOrRenewLease, resignLease } from './store/leader-store.js';
-import { lockNamespace } from './store/lock-keys.js';
 import { migrate, migrationsCurrent } from './store/migrator.js';
 import { systemClock, type Clock } from './time/clock.js';
 import { compileSchedule, type Schedule, type ScheduleSpec } from './time/schedule.js';
@@ -60,29 +50,10 @@ import type { JobListener, SchedulerListener, TriggerListener } from './listener
 import type { ListenerMatcher } from './listeners/listener-matcher.js';
 import { ListenerRegistry } from './listeners/listener-registry.js';
 import { ExecutionTracing } from './observability/execution-tracing.js';
-import { countActiveInstances } from './store/trace-store.js';
 
 export const BELFRY_VERSION = '0.1.0';
 
-export interface ClusterTimings {
-  /** How often a replica checks in (and the leader renews its lease). */
-  heartbeatIntervalMs: number;
-  leaseTtlMs: number;
-  /** A replica whose session has been gone this long (and has not checked in meanwhile) is dead; absorbs reconnects. */
-  sessionGraceMs: number;
-  /** A replica that has not checked in for this long is dead even if its session is open (stalled). */
-  deadAfterMs: number;
-  /** How often the leader looks for dead replicas. */
-  recoveryIntervalMs: number;
-}
-
-export const DEFAULT_TIMINGS: ClusterTimings = {
-  heartbeatIntervalMs: 2_000,
-  leaseTtlMs: 6_000,
-  sessionGraceMs: 2_000,
-  deadAfterMs: 10_000,
-  recoveryIntervalMs: 1_000,
-};
+export { DEFAULT_TIMINGS, type ClusterTimings };
 
 export interface SchedulerOptions {
   /** A PostgreSQL URL, or an opened database (the caller then owns closing it). */
@@ -136,29 +107,21 @@ export class Scheduler {
   readonly database: BelfryDatabase;
   readonly executor: Executor;
   readonly instanceName: string;
-  #instanceId = randomUUID();
   #state: State = 'new';
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   readonly #ownsDatabase: boolean;
   readonly #clock: Clock;
   readonly #timings: ClusterTimings;
-  readonly #namespace: number;
-  readonly #elector: LeaderElector;
-  readonly #session: SessionConnection;
+  readonly #membership: ClusterMembership;
   readonly #pool: ExecutorPool;
   readonly #completions: CompletionWriter;
   readonly #acquirer: TriggerAcquirer;
   readonly #acquireLoop: LoopService;
-  readonly #membershipLoop: LoopService;
-  readonly #leaderServices: LeaderServices;
   #databaseReachable = true;
   #calendars: CalendarResolver = createCalendarResolver({});
   #calendarsStale = true;
   readonly #listeners: ListenerRegistry;
-  /** Live replicas, counted beside the heartbeat once a metrics reader has asked for them. */
-  #liveInstances: number | null = null;
-  #liveInstancesWanted = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.#clock = options.clock ?? systemClock;
@@ -183,8 +146,6 @@ export class Scheduler {
       this.#ownsDatabase = true;
     }
     this.executor = { db: this.database.db, schema: this.database.schema };
-    this.#namespace = lockNamespace(this.database.schema);
-    this.#elector = new LeaderElector(this.#clock, this.#timings.leaseTtlMs);
     const log = this.logger;
     this.#listeners = new ListenerRegistry({
       clock: this.#clock,
@@ -198,29 +159,9 @@ export class Scheduler {
       },
     });
     const tracing = new ExecutionTracing({ tracerProvider: options.tracerProvider, version: BELFRY_VERSION });
-    this.#session = new SessionConnection({
-      connectionString: options.sessionConnectionString ?? this.database.connectionString,
-      schema: this.database.schema,
-      lockNamespace: this.#namespace,
-      clock: this.#clock,
-      logger: log.child({ service: 'session' }),
-      applicationName: `belfry-session:${this.instanceName}`,
-      onNotify: (payload) => {
-        if (payload === 'leader') return this.#membershipLoop.wake();
-        // Any definition change may have touched a calendar; reload them before the next acquisition.
-        if (payload === 'triggers' || payload === 'calendars') this.#calendarsStale = true;
-        this.#acquireLoop.wake();
-      },
-      onLost: (error) => this.events.emit('database:unavailable', { service: 'session', error }),
-      onReconnected: () => {
-        this.events.emit('database:available', { service: 'session' });
-        this.#membershipLoop.wake();
-        this.#acquireLoop.wake();
-      },
-    });
     this.#completions = new CompletionWriter({
       executor: this.executor,
-      instanceId: () => this.#instanceId,
+      instanceId: () => this.#membership.instanceId,
       clock: this.#clock,
       logger: log.child({ service: 'completions' }),
       onFlushed: (hadRetries) => hadRetries && this.#acquireLoop.wake(),
@@ -232,7 +173,7 @@ export class Scheduler {
       events: this.events,
       clock: this.#clock,
       logger: log,
-      instanceId: () => this.#instanceId,
+      instanceId: () => this.#membership.instanceId,
       onSlotFreed: () => this.#acquireLoop.wake(),
       listeners: this.#listeners,
       tracing,
@@ -242,7 +183,7 @@ export class Scheduler {
       pool: this.#pool,
       events: this.events,
       logger: log.child({ service: 'acquirer' }),
-      instanceId: () => this.#instanceId,
+      instanceId: () => this.#membership.instanceId,
       jobNames: () => this.registry.names(),
       batchSize: options.batchSize ?? 500,
       maxIdleMs: options.maxIdleMs ?? 10_000,
@@ -278,21 +219,25 @@ export class Scheduler {
       if (this.#calendarsStale) await this.#reloadCalendars();
       return (await this.#acquirer.tick()).waitMs;
     });
-    this.#membershipLoop = loop('membership', () => this.#membershipTick());
-    this.#leaderServices = new LeaderServices({
+    this.#membership = new ClusterMembership({
       executor: this.executor,
-      instanceId: () => this.#instanceId,
-      epoch: () => this.#elector.epoch,
-      lockNamespace: this.#namespace,
-      sessionGraceMs: this.#timings.sessionGraceMs,
-      deadAfterMs: this.#timings.deadAfterMs,
-      recoveryIntervalMs: this.#timings.recoveryIntervalMs,
+      sessionConnectionString: options.sessionConnectionString ?? this.database.connectionString,
+      instanceName: this.instanceName,
+      version: BELFRY_VERSION,
+      timings: this.#timings,
       historyRetentionMs: options.historyRetentionMs ?? 90 * 86_400_000,
-      events: this.events,
+      clock: this.#clock,
       logger: log,
+      events: this.events,
       loop,
-      // Fenced: a newer epoch exists. Step down without waiting for the next check-in.
-      onFenced: () => void this.#applyLeadership(this.#elector.reset('lease lost (fenced)')),
+      isRunning: () => this.#state === 'running',
+      onChange: (payload) => {
+        // Any definition change may have touched a calendar; reload them before the next acquisition.
+        if (payload === 'triggers' || payload === 'calendars') this.#calendarsStale = true;
+        this.#acquireLoop.wake();
+      },
+      onSessionRestored: () => this.#acquireLoop.wake(),
+      onFenced: (reason) => this.#pool.abortAll(reason),
       onRecovered: () => this.#acquireLoop.wake(),
     });
     this.#bridgeSchedulerListeners();
@@ -306,11 +251,8 @@ export class Scheduler {
       version: BELFRY_VERSION,
       triggerLabels: options.metrics?.triggerLabels,
       inFlight: () => this.#pool.inFlight,
-      isLeader: () => this.#elector.isLeader,
-      liveInstances: () => {
-        this.#liveInstancesWanted = true;
-        return this.#liveInstances;
-      },
+      isLeader: () => this.#membership.isLeader,
+      liveInstances: () => this.#membership.liveInstances,
     });
     builtinMetrics.attach(this.events);
     this.addJobListener(builtinMetrics)
@@ -390,15 +332,15 @@ export class Scheduler {
   }
 
   get instanceId(): string {
-    return this.#instanceId;
+    return this.#membership.instanceId;
   }
 
   get isLeader(): boolean {
-    return this.#elector.isLeader;
+    return this.#membership.isLeader;
   }
 
   get leaderEpoch(): number | null {
-    return this.#elector.epoch;
+    return this.#membership.epoch;
   }
 
   get state(): State {
@@ -428,101 +370,19 @@ export class Scheduler {
   async #start(): Promise<void> {
     this.#state = 'starting';
     if (this.options.migrate !== false) await migrate(this.database.pool, this.database.schema);
-    await this.#register();
+    await this.#membership.join();
     for (const job of this.registry.all()) {
       if (job.source !== 'code') continue;
       await publishCodeJob(this.executor, jobRecordFromOptions(job.name, job.options, 'code'));
     }
     this.#state = 'running';
-    await this.#membershipLoop.start();
+    await this.#membership.start();
     await this.#acquireLoop.start();
-    this.events.emit('scheduler:started', { instanceId: this.#instanceId });
+    this.events.emit('scheduler:started', { instanceId: this.instanceId });
     this.logger.info(
-      { instanceId: this.#instanceId, name: this.instanceName, jobs: this.registry.names() },
+      { instanceId: this.instanceId, name: this.instanceName, jobs: this.registry.names() },
       'scheduler started',
     );
-  }
-
-  async #register(): Promise<void> {
-    const lockKey = await nextInstanceLockKey(this.executor);
-    if (this.#session.connected) await this.#session.relock(lockKey);
-    else await this.#session.open(lockKey);
-    await registerInstance(this.executor, {
-      id: this.#instanceId,
-      name: this.instanceName,
-      host: hostname(),
-      pid: process.pid,
-      version: BELFRY_VERSION,
-      lockKey,
-    });
-    this.events.emit('instance:joined', { instanceId: this.#instanceId, name: this.instanceName });
-  }
-
-  async #membershipTick(): Promise<number> {
-    const sentAt = this.#clock.monotonicMs();
-    let result: { active: boolean; lease: Awaited<ReturnType<typeof acquireOrRenewLease>> };
-    try {
-      result = await inTransaction(this.executor, async (tx) => {
-        const active = await checkInInstance(tx, { id: this.#instanceId });
-        const lease =
-          active && this.#state === 'running'
-            ? await acquireOrRenewLease(tx, {
-                instanceId: this.#instanceId,
-                ttlMs: this.#timings.leaseTtlMs,
-                lockNamespace: this.#namespace,
-                holderGraceMs: this.#timings.sessionGraceMs,
-              })
-            : null;
-        return { active, lease };
-      });
-    } catch (error) {
-      await this.#applyLeadership(this.#elector.observeFailure());
-      throw error;
-    }
-    if (!result.active) {
-      await this.#fenced('declared dead by the leader');
-      return 0;
-    }
-    await this.#applyLeadership(this.#elector.observe(result.lease, sentAt));
-    if (this.#liveInstancesWanted) await this.#countLiveInstances();
-    return this.#timings.heartbeatIntervalMs;
-  }
-
-  /** This instance was declared dead: its executions now belong to others. Start over as a new instance. */
-  async #fenced(reason: string): Promise<void> {
-    this.logger.warn({ instanceId: this.#instanceId, reason }, 'instance fenced; re-registering');
-    this.events.emit('instance:fenced', { instanceId: this.#instanceId, reason });
-    await this.#applyLeadership(this.#elector.reset('instance fenced'));
-    this.#pool.abortAll(`instance ${this.#instanceId} was declared dead`);
-    this.#instanceId = randomUUID();
-    await this.#register();
-  }
-
-  async #applyLeadership(change: LeadershipChange): Promise<void> {
-    if (!change) return;
-    if (change.kind === 'elected') {
-      this.logger.info({ epoch: change.epoch }, 'elected leader');
-      this.events.emit('leader:elected', { instanceId: this.#instanceId, epoch: change.epoch });
-      await this.#leaderServices.start();
-    } else {
-      this.logger.warn({ epoch: change.epoch, reason: change.reason }, 'leadership lost');
-      await this.#leaderServices.stop();
-      this.events.emit('leader:lost', {
-        instanceId: this.#instanceId,
-        epoch: change.epoch,
-        reason: change.reason,
-      });
-    }
-  }
-
-  /** For the live-instances gauge: one cheap count per heartbeat, and only once a metrics reader asked. */
-  async #countLiveInstances(): Promise<void> {
-    try {
-      this.#liveInstances = await countActiveInstances(this.executor);
-    } catch (error) {
-      this.#liveInstances = null;
-      this.logger.debug({ err: error }, 'could not count live instances');
-    }
   }
 
   async #reloadCalendars(): Promise<void> {
@@ -581,12 +441,12 @@ export class Scheduler {
         current &&
         this.#state === 'running' &&
         this.#databaseReachable &&
-        this.#session.connected,
+        this.#membership.sessionConnected,
       databaseReachable: reachable,
       migrationsCurrent: current,
       shuttingDown,
       isLeader: this.isLeader,
-      instanceId: this.#instanceId,
+      instanceId: this.instanceId,
     };
   }
 
@@ -603,31 +463,19 @@ export class Scheduler {
     }
     await this.#starting?.catch(() => {});
     this.#state = 'stopping';
-    this.events.emit('scheduler:stopping', { instanceId: this.#instanceId });
-    await this.#listeners.notifyScheduler('schedulerShuttingDown', { instanceId: this.#instanceId });
+    this.events.emit('scheduler:stopping', { instanceId: this.instanceId });
+    await this.#listeners.notifyScheduler('schedulerShuttingDown', { instanceId: this.instanceId });
     this.logger.info({ timeoutMs }, 'stopping: no new fires; waiting for running executions');
     await this.#acquireLoop.stop();
     const { aborted } = await this.#pool.drain(timeoutMs);
     if (aborted > 0)
       this.logger.warn({ aborted }, 'executions cut off at the shutdown deadline; left to recovery');
     await this.#completions.flushAll();
-    await this.#membershipLoop.stop();
-    await this.#leaderServices.stop();
-    const epoch = this.#elector.epoch;
-    try {
-      if (epoch !== null) {
-        await inTransaction(this.executor, (tx) => resignLease(tx, { instanceId: this.#instanceId, epoch }));
-        await this.#applyLeadership(this.#elector.reset('resigned'));
-      }
-      await checkOutInstance(this.executor, { id: this.#instanceId });
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not resign or check out; peers will detect it');
-    }
-    await this.#session.close();
+    await this.#membership.leave();
     await this.#listeners.settle();
     if (this.#ownsDatabase) await this.database.destroy();
     this.#state = 'stopped';
-    this.events.emit('scheduler:stopped', { instanceId: this.#instanceId });
+    this.events.emit('scheduler:stopped', { instanceId: this.instanceId });
     this.logger.info('scheduler stopped');
   }
 }

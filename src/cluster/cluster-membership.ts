@@ -1,0 +1,252 @@
+/**
+ * This replica's membership in the cluster: its instance row, its session (LISTEN + advisory lock), its
+ * check-ins, its bid for the leader lease, and the leader-only services that run while it leads.
+ *
+ * States:  new --join()--> joined --start()--> running --leave()--> left
+ *                               ^                   |
+ *                               +--- fenced --------+  (declared dead: a new instance id, joined again)
+ *
+ * One transaction per heartbeat does the check-in and the lease bid or renewal together, so an idle
+ * replica costs half a transaction a second. A check-in that finds this instance no longer active means
+ * the leader declared it dead and recovered its work: the replica aborts what it runs (late outcomes
+ * could not be recorded anyway) and joins again under a new id.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { SchedulerEventBus } from '../engine/scheduler-events.js';
+import type { LoopService } from '../service/loop-service.js';
+import { inTransaction, type Executor } from '../store/executor.js';
+import {
+  checkInInstance,
+  checkOutInstance,
+  nextInstanceLockKey,
+  registerInstance,
+} from '../store/instance-store.js';
+import { acquireOrRenewLease, resignLease } from '../store/leader-store.js';
+import { lockNamespace } from '../store/lock-keys.js';
+import { countActiveInstances } from '../store/trace-store.js';
+import type { Clock } from '../time/clock.js';
+import { LeaderElector, type LeadershipChange } from './leader-elector.js';
+import { LeaderServices } from './leader-services.js';
+import { SessionConnection } from './session-connection.js';
+
+export interface ClusterTimings {
+  /** How often a replica checks in (and the leader renews its lease). */
+  heartbeatIntervalMs: number;
+  leaseTtlMs: number;
+  /** A replica whose session has been gone this long (and has not checked in meanwhile) is dead; absorbs reconnects. */
+  sessionGraceMs: number;
+  /** A replica that has not checked in for this long is dead even if its session is open (stalled). */
+  deadAfterMs: number;
+  /** How often the leader looks for dead replicas. */
+  recoveryIntervalMs: number;
+}
+
+export const DEFAULT_TIMINGS: ClusterTimings = {
+  heartbeatIntervalMs: 2_000,
+  leaseTtlMs: 6_000,
+  sessionGraceMs: 2_000,
+  deadAfterMs: 10_000,
+  recoveryIntervalMs: 1_000,
+};
+
+export interface ClusterMembershipOptions {
+  executor: Executor;
+  sessionConnectionString: string;
+  instanceName: string;
+  version: string;
+  timings: ClusterTimings;
+  historyRetentionMs: number;
+  clock: Clock;
+  logger: Logger;
+  events: SchedulerEventBus;
+  loop: (name: string, tick: () => Promise<number>) => LoopService;
+  /** The lease is only bid for while this says the scheduler runs. */
+  isRunning: () => boolean;
+  /** A NOTIFY that is not about the lease (definitions, pending work). */
+  onChange: (payload: string) => void;
+  /** The session came back after a loss. */
+  onSessionRestored: () => void;
+  /** This instance was declared dead: abort the executions it still runs. */
+  onFenced: (reason: string) => void;
+  /** The leader re-dispatched executions. */
+  onRecovered: () => void;
+}
+
+export class ClusterMembership {
+  #instanceId = randomUUID();
+  readonly #namespace: number;
+  readonly #elector: LeaderElector;
+  readonly #session: SessionConnection;
+  readonly #loop: LoopService;
+  readonly #leaderServices: LeaderServices;
+  #liveInstances: number | null = null;
+  #liveInstancesWanted = false;
+
+  constructor(private readonly options: ClusterMembershipOptions) {
+    const { executor, timings, logger } = options;
+    this.#namespace = lockNamespace(executor.schema);
+    this.#elector = new LeaderElector(options.clock, timings.leaseTtlMs);
+    this.#session = new SessionConnection({
+      connectionString: options.sessionConnectionString,
+      schema: executor.schema,
+      lockNamespace: this.#namespace,
+      clock: options.clock,
+      logger: logger.child({ service: 'session' }),
+      applicationName: `belfry-session:${options.instanceName}`,
+      onNotify: (payload) => (payload === 'leader' ? this.#loop.wake() : options.onChange(payload)),
+      onLost: (error) => options.events.emit('database:unavailable', { service: 'session', error }),
+      onReconnected: () => {
+        options.events.emit('database:available', { service: 'session' });
+        this.#loop.wake();
+        options.onSessionRestored();
+      },
+    });
+    this.#loop = options.loop('membership', () => this.#tick());
+    this.#leaderServices = new LeaderServices({
+      executor,
+      instanceId: () => this.#instanceId,
+      epoch: () => this.#elector.epoch,
+      lockNamespace: this.#namespace,
+      sessionGraceMs: timings.sessionGraceMs,
+      deadAfterMs: timings.deadAfterMs,
+      recoveryIntervalMs: timings.recoveryIntervalMs,
+      historyRetentionMs: options.historyRetentionMs,
+      events: options.events,
+      logger,
+      loop: options.loop,
+      // Fenced: a newer epoch exists. Step down without waiting for the next check-in.
+      onFenced: () => void this.#applyLeadership(this.#elector.reset('lease lost (fenced)')),
+      onRecovered: options.onRecovered,
+    });
+  }
+
+  get instanceId(): string {
+    return this.#instanceId;
+  }
+
+  get isLeader(): boolean {
+    return this.#elector.isLeader;
+  }
+
+  get epoch(): number | null {
+    return this.#elector.epoch;
+  }
+
+  get sessionConnected(): boolean {
+    return this.#session.connected;
+  }
+
+  /** Live replicas, counted beside the heartbeat from the first time anyone asks (the metrics gauge). */
+  get liveInstances(): number | null {
+    this.#liveInstancesWanted = true;
+    return this.#liveInstances;
+  }
+
+  /** Opens the session, takes the instance's lock, then registers the instance (in that order: the row never exists without its lock). */
+  async join(): Promise<void> {
+    const { executor, events, instanceName } = this.options;
+    const lockKey = await nextInstanceLockKey(executor);
+    if (this.#session.connected) await this.#session.relock(lockKey);
+    else await this.#session.open(lockKey);
+    await registerInstance(executor, {
+      id: this.#instanceId,
+      name: instanceName,
+      host: hostname(),
+      pid: process.pid,
+      version: this.options.version,
+      lockKey,
+    });
+    events.emit('instance:joined', { instanceId: this.#instanceId, name: instanceName });
+  }
+
+  start(): Promise<void> {
+    return this.#loop.start();
+  }
+
+  /** Stops checking in and leading, resigns the lease (a peer takes over at once), checks out. */
+  async leave(): Promise<void> {
+    await this.#loop.stop();
+    await this.#leaderServices.stop();
+    const epoch = this.#elector.epoch;
+    const { executor, logger } = this.options;
+    try {
+      if (epoch !== null) {
+        await inTransaction(executor, (tx) => resignLease(tx, { instanceId: this.#instanceId, epoch }));
+        await this.#applyLeadership(this.#elector.reset('resigned'));
+      }
+      await checkOutInstance(executor, { id: this.#instanceId });
+    } catch (error) {
+      logger.warn({ err: error }, 'could not resign or check out; peers will detect it');
+    }
+    await this.#session.close();
+  }
+
+  async #tick(): Promise<number> {
+    const { executor, timings, clock } = this.options;
+    const sentAt = clock.monotonicMs();
+    let result: { active: boolean; lease: Awaited<ReturnType<typeof acquireOrRenewLease>> };
+    try {
+      result = await inTransaction(executor, async (tx) => {
+        const active = await checkInInstance(tx, { id: this.#instanceId });
+        const lease =
+          active && this.options.isRunning()
+            ? await acquireOrRenewLease(tx, {
+                instanceId: this.#instanceId,
+                ttlMs: timings.leaseTtlMs,
+                lockNamespace: this.#namespace,
+                holderGraceMs: timings.sessionGraceMs,
+              })
+            : null;
+        return { active, lease };
+      });
+    } catch (error) {
+      await this.#applyLeadership(this.#elector.observeFailure());
+      throw error;
+    }
+    if (!result.active) {
+      await this.#fenced('declared dead by the leader');
+      return 0;
+    }
+    await this.#applyLeadership(this.#elector.observe(result.lease, sentAt));
+    if (this.#liveInstancesWanted) await this.#countLiveInstances();
+    return timings.heartbeatIntervalMs;
+  }
+
+  async #fenced(reason: string): Promise<void> {
+    this.options.logger.warn({ instanceId: this.#instanceId, reason }, 'instance fenced; re-registering');
+    this.options.events.emit('instance:fenced', { instanceId: this.#instanceId, reason });
+    await this.#applyLeadership(this.#elector.reset('instance fenced'));
+    this.options.onFenced(`instance ${this.#instanceId} was declared dead`);
+    this.#instanceId = randomUUID();
+    await this.join();
+  }
+
+  async #applyLeadership(change: LeadershipChange): Promise<void> {
+    if (!change) return;
+    const { logger, events } = this.options;
+    if (change.kind === 'elected') {
+      logger.info({ epoch: change.epoch }, 'elected leader');
+      events.emit('leader:elected', { instanceId: this.#instanceId, epoch: change.epoch });
+      await this.#leaderServices.start();
+    } else {
+      logger.warn({ epoch: change.epoch, reason: change.reason }, 'leadership lost');
+      await this.#leaderServices.stop();
+      events.emit('leader:lost', {
+        instanceId: this.#instanceId,
+        epoch: change.epoch,
+        reason: change.reason,
+      });
+    }
+  }
+
+  async #countLiveInstances(): Promise<void> {
+    try {
+      this.#liveInstances = await countActiveInstances(this.options.executor);
+    } catch (error) {
+      this.#liveInstances = null;
+      this.options.logger.debug({ err: error }, 'could not count live instances');
+    }
+  }
+}
