@@ -15,3 +15,14 @@ export type { CalendarSpec } from './time/calendar.js';
 export { parseDuration } from './time/duration.js';
 export type { Clock } from './time/clock.js';
 export { migrate } from './store/migrator.js';
+export type {
+  JobListener,
+  TriggerListener,
+  SchedulerListener,
+  ExecutionInfo,
+  ExecutionResult,
+  VetoInfo,
+  MisfireInfo,
+  PauseInfo,
+} from './listeners/listener.js';
+export type { ListenerMatcher } from './listeners/listener-matcher.js';

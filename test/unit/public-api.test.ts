@@ -6,6 +6,7 @@ import {
   type JobContext,
   type Scheduler,
   type SchedulerEvents,
+  type TriggerListener,
 } from '../../src/index.js';
 
 describe('public API', () => {
@@ -27,6 +28,13 @@ describe('public API', () => {
     expectTypeOf<SchedulerEvents['execution:finished']['status']>().toEqualTypeOf<
       'succeeded' | 'failed' | 'timed_out' | 'abandoned' | 'recovered'
     >();
+    const vetoWeekends: TriggerListener = {
+      name: 'no-weekends',
+      vetoJobExecution: (info) => info.scheduledAt.getUTCDay() % 6 === 0,
+    };
+    expectTypeOf(
+      scheduler.addTriggerListener(vetoWeekends, { group: 'reports*' }),
+    ).toEqualTypeOf<Scheduler>();
     expect(new PermanentJobError('x').code).toBe('BELFRY_PERMANENT');
     return scheduler.stop(); // never started: stop is safe and closes the pool
   });
