@@ -1,17 +1,11 @@
 /** Jobs: list, pause, resume, fire now (or at an instant) with data, delete. */
 import { z } from 'zod';
 import { listJobs, type StoredJob } from '../store/definition-store.js';
-import {
-  FireRequestError,
-  fireJob,
-  fireRequestSchema,
-  parseFireAt,
-  removeJob,
-  setPaused,
-} from './admin-operations.js';
+import { FireRequestError, fireJob, fireRequestSchema, parseFireAt, removeJob } from './admin-operations.js';
 import { invalidRequest } from './problem.js';
+import { pauseResumeRoutes } from './pause-routes.js';
 import { route, type ApiRoute } from './route.js';
-import { instant, iso, nameParams, pauseResultSchema } from './wire.js';
+import { instant, iso, nameParams } from './wire.js';
 
 export const jobSchema = z
   .object({
@@ -58,25 +52,11 @@ export const jobRoutes: ApiRoute[] = [
       return (await listJobs(executor)).map(toJob);
     },
   }),
-  ...(['pause', 'resume'] as const).map((action) =>
-    route({
-      method: 'POST',
-      path: `/jobs/:name/${action}`,
-      operationId: `${action}Job`,
-      tag: 'jobs',
-      summary: action === 'pause' ? 'Pause a job and all its triggers' : 'Resume a job and all its triggers',
-      params: nameParams,
-      status: 200,
-      response: pauseResultSchema,
-      responseDescription: 'what changed',
-      problems: [404],
-      async handle({ params }, { executor }) {
-        const target = { job: params.name };
-        const changed = await setPaused(executor, { target, paused: action === 'pause' });
-        return { target, paused: action === 'pause', changed };
-      },
-    }),
-  ),
+  ...pauseResumeRoutes('job', {
+    collection: 'jobs',
+    tag: 'jobs',
+    summary: { pause: 'Pause a job and all its triggers', resume: 'Resume a job and all its triggers' },
+  }),
   route({
     method: 'POST',
     path: '/jobs/:name/fire',

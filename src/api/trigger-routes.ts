@@ -2,10 +2,11 @@
 import { z } from 'zod';
 import { listTriggers, type StoredTrigger } from '../store/definition-store.js';
 import { queryHistory } from '../store/history-store.js';
-import { getTrigger, removeTrigger, setPaused } from './admin-operations.js';
+import { getTrigger, removeTrigger } from './admin-operations.js';
 import { historyRowSchema, toHistoryRow } from './history-routes.js';
+import { pauseResumeRoutes } from './pause-routes.js';
 import { route, type ApiRoute } from './route.js';
-import { instant, iso, nameParams, pauseResultSchema } from './wire.js';
+import { instant, iso, nameParams } from './wire.js';
 
 export const triggerSummarySchema = z
   .object({
@@ -125,26 +126,14 @@ export const triggerRoutes: ApiRoute[] = [
       };
     },
   }),
-  ...(['pause', 'resume'] as const).map((action) =>
-    route({
-      method: 'POST',
-      path: `/triggers/:name/${action}`,
-      operationId: `${action}Trigger`,
-      tag: 'triggers',
-      summary:
-        action === 'pause' ? 'Pause a trigger' : 'Resume a trigger (missed fires follow its misfire policy)',
-      params: nameParams,
-      status: 200,
-      response: pauseResultSchema,
-      responseDescription: 'what changed',
-      problems: [404],
-      async handle({ params }, { executor }) {
-        const target = { trigger: params.name };
-        const changed = await setPaused(executor, { target, paused: action === 'pause' });
-        return { target, paused: action === 'pause', changed };
-      },
-    }),
-  ),
+  ...pauseResumeRoutes('trigger', {
+    collection: 'triggers',
+    tag: 'triggers',
+    summary: {
+      pause: 'Pause a trigger',
+      resume: 'Resume a trigger (missed fires follow its misfire policy)',
+    },
+  }),
   route({
     method: 'DELETE',
     path: '/triggers/:name',
@@ -161,23 +150,9 @@ export const triggerRoutes: ApiRoute[] = [
       return { trigger: params.name, deleted: true as const };
     },
   }),
-  ...(['pause', 'resume'] as const).map((action) =>
-    route({
-      method: 'POST',
-      path: `/groups/:name/${action}`,
-      operationId: `${action}Group`,
-      tag: 'groups',
-      summary: action === 'pause' ? 'Pause every trigger of a group' : 'Resume every trigger of a group',
-      params: nameParams,
-      status: 200,
-      response: pauseResultSchema,
-      responseDescription: 'what changed',
-      problems: [404],
-      async handle({ params }, { executor }) {
-        const target = { group: params.name };
-        const changed = await setPaused(executor, { target, paused: action === 'pause' });
-        return { target, paused: action === 'pause', changed };
-      },
-    }),
-  ),
+  ...pauseResumeRoutes('group', {
+    collection: 'groups',
+    tag: 'groups',
+    summary: { pause: 'Pause every trigger of a group', resume: 'Resume every trigger of a group' },
+  }),
 ];
