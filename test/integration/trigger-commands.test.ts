@@ -1,0 +1,55 @@
+/** `belfry trigger NAME` and `belfry delete` as real processes. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../support/schema.js';
+import { defineJob, defineTrigger } from '../support/fixtures.js';
+import type { BelfryDatabase } from '../../src/store/database.js';
+import { listTriggers } from '../../src/store/definition-store.js';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/belfry.js', import.meta.url).pathname;
+let database: BelfryDatabase;
+const belfry = (...args: string[]) =>
+  run(process.execPath, [BIN, ...args], {
+    env: { ...process.env, DATABASE_URL: testDatabaseUrl(), BELFRY_SCHEMA: database.schema },
+  });
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const ex = { db: database.db, schema: database.schema };
+  await defineJob(ex, 'report');
+  await defineTrigger(
+    ex,
+    { name: 'nightly', job: 'report', spec: { kind: 'cron', expression: '0 2 * * *', timezone: 'UTC' } },
+    new Date('2030-01-01T02:00:00Z'),
+  );
+});
+afterAll(async () => {
+  await dropTestDatabase(database);
+});
+
+it('shows one trigger with its recent executions', async () => {
+  const { stdout } = await belfry('trigger', 'nightly', '--json');
+  const shown = JSON.parse(stdout);
+  expect(shown).toMatchObject({ name: 'nightly', job: 'report', state: 'waiting', recentExecutions: [] });
+  expect(new Date(shown.nextFireAt).toISOString()).toBe('2030-01-01T02:00:00.000Z');
+});
+
+it('rejects an unknown name and deletes nothing', async () => {
+  await expect(belfry('delete', '--trigger', 'nightlyy')).rejects.toMatchObject({
+    stderr: expect.stringMatching(/unknown trigger "nightlyy"/),
+  });
+  await expect(belfry('delete', '--trigger', 'nightly', '--job', 'report')).rejects.toMatchObject({
+    stderr: expect.stringMatching(/exactly one/),
+  });
+  expect((await listTriggers({ db: database.db, schema: database.schema })).map((t) => t.name)).toEqual([
+    'nightly',
+  ]);
+});
+
+it('deletes a trigger', async () => {
+  const { stdout } = await belfry('delete', '--trigger', 'nightly', '--json');
+  expect(JSON.parse(stdout)).toEqual({ trigger: 'nightly', deleted: true });
+  expect(await listTriggers({ db: database.db, schema: database.schema })).toEqual([]);
+});
