@@ -7,7 +7,7 @@
  *
  * A crash is seen through the session lock: when a replica's PostgreSQL session ends, its advisory lock
  * is released. The recoverer confirms a loss only when the lock stays free across passes for
- * `sessionGraceMs` (database time), so a replica that is merely reconnecting (a database restart, a
+ * `sessionGraceMs` (database time) and the replica has not checked in meanwhile, so a replica that is merely reconnecting (a database restart, a
  * killed connection) keeps its work, while a SIGKILLed one is declared dead within about
  * sessionGrace + one pass.
  */
@@ -55,11 +55,17 @@ export class ExecutionRecoverer {
         return { leaseHeld: false, dead: [], recovered: [] };
       const missing = await instancesWithoutSession(tx, { selfId, lockNamespace: options.lockNamespace });
       const now = missing.dbNow.getTime();
+      const ids = new Set(missing.instances.map((instance) => instance.id));
       for (const id of this.#sessionMissingSince.keys())
-        if (!missing.ids.includes(id)) this.#sessionMissingSince.delete(id);
-      for (const id of missing.ids)
-        if (!this.#sessionMissingSince.has(id)) this.#sessionMissingSince.set(id, now);
-      const sessionLost = missing.ids.filter(
+        if (!ids.has(id)) this.#sessionMissingSince.delete(id);
+      for (const instance of missing.instances) {
+        const since = this.#sessionMissingSince.get(instance.id);
+        // A replica that checked in after we first saw its lock free is alive, only slow to get its session
+        // back (a database restart): watch it afresh rather than count it dead.
+        if (since === undefined || instance.lastCheckinAt.getTime() > since)
+          this.#sessionMissingSince.set(instance.id, now);
+      }
+      const sessionLost = [...ids].filter(
         (id) => now - this.#sessionMissingSince.get(id)! >= options.sessionGraceMs,
       );
       const dead = await markDeadInstances(tx, { selfId, sessionLost, deadAfterMs: options.deadAfterMs });

@@ -22,10 +22,10 @@ export interface DeadInstance {
 export async function instancesWithoutSession(
   ex: Executor,
   params: { selfId: string; lockNamespace: number; now?: Date },
-): Promise<{ ids: string[]; dbNow: Date }> {
+): Promise<{ instances: { id: string; lastCheckinAt: Date }[]; dbNow: Date }> {
   const now = dbNow(params.now);
-  const { rows } = await sql<{ id: string | null; db_now: Date }>`
-    SELECT i.id, ${now} AS db_now
+  const { rows } = await sql<{ id: string | null; last_checkin_at: Date | null; db_now: Date }>`
+    SELECT i.id, i.last_checkin_at, ${now} AS db_now
       FROM (SELECT 1) one
       LEFT JOIN ${table(ex, 'instances')} i
         ON i.state = 'active' AND i.id <> ${params.selfId}::uuid
@@ -35,7 +35,10 @@ export async function instancesWithoutSession(
                           AND pl.classid = ${params.lockNamespace}::oid AND pl.objid = i.lock_key::oid)`.execute(
     ex.db,
   );
-  return { ids: rows.flatMap((row) => (row.id ? [row.id] : [])), dbNow: rows[0]!.db_now };
+  return {
+    instances: rows.flatMap((row) => (row.id ? [{ id: row.id, lastCheckinAt: row.last_checkin_at! }] : [])),
+    dbNow: rows[0]!.db_now,
+  };
 }
 
 /**
