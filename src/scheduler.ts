@@ -70,6 +70,11 @@ export interface SchedulerOptions {
   shutdownTimeoutMs?: number;
   timings?: Partial<ClusterTimings>;
   planLimits?: PlanLimits;
+  /**
+   * Acquire triggers this many ms before they are due and start them on time by the local monotonic
+   * clock (Quartz's fire-ahead window), so acquisition latency does not become fire lag. Default 20.
+   */
+  fireAheadMs?: number;
   /** History older than this is deleted by the leader, in bounded batches. Default 90 days. */
   historyRetentionMs?: number;
   /** Apply migrations at start (under an advisory lock). Default true. */
@@ -187,6 +192,7 @@ export class Scheduler {
       jobNames: () => this.registry.names(),
       batchSize: options.batchSize ?? 500,
       maxIdleMs: options.maxIdleMs ?? 10_000,
+      lookaheadMs: options.fireAheadMs ?? 20,
       planLimits: options.planLimits,
       compile: options.compileSchedule ?? ((spec) => compileSchedule(spec, { calendars: this.#calendars })),
       tracing,

@@ -45,6 +45,8 @@ export interface Dispatch {
   settings: JobSettings;
   /** The fire's W3C trace context (`fires.trace_context`); null when the fire was not traced. */
   traceContext: TraceCarrier | null;
+  /** Monotonic ms before which the attempt must not start (a fire acquired ahead of its time). */
+  notBeforeMono?: number;
 }
 
 export interface ExecutorPoolOptions {
@@ -83,7 +85,13 @@ export class ExecutorPool {
 
   run(dispatch: Dispatch): void {
     const controller = new AbortController();
-    const settled = this.#execute(dispatch, controller).finally(() => {
+    const waitMs =
+      dispatch.notBeforeMono === undefined ? 0 : dispatch.notBeforeMono - this.options.clock.monotonicMs();
+    const started =
+      waitMs > 0
+        ? this.options.clock.sleep(waitMs, controller.signal).then(() => this.#execute(dispatch, controller))
+        : this.#execute(dispatch, controller);
+    const settled = started.finally(() => {
       this.#running.delete(dispatch.executionId);
       this.options.onSlotFreed?.();
     });

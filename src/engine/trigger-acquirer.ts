@@ -40,6 +40,8 @@ export interface TriggerAcquirerOptions {
   /** Builds the schedule of a stored trigger (calendars resolved); compiled schedules are cached by version. */
   compile?: (spec: ScheduleSpec, trigger: DueTrigger) => Schedule;
   onAcquired?: (batchSize: number) => void;
+  /** Acquire triggers due within this many ms and start them on time (default 0). */
+  lookaheadMs?: number;
   random?: () => number;
   /** Spans `belfry.fire` (default: the global tracer, a no-op without an SDK). */
   tracing?: ExecutionTracing;
@@ -97,7 +99,7 @@ export class TriggerAcquirer {
       this.#contention = 0;
       return { fired, claimed, waitMs: 0 };
     }
-    if (lockedNothing && claimed === 0 && delay !== null && delay <= 0) {
+    if (lockedNothing && claimed === 0 && delay !== null && delay <= (this.options.lookaheadMs ?? 0)) {
       // Work is due but peers hold every row of it (SKIP LOCKED found nothing): they are firing it. Retrying
       // at once would only spin; back off briefly with jitter (a NOTIFY or a freed slot still wakes us).
       this.#contention = Math.min(this.#contention + 1, 4);
@@ -106,7 +108,12 @@ export class TriggerAcquirer {
     }
     this.#contention = 0;
     if (delay === null) delay = await nextDueDelayMs(this.options.executor, { jobs });
-    return { fired, claimed, waitMs: delay === null ? maxIdleMs : Math.min(Math.max(delay, 0), maxIdleMs) };
+    const lookahead = this.options.lookaheadMs ?? 0;
+    return {
+      fired,
+      claimed,
+      waitMs: delay === null ? maxIdleMs : Math.min(Math.max(delay - lookahead, 0), maxIdleMs),
+    };
   }
 
   async #acquire(
@@ -121,7 +128,8 @@ export class TriggerAcquirer {
     const startedMs = this.#clock.monotonicMs();
     return inTransaction(this.options.executor, async (tx) => {
       fireSpans = undefined;
-      const due = await lockDueTriggers(tx, { jobs, limit });
+      const due = await lockDueTriggers(tx, { jobs, limit, lookaheadMs: this.options.lookaheadMs ?? 0 });
+      const lockedAtMono = this.#clock.monotonicMs();
       batchSize = due.length;
       if (due.length === 0)
         return { dispatches: [], more: false, locked: 0, delayMs: await nextDueDelayMs(tx, { jobs }) };
@@ -233,6 +241,8 @@ export class TriggerAcquirer {
             data: trigger.data,
             settings: trigger.settings,
             traceContext: carriers?.get(key) ?? null,
+            // Acquired ahead of its time: start when the database clock reaches the scheduled time.
+            notBeforeMono: lockedAtMono + (fire.scheduledAt.getTime() - trigger.dbNow.getTime()),
           });
         }
         const span = fireSpans?.get(key);

@@ -45,6 +45,11 @@ export interface LockDueTriggersParams {
   /** Jobs this replica can run; triggers of other jobs are left for replicas that can. */
   jobs: readonly string[];
   limit: number;
+  /**
+   * Also take triggers due within this many ms (Quartz's fire-ahead window): the fire is recorded
+   * before its time and the executor starts it on time, so acquisition latency does not become lag.
+   */
+  lookaheadMs?: number;
   now?: Date;
 }
 
@@ -79,7 +84,7 @@ export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParam
       FROM ${table(ex, 'triggers')} t
       JOIN ${table(ex, 'jobs')} j ON j.name = t.job_name
      WHERE t.state = 'waiting'
-       AND t.next_fire_at <= ${dbNow(params.now)}
+       AND t.next_fire_at <= ${dbNow(params.now)} + ${params.lookaheadMs ?? 0} * interval '1 millisecond'
        AND t.job_name = ANY(${params.jobs as string[]}::text[])
        AND NOT j.paused
      ORDER BY t.next_fire_at, t.priority DESC
@@ -216,9 +221,11 @@ export async function recordFires(
       SELECT fired.id, 1, input.job_name, input.status,
              CASE WHEN input.status <> 'pending' THEN ${params.instanceId}::uuid END,
              ${now} + input.delay_ms * interval '1 millisecond',
-             -- The moment the row is written, not the transaction's start: job_history's lag must not hide
-             -- the time a batch takes.
-             CASE WHEN input.status = 'running' THEN ${params.now ? now : sql`clock_timestamp()`} END,
+             -- The moment the row is written (not the transaction's start: job_history's lag must not hide
+             -- the time a batch takes), or the scheduled time when acquired ahead of it (the executor
+             -- holds the start until then).
+             CASE WHEN input.status = 'running'
+                  THEN greatest(${params.now ? now : sql`clock_timestamp()`}, input.scheduled_at) END,
              CASE WHEN input.status IN ('running', 'pending') THEN NULL ELSE ${now} END, input.error,
              -- The trace id of the fire's W3C traceparent ("00-<trace id>-<span id>-<flags>"), for job_history.
              nullif(split_part(input.trace_context->>'traceparent', '-', 2), '')
