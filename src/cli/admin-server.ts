@@ -52,7 +52,12 @@ export async function buildAdminApp(options: Omit<AdminServerOptions, 'port'>): 
         .code(401)
         .header('www-authenticate', 'Bearer')
         .type('application/problem+json')
-        .send({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'a valid bearer token is required' });
+        .send({
+          type: 'about:blank',
+          title: 'Unauthorized',
+          status: 401,
+          detail: 'a valid bearer token is required',
+        });
     }
   });
   app.get('/healthz', async () => ({ status: 'ok', instanceId: scheduler.instanceId }));

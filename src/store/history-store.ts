@@ -42,11 +42,16 @@ export async function queryHistory(ex: Executor, filter: HistoryFilter): Promise
   if (filter.trigger) query = query.where('trigger', '=', filter.trigger);
   if (filter.group) query = query.where('trigger_group', '=', filter.group);
   if (filter.status?.length) query = query.where('status', 'in', filter.status);
-  if (filter.instance) query = query.where((eb) => eb.or([eb('instance', '=', filter.instance!), eb(sql`instance_id::text`, '=', filter.instance!)]));
+  if (filter.instance)
+    query = query.where((eb) =>
+      eb.or([eb('instance', '=', filter.instance!), eb(sql`instance_id::text`, '=', filter.instance!)]),
+    );
   if (filter.since) query = query.where('scheduled_at', '>=', filter.since);
   if (filter.until) query = query.where('scheduled_at', '<', filter.until);
-  if (filter.minDurationMs !== undefined) query = query.where('duration_ms', '>=', String(filter.minDurationMs));
-  if (filter.errorContains) query = query.where('error', 'ilike', `%${filter.errorContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (filter.minDurationMs !== undefined)
+    query = query.where('duration_ms', '>=', String(filter.minDurationMs));
+  if (filter.errorContains)
+    query = query.where('error', 'ilike', `%${filter.errorContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   const rows = await query
     .orderBy('scheduled_at', 'desc')
     .orderBy('execution_id', 'desc')
