@@ -48,16 +48,12 @@ export async function buildAdminApp(options: Omit<AdminServerOptions, 'port'>): 
     const header = request.headers.authorization ?? '';
     const given = header.startsWith('Bearer ') ? header.slice(7) : '';
     if (!given || !sameToken(given, token)) {
-      await reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .type('application/problem+json')
-        .send({
-          type: 'about:blank',
-          title: 'Unauthorized',
-          status: 401,
-          detail: 'a valid bearer token is required',
-        });
+      await reply.code(401).header('www-authenticate', 'Bearer').type('application/problem+json').send({
+        type: 'about:blank',
+        title: 'Unauthorized',
+        status: 401,
+        detail: 'a valid bearer token is required',
+      });
     }
   });
   app.get('/healthz', async () => ({ status: 'ok', instanceId: scheduler.instanceId }));
