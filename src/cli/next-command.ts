@@ -16,6 +16,9 @@ import {
   type ScheduleSpec,
 } from '../time/schedule.js';
 import { shippedCalendarNames } from '../time/shipped-calendars.js';
+import { loadDefinitions } from '../config/definition-loader.js';
+import { formatDefinitionError } from '../config/definition-error.js';
+import { definitionsCalendarResolver } from '../config/definitions.js';
 
 export interface NextCommandDeps {
   clock?: Clock;
@@ -78,23 +81,47 @@ export function registerNextCommand(program: Command, deps: NextCommandDeps = {}
       `
 Examples:
   belfry next --cron "0 9 * * 1-5" --tz America/New_York --count 5
+  belfry next --config examples/belfry.yaml --trigger heartbeat-every-5s --count 3
   belfry next --quartz "0 0 9 ? * MON-FRI" --tz America/New_York --calendar us-nyse --json
   belfry next --quartz "0 0 17 L * ?" --tz Europe/London --calendar uk-england-wales --on-excluded-day previous-business-day`,
     )
-    .action(function (this: Command, options: NextOptions) {
-      const expression = options.cron ?? options.quartz;
-      if (expression === undefined)
-        this.error('error: give an expression with --cron or --quartz', { exitCode: 2 });
-      const spec: ScheduleSpec = {
-        kind: options.cron !== undefined ? 'cron' : 'quartz',
-        expression: expression!,
-        timezone: options.tz,
-        ...(options.calendar !== undefined ? { calendar: options.calendar } : {}),
-        ...(options.onExcludedDay !== undefined ? { onExcludedDay: options.onExcludedDay } : {}),
-      };
+    .option('-c, --config <file...>', 'YAML definitions to read --trigger from')
+    .option('--trigger <name>', 'preview a trigger defined in the --config files')
+    .action(async function (this: Command, options: NextOptions & { config?: string[]; trigger?: string }) {
+      let spec: ScheduleSpec;
+      let calendars = deps.calendars ?? createCalendarResolver();
+      if (options.trigger !== undefined) {
+        if (!options.config?.length) this.error('error: --trigger needs --config FILE', { exitCode: 2 });
+        const loaded = await loadDefinitions(options.config!);
+        if (!loaded.ok) this.error(loaded.errors.map(formatDefinitionError).join('\n'), { exitCode: 1 });
+        const definitions = (loaded as Extract<typeof loaded, { ok: true }>).definitions;
+        const trigger = definitions.triggers.find((t) => t.name === options.trigger);
+        if (!trigger) {
+          const known = definitions.triggers.map((t) => t.name).join(', ') || 'none';
+          this.error(
+            `error: no trigger "${options.trigger}" in ${options.config!.join(', ')} (defined: ${known})`,
+            { exitCode: 2 },
+          );
+        }
+        spec = trigger!.record.spec as ScheduleSpec;
+        calendars = definitionsCalendarResolver(definitions);
+      } else {
+        const expression = options.cron ?? options.quartz;
+        if (expression === undefined)
+          this.error('error: give an expression with --cron or --quartz, or --config FILE --trigger NAME', {
+            exitCode: 2,
+          });
+        spec = {
+          kind: options.cron !== undefined ? 'cron' : 'quartz',
+          expression: expression!,
+          timezone: options.tz,
+          ...(options.calendar !== undefined ? { calendar: options.calendar } : {}),
+          ...(options.onExcludedDay !== undefined ? { onExcludedDay: options.onExcludedDay } : {}),
+        };
+      }
       try {
         const from = options.from !== undefined ? parseInstant(options.from, 'from') : clock.now();
-        const schedule = compileSchedule(spec, { calendars: deps.calendars ?? createCalendarResolver() });
+        const schedule = compileSchedule(spec, { calendars });
         const fires = previewSchedule(schedule, { from, count: options.count });
         if (options.json) write(`${JSON.stringify(fires, null, 2)}\n`);
         else write(fires.map((fire) => `${formatPreviewLine(fire)}\n`).join('') || 'no fires\n');

@@ -53,3 +53,28 @@ it('deletes a trigger', async () => {
   expect(JSON.parse(stdout)).toEqual({ trigger: 'nightly', deleted: true });
   expect(await listTriggers({ db: database.db, schema: database.schema })).toEqual([]);
 });
+
+it('previews a trigger from a YAML file with belfry next', async () => {
+  const { stdout } = await belfry(
+    'next',
+    '--config',
+    'examples/belfry.yaml',
+    '--trigger',
+    'heartbeat-every-5s',
+    '--from',
+    '2026-12-01T00:00:00Z',
+    '--count',
+    '3',
+    '--json',
+  );
+  expect(JSON.parse(stdout).map((fire: { at: string }) => fire.at)).toEqual([
+    '2026-12-01T00:00:05.000Z',
+    '2026-12-01T00:00:10.000Z',
+    '2026-12-01T00:00:15.000Z',
+  ]);
+  await expect(belfry('next', '--config', 'examples/belfry.yaml', '--trigger', 'nope')).rejects.toMatchObject(
+    {
+      stderr: expect.stringMatching(/no trigger "nope"/),
+    },
+  );
+});
