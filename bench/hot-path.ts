@@ -13,7 +13,7 @@ import { runMain } from './support/cleanup.js';
 import { startBenchServer } from './support/postgres.js';
 import { median, round } from './support/stats.js';
 import { monoMs, wallMs } from './support/time.js';
-import { planTrigger } from '../src/engine/fire-planner.js';
+import { advanceOf, fireOf, planTrigger } from '../src/engine/fire-planner.js';
 import { jobRecordFromOptions } from '../src/scheduler.js';
 import { upsertJob } from '../src/store/definition-store.js';
 import { completeExecutions } from '../src/store/execution-store.js';
@@ -68,28 +68,8 @@ await runMain(async () => {
     const fires: FireToRecord[] = [];
     for (const trigger of triggers) {
       const plan = planTrigger(trigger, compileSchedule(trigger.spec as ScheduleSpec), trigger.dbNow);
-      const last = plan.fires[plan.fires.length - 1];
-      advances.push({
-        id: trigger.id,
-        nextFireAt: plan.nextFireAt,
-        previousFireAt: last?.scheduledAt ?? null,
-        fired: plan.fired,
-        state: plan.nextFireAt ? 'waiting' : 'complete',
-      });
-      for (const planned of plan.fires) {
-        fires.push({
-          triggerId: trigger.id,
-          triggerName: trigger.name,
-          group: trigger.group,
-          job: trigger.job,
-          scheduledAt: planned.scheduledAt,
-          data: trigger.data,
-          status: 'running',
-          delayMs: 0,
-          error: null,
-          traceContext: null,
-        });
-      }
+      advances.push(advanceOf(trigger.id, plan));
+      for (const planned of plan.fires) fires.push(fireOf(trigger, planned, null));
     }
     const planMs = monoMs() - planStart;
     return { recorded: await recordFires(tx, { instanceId, advances, fires }), planMs };

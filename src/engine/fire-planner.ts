@@ -15,6 +15,7 @@
  * Missed fires are walked in chunks of `maxMissedPerPlan`, so one transaction stays small however long
  * the outage; the trigger stays due and the next acquisition continues the walk.
  */
+import type { DueTrigger, FireToRecord, TriggerAdvance } from '../store/fire-store.js';
 import type { Schedule } from '../time/schedule.js';
 
 export type MisfirePolicy = 'fire-once-now' | 'fire-all' | 'skip';
@@ -115,4 +116,35 @@ export function planTrigger(
   }
   const exhausted = trigger.maxFires !== null && runs >= remaining;
   return { fires, nextFireAt: exhausted ? null : after, fired: runs };
+}
+
+/** How a trigger's row moves after its plan (the `recordFires` advance). */
+export function advanceOf(triggerId: string, plan: TriggerPlan): TriggerAdvance {
+  return {
+    id: triggerId,
+    nextFireAt: plan.nextFireAt,
+    previousFireAt: plan.fires[plan.fires.length - 1]?.scheduledAt ?? null,
+    fired: plan.fired,
+    state: plan.nextFireAt ? 'waiting' : 'complete',
+  };
+}
+
+/** The fire row a planned fire becomes. */
+export function fireOf(
+  trigger: Pick<DueTrigger, 'id' | 'name' | 'group' | 'job' | 'data'>,
+  planned: PlannedFire,
+  traceContext: Record<string, string> | null,
+): FireToRecord {
+  return {
+    triggerId: trigger.id,
+    triggerName: trigger.name,
+    group: trigger.group,
+    job: trigger.job,
+    scheduledAt: planned.scheduledAt,
+    data: trigger.data,
+    status: planned.kind === 'run' ? 'running' : planned.kind === 'catch-up' ? 'pending' : 'misfired',
+    delayMs: planned.delayMs,
+    error: planned.note,
+    traceContext,
+  };
 }

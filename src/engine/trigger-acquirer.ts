@@ -24,7 +24,7 @@ import { ExecutionTracing } from '../observability/execution-tracing.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { compileSchedule, type Schedule, type ScheduleSpec } from '../time/schedule.js';
 import type { ExecutorPool, Dispatch } from './executor-pool.js';
-import { planTrigger, type PlanLimits, DEFAULT_PLAN_LIMITS } from './fire-planner.js';
+import { advanceOf, DEFAULT_PLAN_LIMITS, fireOf, planTrigger, type PlanLimits } from './fire-planner.js';
 import type { SchedulerEventBus } from './scheduler-events.js';
 
 export interface TriggerAcquirerOptions {
@@ -164,14 +164,7 @@ export class TriggerAcquirer {
           continue;
         }
         if (plan.nextFireAt && plan.nextFireAt.getTime() <= trigger.dbNow.getTime()) stillDue = true;
-        const last = plan.fires[plan.fires.length - 1];
-        advances.push({
-          id: trigger.id,
-          nextFireAt: plan.nextFireAt,
-          previousFireAt: last?.scheduledAt ?? null,
-          fired: plan.fired,
-          state: plan.nextFireAt ? 'waiting' : 'complete',
-        });
+        advances.push(advanceOf(trigger.id, plan));
         for (const planned of plan.fires) {
           const fireSpan = tracing.startFire({
             trigger: trigger.name,
@@ -182,18 +175,7 @@ export class TriggerAcquirer {
           });
           if (fireSpan)
             (fireSpans ??= new Map()).set(`${trigger.id}@${planned.scheduledAt.getTime()}`, fireSpan.span);
-          fires.push({
-            triggerId: trigger.id,
-            triggerName: trigger.name,
-            group: trigger.group,
-            job: trigger.job,
-            scheduledAt: planned.scheduledAt,
-            data: trigger.data,
-            status: planned.kind === 'run' ? 'running' : planned.kind === 'catch-up' ? 'pending' : 'misfired',
-            delayMs: planned.delayMs,
-            error: planned.note,
-            traceContext: fireSpan?.carrier ?? null,
-          });
+          fires.push(fireOf(trigger, planned, fireSpan?.carrier ?? null));
         }
       }
 
