@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { createTestDatabase, dropTestDatabase } from '../support/schema.js';
 import { testScheduler, waitForEvents } from '../support/scheduler.js';
 import type { BelfryDatabase } from '../../src/store/database.js';
+import { lockNamespace } from '../../src/store/lock-keys.js';
 
 let database: BelfryDatabase;
 beforeAll(async () => {
@@ -23,12 +24,13 @@ class Noop {
 it('retakes its session lock within the grace after its connections are killed', async () => {
   const scheduler = testScheduler(database, { instanceName: 'victim' }).registerJob('noop', Noop);
   await scheduler.start();
+  const namespace = lockNamespace(database.schema);
   const lockHeld = async () => {
     const { rows } = await sql<{ n: number }>`
       SELECT count(*)::int AS n FROM pg_locks l JOIN ${sql.table(`${database.schema}.instances`)} i ON l.objid = i.lock_key::oid
-       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND i.id = ${scheduler.instanceId}`.execute(
-      database.db,
-    );
+       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = ${namespace}::oid
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND i.id = ${scheduler.instanceId}`.execute(database.db);
     return rows[0]!.n === 1;
   };
   expect(await lockHeld()).toBe(true);
