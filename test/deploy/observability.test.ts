@@ -220,7 +220,7 @@ describe('opentelemetry collector', () => {
 });
 
 describe('docs/operations.md', () => {
-  it('answers the operations questions with Belfry's own benchmark numbers', () => {
+  it('answers the operations questions with measured benchmark numbers', () => {
     const anchors = markdownAnchors(operations);
     for (const a of [
       'sizing',
