@@ -13,12 +13,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import { ClusterMembership, DEFAULT_TIMINGS, type ClusterTimings } from './cluster/cluster-membership.js';
 import { CompletionWriter } from './engine/completion-writer.js';
 import { ExecutorPool } from './engine/executor-pool.js';
-import type { PlanLimits } from './engine/fire-planner.js';
 import {
   SchedulerEventBus,
   type SchedulerEventName,
@@ -27,81 +25,35 @@ import {
 import { TriggerAcquirer } from './engine/trigger-acquirer.js';
 import type { JobClass, JobOptions } from './jobs/job.js';
 import { JobRegistry } from './jobs/job-registry.js';
-import { resolveBackoff } from './jobs/retry-policy.js';
 import { LoopService } from './service/loop-service.js';
 import { openDatabase, type BelfryDatabase } from './store/database.js';
 import {
   insertOneOffTrigger,
   publishCodeJob,
   setTriggersPaused,
-  type JobRecord,
   type PauseTarget,
 } from './store/definition-store.js';
 import { inTransaction, type Executor } from './store/executor.js';
 import { migrate, migrationsCurrent } from './store/migrator.js';
 import { systemClock, type Clock } from './time/clock.js';
-import { compileSchedule, type Schedule, type ScheduleSpec } from './time/schedule.js';
+import { compileSchedule } from './time/schedule.js';
 import { createCalendarResolver } from './time/calendar-resolver.js';
 import type { CalendarResolver, CalendarSpec } from './time/calendar.js';
 import { listCalendars } from './store/definition-store.js';
-import type { DueTrigger } from './store/fire-store.js';
-import { isNoopMeterProvider, MetricsListener } from './listeners/builtin/metrics-listener.js';
+import { attachBuiltinMetrics, isNoopMeterProvider } from './listeners/builtin/metrics-listener.js';
 import type { JobListener, SchedulerListener, TriggerListener } from './listeners/listener.js';
 import type { ListenerMatcher } from './listeners/listener-matcher.js';
 import { ListenerRegistry } from './listeners/listener-registry.js';
+import { jobRecordFromOptions } from './jobs/job-record.js';
+import { bridgeSchedulerListeners } from './listeners/scheduler-listener-bridge.js';
 import { ExecutionTracing } from './observability/execution-tracing.js';
 
 export const BELFRY_VERSION = '0.1.0';
 
 export { DEFAULT_TIMINGS, type ClusterTimings };
 
-export interface SchedulerOptions {
-  /** A PostgreSQL URL, or an opened database (the caller then owns closing it). */
-  connectionString?: string;
-  database?: BelfryDatabase;
-  /** A direct (not transaction-pooled) URL for the LISTEN/advisory-lock session; default: connectionString. */
-  sessionConnectionString?: string;
-  schema?: string;
-  instanceName?: string;
-  /** Executions run at once on this replica. */
-  concurrency?: number;
-  batchSize?: number;
-  maxIdleMs?: number;
-  shutdownTimeoutMs?: number;
-  timings?: Partial<ClusterTimings>;
-  planLimits?: PlanLimits;
-  /**
-   * Acquire triggers this many ms before they are due and start them on time by the local monotonic
-   * clock (Quartz's fire-ahead window), so acquisition latency does not become fire lag. Default 20.
-   */
-  fireAheadMs?: number;
-  /** History older than this is deleted by the leader, in bounded batches. Default 90 days. */
-  historyRetentionMs?: number;
-  /** Apply migrations at start (under an advisory lock). Default true. */
-  migrate?: boolean;
-  clock?: Clock;
-  logger?: Logger;
-  /** Builds a stored trigger's schedule; the default resolves calendars from the database, then the shipped ones. */
-  compileSchedule?: (spec: ScheduleSpec, trigger: DueTrigger) => Schedule;
-  /** How long an async listener hook may take before it is given up on (logged, counted). Default 5 s. */
-  listenerTimeoutMs?: number;
-  /** Spans `belfry.fire`/`belfry.execute`; default: the global tracer provider (a no-op without an SDK). */
-  tracerProvider?: TracerProvider;
-  /** The built-in metrics; default: the global meter provider as it is when the scheduler is built. */
-  meterProvider?: MeterProvider;
-  /** Metric options: `triggerLabels` adds a per-trigger label (opt-in: cardinality grows with triggers). */
-  metrics?: { triggerLabels?: boolean };
-}
-
-export interface SchedulerHealth {
-  alive: boolean;
-  ready: boolean;
-  databaseReachable: boolean;
-  migrationsCurrent: boolean;
-  shuttingDown: boolean;
-  isLeader: boolean;
-  instanceId: string;
-}
+import type { SchedulerHealth, SchedulerOptions } from './scheduler-options.js';
+export type { SchedulerOptions, SchedulerHealth };
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -246,46 +198,17 @@ export class Scheduler {
       onFenced: (reason) => this.#pool.abortAll(reason),
       onRecovered: () => this.#acquireLoop.wake(),
     });
-    this.#bridgeSchedulerListeners();
-    if (!isNoopMeterProvider(options.meterProvider)) this.#registerBuiltinMetrics(options);
-  }
-
-  /** The built-in metrics: an ordinary listener, plus the events no hook covers. */
-  #registerBuiltinMetrics(options: SchedulerOptions): void {
-    const builtinMetrics = new MetricsListener({
-      meterProvider: options.meterProvider,
-      version: BELFRY_VERSION,
-      triggerLabels: options.metrics?.triggerLabels,
-      inFlight: () => this.#pool.inFlight,
-      isLeader: () => this.#membership.isLeader,
-      liveInstances: () => this.#membership.liveInstances,
-    });
-    builtinMetrics.attach(this.events);
-    this.addJobListener(builtinMetrics)
-      .addTriggerListener(builtinMetrics)
-      .addSchedulerListener(builtinMetrics);
-  }
-
-  /** Scheduler listeners hear the scheduler's events, beside the loops (a slow listener never delays a heartbeat). */
-  #bridgeSchedulerListeners(): void {
-    const listeners = this.#listeners;
-    const events = this.events;
-    events.on('scheduler:started', (e) => listeners.notifySchedulerInBackground('schedulerStarted', e));
-    events.on('leader:elected', (e) => listeners.notifySchedulerInBackground('leaderElected', e));
-    events.on('leader:lost', (e) => listeners.notifySchedulerInBackground('leaderLost', e));
-    events.on('instance:joined', (e) => listeners.notifySchedulerInBackground('instanceJoined', e));
-    events.on('instance:dead', (e) => listeners.notifySchedulerInBackground('instanceDead', e));
-    events.on('trigger:paused', (e) => listeners.notifySchedulerInBackground('triggerPaused', e));
-    events.on('trigger:resumed', (e) => listeners.notifySchedulerInBackground('triggerResumed', e));
-    events.on('scheduler:error', (e) => listeners.notifySchedulerInBackground('schedulerError', e));
-    events.on('trigger:misfired', (e) =>
-      listeners.triggerMisfired({
-        trigger: e.trigger,
-        group: e.group,
-        job: e.job,
-        scheduledAt: e.scheduledAt,
-      }),
-    );
+    bridgeSchedulerListeners(this.events, this.#listeners);
+    if (!isNoopMeterProvider(options.meterProvider)) {
+      attachBuiltinMetrics(this.events, this.#listeners, {
+        meterProvider: options.meterProvider,
+        version: BELFRY_VERSION,
+        triggerLabels: options.metrics?.triggerLabels,
+        inFlight: () => this.#pool.inFlight,
+        isLeader: () => this.#membership.isLeader,
+        liveInstances: () => this.#membership.liveInstances,
+      });
+    }
   }
 
   /**
@@ -486,26 +409,7 @@ export class Scheduler {
   }
 }
 
-export function jobRecordFromOptions(
-  name: string,
-  options: JobOptions,
-  source: string,
-  module: { module?: string; exportName?: string } = {},
-): JobRecord {
-  return {
-    name,
-    module: module.module ?? null,
-    exportName: module.exportName ?? null,
-    description: options.description ?? null,
-    data: options.data ?? {},
-    concurrency: options.concurrency ?? 'allow',
-    timeoutMs: options.timeoutMs ?? null,
-    maxAttempts: options.maxAttempts ?? 1,
-    backoff: resolveBackoff(options.backoff),
-    recover: options.recover ?? false,
-    source,
-  };
-}
+export { jobRecordFromOptions };
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
   return new Scheduler(options);

@@ -19,6 +19,7 @@ import {
   type MeterProvider,
 } from '@opentelemetry/api';
 import type { SchedulerEventBus } from '../../engine/scheduler-events.js';
+import type { ListenerRegistry } from '../listener-registry.js';
 import type {
   ExecutionInfo,
   ExecutionResult,
@@ -238,4 +239,17 @@ export class MetricsListener implements JobListener, TriggerListener, SchedulerL
   #labels(group: string, trigger: string): Attributes {
     return this.#triggerLabels ? { group, trigger } : { group };
   }
+}
+
+/** Registers the built-in metrics: an ordinary listener on every hook, plus the events no hook covers. */
+export function attachBuiltinMetrics(
+  events: SchedulerEventBus,
+  registry: ListenerRegistry,
+  options: MetricsListenerOptions,
+): void {
+  const builtinMetrics = new MetricsListener(options);
+  builtinMetrics.attach(events);
+  registry.addJobListener(builtinMetrics);
+  registry.addTriggerListener(builtinMetrics);
+  registry.addSchedulerListener(builtinMetrics);
 }
