@@ -61,14 +61,14 @@ await runMain(async () => {
 
   /** One acquisition as TriggerAcquirer does it: lock, plan, record, in the caller's transaction. */
   const acquire = async (tx: Executor, limit: number) => {
-    const triggers = await lockDueTriggers(tx, { jobs: ['noop'], limit });
+    const triggers = await lockDueTriggers(tx, { instanceId, jobs: ['noop'], limit });
     if (triggers.length === 0) return { recorded: [], planMs: 0 };
     const planStart = monoMs();
     const advances: TriggerAdvance[] = [];
     const fires: FireToRecord[] = [];
     for (const trigger of triggers) {
       const plan = planTrigger(trigger, compileSchedule(trigger.spec as ScheduleSpec), trigger.dbNow);
-      advances.push(advanceOf(trigger.id, plan));
+      advances.push(advanceOf(trigger, plan));
       for (const planned of plan.fires) fires.push(fireOf(trigger, planned, null));
     }
     const planMs = monoMs() - planStart;

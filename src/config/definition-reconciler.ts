@@ -6,9 +6,12 @@
  * starting at once with the same files take turns, the first writes and the others find everything
  * unchanged. Any failure rolls the whole apply back.
  *
- * Next fire times: a new trigger, or one whose schedule changed, starts from the database's now
- * (`next(max(now, start - 1ms))`, capped by `end`); a trigger whose schedule is unchanged keeps its next
- * fire time, so re-applying, or changing only priority or data, never shifts or repeats a fire.
+ * Next fire times: a new trigger starts from the database's now (`next(max(now, start - 1ms))`, capped
+ * by `end`). A trigger whose schedule changed only records the change (`replan_at`); the fire planner
+ * decides its next fire under the acquisition lock (architecture invariant 6), so an apply racing the
+ * acquirer can neither skip a due fire nor repeat a recorded one. A trigger whose schedule is unchanged
+ * keeps its next fire time, so re-applying, or changing only priority or data, never shifts or repeats
+ * a fire.
  */
 import { inTransaction, type Executor } from '../store/executor.js';
 import {
@@ -26,21 +29,32 @@ import {
   upsertJob,
   type TriggerRecord,
 } from '../store/definition-store.js';
+import { lockJobsForDelete } from '../store/prune-store.js';
 import { lockDefinitions } from '../store/reconcile-store.js';
 import type { CalendarResolver } from '../time/calendar.js';
 import { compileSchedule, type ScheduleSpec } from '../time/schedule.js';
 import { definitionsCalendarResolver, YAML_SOURCE, type Definitions } from './definitions.js';
+import { pruneImpact, PruneRefusedError, type PruneRefusal } from './prune-impact.js';
 import { diffDefinitions, type PlanEntry, type StoredDefinitions } from './reconcile-diff.js';
 
 export interface ApplyOptions {
   /** Delete what the definitions no longer declare (only rows that came from YAML). Default false. */
   prune?: boolean;
+  /**
+   * With prune: also delete the non-YAML triggers (API one-offs, code) of a pruned job, which are
+   * otherwise a reason to refuse. Never deletes a calendar in use. Default false.
+   */
+  force?: boolean;
 }
 
 export interface ApplyPlan {
   definitions: Definitions;
   prune: boolean;
+  force: boolean;
+  /** Everything the apply writes or deletes, including triggers deleted with a pruned job. */
   entries: PlanEntry[];
+  /** Why the apply must not happen; applying a plan with refusals throws PruneRefusedError. */
+  refusals: PruneRefusal[];
 }
 
 export async function planApply(
@@ -48,9 +62,25 @@ export async function planApply(
   definitions: Definitions,
   options: ApplyOptions = {},
 ): Promise<ApplyPlan> {
-  const prune = options.prune ?? false;
-  return { definitions, prune, entries: diffDefinitions(await readStored(executor), definitions, { prune }) };
+  return planAgainst(await readStored(executor), definitions, options);
 }
+
+/** The plan against a given database state (an empty one when the schema does not exist yet). */
+export function planAgainst(
+  stored: StoredDefinitions,
+  definitions: Definitions,
+  options: ApplyOptions = {},
+): ApplyPlan {
+  const prune = options.prune ?? false;
+  const force = options.force ?? false;
+  const entries = diffDefinitions(stored, definitions, { prune });
+  const { cascades, refusals } = prune
+    ? pruneImpact(stored, definitions, entries, { force })
+    : { cascades: [], refusals: [] };
+  return { definitions, prune, force, entries: [...entries, ...cascades], refusals };
+}
+
+export const EMPTY_STORED: StoredDefinitions = { jobs: [], triggers: [], calendars: [] };
 
 /**
  * Applies a plan's definitions (re-planned inside the lock; the plan's entries are not trusted, the
@@ -58,9 +88,9 @@ export async function planApply(
  */
 export async function applyPlan(
   executor: Executor,
-  plan: Pick<ApplyPlan, 'definitions' | 'prune'>,
+  plan: Pick<ApplyPlan, 'definitions' | 'prune'> & { force?: boolean },
 ): Promise<ApplyPlan> {
-  return applyDefinitions(executor, plan.definitions, { prune: plan.prune });
+  return applyDefinitions(executor, plan.definitions, { prune: plan.prune, force: plan.force });
 }
 
 /** Plans and applies in one locked transaction (what `belfry start` and `belfry apply` do). */
@@ -71,7 +101,15 @@ export async function applyDefinitions(
 ): Promise<ApplyPlan> {
   return inTransaction(executor, async (tx) => {
     await lockDefinitions(tx);
-    const plan = await planApply(tx, definitions, options);
+    let plan = await planApply(tx, definitions, options);
+    const prunedJobs = plan.entries.filter((entry) => entry.type === 'job' && entry.action === 'remove');
+    if (prunedJobs.length > 0) {
+      // Then read again: no trigger can be added to these jobs until this transaction ends, so the
+      // triggers the cascade deletes are exactly the ones this plan lists.
+      await lockJobsForDelete(tx, { names: prunedJobs.map((entry) => entry.name) });
+      plan = await planApply(tx, definitions, options);
+    }
+    if (plan.refusals.length > 0) throw new PruneRefusedError(plan);
     if (!planHasChanges(plan)) return plan;
     const now = await databaseNow(tx);
     const calendars = definitionsCalendarResolver(definitions);
@@ -102,9 +140,9 @@ export async function applyDefinitions(
         continue;
       }
       if (entry.reschedule) {
-        const nextFireAt = firstFireAt(record, now, calendars);
-        await updateTrigger(tx, { trigger: record, reschedule: { nextFireAt } });
-        entry.nextFireAt = nextFireAt?.toISOString() ?? null;
+        await updateTrigger(tx, { trigger: record, reschedule: true });
+        // A preview for the plan's reader only; the planner decides the stored next fire.
+        entry.nextFireAt = firstFireAt(record, now, calendars)?.toISOString() ?? null;
       } else if (entry.changes.some((change) => change.field !== 'paused')) {
         await updateTrigger(tx, { trigger: record });
       }

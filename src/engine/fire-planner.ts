@@ -1,19 +1,33 @@
 /**
- * Decides what an acquired trigger does now: pure, no I/O, time passed in (the database's now).
+ * Decides what an acquired trigger does now: pure, no I/O, time passed in (the database's now). It is the
+ * one place that decides a trigger's next fire time (architecture invariant 6); the acquirer calls it
+ * under the row lock and writes its answer in the same transaction as the fires.
+ *
+ * Replanning: writers that change a schedule (apply, calendar edits) only record `replanAt`, the database
+ * time of the change, and leave `nextFireAt` alone. Here, under the lock:
+ *   - a fire already due when the change came (`nextFireAt <= replanAt`) is kept and judged like any
+ *     other (on time or misfired); the trigger continues on the new schedule after it;
+ *   - otherwise the next fire is the new schedule's first after max(replanAt, previousFireAt, start - 1 ms),
+ *     capped by end, and nothing fires in this pass.
+ * Either way the next fire is never at or before `previousFireAt`, the last recorded fire, so a change can
+ * neither skip a due fire nor repeat one.
  *
  * On time (no later than the trigger's misfire threshold): the due fire runs and the trigger advances
  * from that *scheduled* time, so a slow replica never drifts a schedule. A fire that is still due after
  * advancing is picked up again at once by the acquirer, so a short outage is caught up fire by fire.
  *
  * Misfired (later than the threshold: every replica was down, the database was down, the trigger was
- * paused): every missed fire time is recorded as `misfired`, then the trigger's policy applies to the
- * most recent ones:
+ * paused): the decision is taken ONCE per outage, as Quartz does. `misfireUntil` records the database time
+ * of the decision; every fire scheduled at or before it belongs to the outage. The outage is walked in
+ * chunks of `maxMissedPerPlan` (one transaction stays small however long it was); every missed fire is
+ * recorded `misfired`, and the final chunk applies the policy to the most recent ones:
  *   - fire-once-now (default): the most recent missed fire runs now; the others stay misfired.
  *   - fire-all: the most recent `catchUpMax` missed fires run, spread `catchUpSpacingMs` apart so a long
  *     outage never turns into a storm; older ones stay misfired.
- *   - skip: none runs; the trigger moves on to its next future fire.
- * Missed fires are walked in chunks of `maxMissedPerPlan`, so one transaction stays small however long
- * the outage; the trigger stays due and the next acquisition continues the walk.
+ *   - skip: none runs; the trigger moves on to its next fire after the outage.
+ * A non-final chunk holds back the fires the policy may run (it walks `maxMissedPerPlan` plus that many
+ * and records only the first `maxMissedPerPlan`), so the policy always sees the outage's true tail.
+ * Fires that came due after the decision are judged afresh on the next pass.
  */
 import type { DueTrigger, FireToRecord, TriggerAdvance } from '../store/fire-store.js';
 import type { Schedule } from '../time/schedule.js';
@@ -21,12 +35,20 @@ import type { Schedule } from '../time/schedule.js';
 export type MisfirePolicy = 'fire-once-now' | 'fire-all' | 'skip';
 
 export interface PlanTrigger {
-  nextFireAt: Date;
+  /** The stored next fire; null when the trigger had none (complete) before a replan. */
+  nextFireAt: Date | null;
+  /** The last recorded fire's scheduled time: the floor no next fire may reach. */
+  previousFireAt: Date | null;
+  startAt: Date | null;
   timesFired: number;
   maxFires: number | null;
   endAt: Date | null;
   misfirePolicy: MisfirePolicy;
   misfireThresholdMs: number;
+  /** Set when the schedule changed since the last plan: the database time of the change. */
+  replanAt: Date | null;
+  /** Set while an outage is being walked: the database time the misfire was decided. */
+  misfireUntil: Date | null;
 }
 
 export interface PlanLimits {
@@ -43,8 +65,11 @@ export const DEFAULT_PLAN_LIMITS: PlanLimits = {
 
 export interface PlannedFire {
   scheduledAt: Date;
-  /** run: start now on this replica; catch-up: pending, any replica starts it after `delayMs`. */
-  kind: 'run' | 'catch-up' | 'misfire';
+  /**
+   * run: start now on this replica; catch-up: pending, any replica starts it after `delayMs`; skipped:
+   * recorded as not run (the acquirer's, for a trigger it had to pause).
+   */
+  kind: 'run' | 'catch-up' | 'misfire' | 'skipped';
   delayMs: number;
   note: string | null;
 }
@@ -54,6 +79,15 @@ export interface TriggerPlan {
   nextFireAt: Date | null;
   /** How many of the planned fires count toward the trigger's `maxFires`. */
   fired: number;
+  /** The outage still being walked (persisted so the next pass continues the same decision), or null. */
+  misfireUntil: Date | null;
+}
+
+const ms = (date: Date) => date.getTime();
+
+/** How many of an outage's most recent fires a policy may run. */
+function policyRuns(policy: MisfirePolicy, limits: PlanLimits): number {
+  return policy === 'skip' ? 0 : policy === 'fire-once-now' ? 1 : limits.catchUpMax;
 }
 
 export function planTrigger(
@@ -62,72 +96,121 @@ export function planTrigger(
   now: Date,
   limits: PlanLimits = DEFAULT_PLAN_LIMITS,
 ): TriggerPlan {
+  const startFloor = trigger.startAt ? ms(trigger.startAt) - 1 : -Infinity;
   const following = (after: Date): Date | null => {
-    const next = schedule.next(after);
-    return next && trigger.endAt && next.getTime() > trigger.endAt.getTime() ? null : next;
+    const next = schedule.next(new Date(Math.max(ms(after), startFloor)));
+    return next && trigger.endAt && ms(next) > ms(trigger.endAt) ? null : next;
   };
   const remaining = trigger.maxFires === null ? Infinity : Math.max(0, trigger.maxFires - trigger.timesFired);
   const due = trigger.nextFireAt;
-  const lateMs = now.getTime() - due.getTime();
+  let until = trigger.misfireUntil;
 
-  if (lateMs <= trigger.misfireThresholdMs) {
-    if (remaining === 0) return { fires: [], nextFireAt: null, fired: 0 };
-    const nextFireAt = remaining > 1 ? following(due) : null;
-    return { fires: [{ scheduledAt: due, kind: 'run', delayMs: 0, note: null }], nextFireAt, fired: 1 };
+  if (trigger.replanAt) {
+    if (due === null || ms(due) > ms(trigger.replanAt)) {
+      const floor = Math.max(
+        ms(trigger.replanAt),
+        trigger.previousFireAt ? ms(trigger.previousFireAt) : -Infinity,
+      );
+      const next = remaining > 0 ? following(new Date(floor)) : null;
+      return { fires: [], nextFireAt: next, fired: 0, misfireUntil: null };
+    }
+    until = null; // the kept fire is judged afresh, under the new schedule
   }
+  if (due === null || remaining === 0) return { fires: [], nextFireAt: null, fired: 0, misfireUntil: null };
+  if (until !== null && ms(due) > ms(until)) until = null;
 
+  if (until === null) {
+    if (ms(now) - ms(due) <= trigger.misfireThresholdMs) {
+      const nextFireAt = remaining > 1 ? following(due) : null;
+      return {
+        fires: [{ scheduledAt: due, kind: 'run', delayMs: 0, note: null }],
+        nextFireAt,
+        fired: 1,
+        misfireUntil: null,
+      };
+    }
+    until = now;
+  }
+  return walkOutage(trigger, due, until, following, remaining, limits);
+}
+
+/** One chunk of an outage: fires scheduled from `due` up to `until`, the time the misfire was decided. */
+function walkOutage(
+  trigger: PlanTrigger,
+  due: Date,
+  until: Date,
+  following: (after: Date) => Date | null,
+  remaining: number,
+  limits: PlanLimits,
+): TriggerPlan {
+  const chunk = Math.max(1, limits.maxMissedPerPlan);
+  const held = policyRuns(trigger.misfirePolicy, limits);
   const missed: Date[] = [];
   let after: Date | null = due;
-  while (after && after.getTime() <= now.getTime() && missed.length < limits.maxMissedPerPlan) {
+  while (after && ms(after) <= ms(until) && missed.length < chunk + held) {
     missed.push(after);
     after = following(after);
   }
-  const walkDone = after === null || after.getTime() > now.getTime();
-  const note = (policy: string) =>
-    `misfired: ${Math.round(lateMs / 1000)} s late (threshold ${trigger.misfireThresholdMs / 1000} s); policy ${policy}`;
-  const fires: PlannedFire[] = missed.map((scheduledAt) => ({
+  const walkDone = after === null || ms(after) > ms(until);
+  const note = (scheduledAt: Date) =>
+    `misfired: ${Math.round((ms(until) - ms(scheduledAt)) / 1000)} s late ` +
+    `(threshold ${trigger.misfireThresholdMs / 1000} s); policy ${trigger.misfirePolicy}`;
+  const misfire = (scheduledAt: Date): PlannedFire => ({
     scheduledAt,
-    kind: 'misfire' as const,
+    kind: 'misfire',
     delayMs: 0,
-    note: note(trigger.misfirePolicy),
-  }));
-  if (!walkDone) return { fires, nextFireAt: after, fired: 0 };
+    note: note(scheduledAt),
+  });
+  if (!walkDone) {
+    // More of the outage follows: record the first chunk, hold back the tail the policy may run.
+    const fires = missed.slice(0, chunk).map(misfire);
+    const nextFireAt = missed.length > chunk ? missed[chunk]! : after;
+    return { fires, nextFireAt, fired: 0, misfireUntil: until };
+  }
 
-  let runs = 0;
-  if (trigger.misfirePolicy === 'fire-once-now' && remaining > 0) {
-    fires[fires.length - 1] = {
-      scheduledAt: missed[missed.length - 1]!,
-      kind: 'run',
-      delayMs: 0,
-      note: 'misfire policy fire-once-now: fired late',
-    };
-    runs = 1;
-  } else if (trigger.misfirePolicy === 'fire-all') {
-    runs = Math.min(limits.catchUpMax, missed.length, remaining);
-    for (let i = 0; i < runs; i += 1) {
-      const index = missed.length - runs + i;
-      fires[index] = {
-        scheduledAt: missed[index]!,
-        kind: 'catch-up',
-        delayMs: i * limits.catchUpSpacingMs,
-        note: 'misfire policy fire-all: caught up',
-      };
-    }
+  const fires = missed.map(misfire);
+  const runs = Math.min(held, missed.length, remaining);
+  for (let i = 0; i < runs; i += 1) {
+    const index = missed.length - runs + i;
+    fires[index] =
+      trigger.misfirePolicy === 'fire-once-now'
+        ? {
+            scheduledAt: missed[index]!,
+            kind: 'run',
+            delayMs: 0,
+            note: 'misfire policy fire-once-now: fired late',
+          }
+        : {
+            scheduledAt: missed[index]!,
+            kind: 'catch-up',
+            delayMs: i * limits.catchUpSpacingMs,
+            note: 'misfire policy fire-all: caught up',
+          };
   }
   const exhausted = trigger.maxFires !== null && runs >= remaining;
-  return { fires, nextFireAt: exhausted ? null : after, fired: runs };
+  return { fires, nextFireAt: exhausted ? null : after, fired: runs, misfireUntil: null };
 }
 
 /** How a trigger's row moves after its plan (the `recordFires` advance). */
-export function advanceOf(triggerId: string, plan: TriggerPlan): TriggerAdvance {
+export function advanceOf(trigger: Pick<DueTrigger, 'id' | 'version'>, plan: TriggerPlan): TriggerAdvance {
   return {
-    id: triggerId,
+    id: trigger.id,
+    version: trigger.version,
     nextFireAt: plan.nextFireAt,
     previousFireAt: plan.fires[plan.fires.length - 1]?.scheduledAt ?? null,
     fired: plan.fired,
     state: plan.nextFireAt ? 'waiting' : 'complete',
+    misfireUntil: plan.misfireUntil,
+    pausedReason: null,
   };
 }
+
+const STATUS_OF = {
+  run: 'running',
+  'catch-up': 'pending',
+  misfire: 'misfired',
+  skipped: 'skipped',
+} as const satisfies Record<PlannedFire['kind'], FireToRecord['status']>;
 
 /** The fire row a planned fire becomes. */
 export function fireOf(
@@ -142,7 +225,7 @@ export function fireOf(
     job: trigger.job,
     scheduledAt: planned.scheduledAt,
     data: trigger.data,
-    status: planned.kind === 'run' ? 'running' : planned.kind === 'catch-up' ? 'pending' : 'misfired',
+    status: STATUS_OF[planned.kind],
     delayMs: planned.delayMs,
     error: planned.note,
     traceContext,

@@ -24,8 +24,44 @@ import { ExecutionTracing } from '../observability/execution-tracing.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { compileSchedule, type Schedule, type ScheduleSpec } from '../time/schedule.js';
 import type { ExecutorPool, Dispatch } from './executor-pool.js';
-import { advanceOf, DEFAULT_PLAN_LIMITS, fireOf, planTrigger, type PlanLimits } from './fire-planner.js';
+import {
+  advanceOf,
+  DEFAULT_PLAN_LIMITS,
+  fireOf,
+  planTrigger,
+  type PlanLimits,
+  type PlannedFire,
+} from './fire-planner.js';
 import type { SchedulerEventBus } from './scheduler-events.js';
+
+/** The error text of the history row written when a trigger is paused because it cannot be planned. */
+const UNPLANNABLE = 'paused: schedule failed';
+
+/**
+ * The advance and history row for a trigger whose schedule cannot be built: paused with the reason, its
+ * due time recorded `skipped` (and taken as the last recorded fire, so a later replan resumes after it).
+ * A fix (the calendar re-created, the trigger re-applied) records a replan, which resumes it.
+ */
+function unplannableTrigger(
+  trigger: DueTrigger,
+  error: unknown,
+): { advance: TriggerAdvance; fire: PlannedFire | null } {
+  const reason = `schedule failed: ${error instanceof Error ? error.message : String(error)}`;
+  const scheduledAt = trigger.nextFireAt;
+  return {
+    advance: {
+      id: trigger.id,
+      version: trigger.version,
+      nextFireAt: null,
+      previousFireAt: scheduledAt,
+      fired: 0,
+      state: 'paused',
+      misfireUntil: null,
+      pausedReason: reason,
+    },
+    fire: scheduledAt ? { scheduledAt, kind: 'skipped', delayMs: 0, note: `paused: ${reason}` } : null,
+  };
+}
 
 export interface TriggerAcquirerOptions {
   executor: Executor;
@@ -128,7 +164,12 @@ export class TriggerAcquirer {
     const startedMs = this.#clock.monotonicMs();
     return inTransaction(this.options.executor, async (tx) => {
       fireSpans = undefined;
-      const due = await lockDueTriggers(tx, { jobs, limit, lookaheadMs: this.options.lookaheadMs ?? 0 });
+      const due = await lockDueTriggers(tx, {
+        instanceId,
+        jobs,
+        limit,
+        lookaheadMs: this.options.lookaheadMs ?? 0,
+      });
       const lockedAtMono = this.#clock.monotonicMs();
       batchSize = due.length;
       if (due.length === 0)
@@ -149,22 +190,19 @@ export class TriggerAcquirer {
             this.options.planLimits ?? DEFAULT_PLAN_LIMITS,
           );
         } catch (error) {
-          // A trigger whose spec no longer compiles (a calendar was deleted, say) must not block the rest.
+          // A trigger whose spec no longer compiles (a calendar was deleted, say) must not block the rest,
+          // and must not end silently: it is paused with the reason, and its due time gets a history row.
+          const unplannable = unplannableTrigger(trigger, error);
           this.options.logger.error(
-            { err: error, trigger: trigger.name },
+            { err: error, trigger: trigger.name, reason: unplannable.advance.pausedReason },
             'trigger schedule failed; pausing trigger',
           );
-          advances.push({
-            id: trigger.id,
-            nextFireAt: null,
-            previousFireAt: null,
-            fired: 0,
-            state: 'complete',
-          });
+          advances.push(unplannable.advance);
+          if (unplannable.fire) fires.push(fireOf(trigger, unplannable.fire, null));
           continue;
         }
         if (plan.nextFireAt && plan.nextFireAt.getTime() <= trigger.dbNow.getTime()) stillDue = true;
-        advances.push(advanceOf(trigger.id, plan));
+        advances.push(advanceOf(trigger, plan));
         for (const planned of plan.fires) {
           const fireSpan = tracing.startFire({
             trigger: trigger.name,
@@ -195,10 +233,8 @@ export class TriggerAcquirer {
         }
       }
 
-      const recorded =
-        fires.length > 0
-          ? await recordFires(tx, { instanceId, advances, fires })
-          : await recordFires(tx, { instanceId, advances, fires: [] });
+      const recorded = await recordFires(tx, { instanceId, advances, fires });
+      const errors = new Map(fires.map((f) => [`${f.triggerId}@${f.scheduledAt.getTime()}`, f.error]));
       const dispatches: Dispatch[] = [];
       const carriers = fireSpans
         ? new Map(fires.map((f) => [`${f.triggerId}@${f.scheduledAt.getTime()}`, f.traceContext]))
@@ -232,7 +268,11 @@ export class TriggerAcquirer {
           const outcome = fire.status === 'running' ? 'fired' : fire.status;
           this.#pendingEvents.push(() => tracing.endFire(span, outcome, fire.fireId));
         }
-        this.#emitAfterCommit(fire.status, event);
+        this.#emitAfterCommit(
+          fire.status,
+          event,
+          errors.get(`${fire.triggerId}@${fire.scheduledAt.getTime()}`),
+        );
       }
       return { dispatches, more: stillDue, locked: due.length, delayMs: stillDue ? 0 : null };
     }).then(
@@ -264,6 +304,7 @@ export class TriggerAcquirer {
       job: string;
       scheduledAt: Date;
     },
+    error: string | null = null,
   ): void {
     const { events } = this.options;
     const payload = event as never;
@@ -271,7 +312,10 @@ export class TriggerAcquirer {
       this.#pendingEvents.push(() => events.emit('trigger:fired', payload));
     else if (status === 'skipped')
       this.#pendingEvents.push(() =>
-        events.emit('execution:skipped', { ...(event as object), reason: 'concurrency forbid' } as never),
+        events.emit('execution:skipped', {
+          ...(event as object),
+          reason: error?.startsWith(UNPLANNABLE) ? 'schedule failed' : 'concurrency forbid',
+        } as never),
       );
     else if (status === 'misfired') {
       this.#pendingEvents.push(() =>

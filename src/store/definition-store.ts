@@ -1,6 +1,11 @@
 /**
  * Jobs, triggers and calendars as stored: what reconcile (config/) and the admin operations read and
  * write. Callers compose these inside one transaction so an apply is all or nothing.
+ *
+ * None of these decides when a trigger fires next (architecture invariant 6). A schedule change (a new
+ * spec, a calendar edit) only records `replan_at`, the database time of the change, and makes the row
+ * acquirable; the fire planner computes the next fire under the acquisition lock (engine/fire-planner.ts).
+ * Only a new trigger gets its first fire here: nothing can have raced a row that did not exist.
  */
 import { sql } from 'kysely';
 import { dbNow, notifyChange, table, type Executor } from './executor.js';
@@ -54,6 +59,10 @@ export interface StoredTrigger extends TriggerRecord {
   previousFireAt: Date | null;
   timesFired: number;
   version: number;
+  /** Why the engine paused it (its schedule failed); null when running or paused by an operator. */
+  pausedReason: string | null;
+  /** A schedule change the planner has not taken in yet. */
+  replanAt: Date | null;
 }
 
 export async function databaseNow(ex: Executor): Promise<Date> {
@@ -149,6 +158,8 @@ function toStoredTrigger(row: {
   misfire_threshold_ms: number;
   source: string;
   version: number;
+  paused_reason: string | null;
+  replan_at: Date | null;
 }): StoredTrigger {
   return {
     id: row.id,
@@ -171,6 +182,8 @@ function toStoredTrigger(row: {
     misfireThresholdMs: row.misfire_threshold_ms,
     source: row.source,
     version: row.version,
+    pausedReason: row.paused_reason,
+    replanAt: row.replan_at,
   };
 }
 
@@ -225,32 +238,36 @@ export async function insertTrigger(
 }
 
 /**
- * Updates a trigger's definition. When `reschedule` carries a next fire time the schedule changed and
- * the trigger restarts from it; when it is undefined the schedule is untouched (a change of priority or
- * data must not disturb when the trigger fires next).
+ * Updates a trigger's definition. `reschedule` says the schedule changed (spec, start, end, count or
+ * calendar): the change is recorded in `replan_at` and the planner takes it in under the acquisition lock;
+ * `next_fire_at` is left alone, so a fire already due is neither skipped nor repeated. Without it the
+ * schedule is untouched (a change of priority or data must not disturb when the trigger fires next).
+ * Either way a trigger the engine paused because its schedule failed is resumed through a replan: the
+ * new definition may be the fix, and if it is not the planner pauses it again.
  */
 export async function updateTrigger(
   ex: Executor,
-  params: { trigger: TriggerRecord; reschedule?: { nextFireAt: Date | null } },
+  params: { trigger: TriggerRecord; reschedule?: boolean },
 ): Promise<void> {
-  const { trigger, reschedule } = params;
+  const { trigger } = params;
+  const reschedule = params.reschedule === true;
   await ex.db
     .updateTable('triggers')
     .set({
       ...triggerDefinitionColumns(trigger),
       version: sql`version + 1`,
       updated_at: sql`now()`,
-      ...(reschedule
-        ? {
-            next_fire_at: reschedule.nextFireAt,
-            times_fired: 0,
-            state: sql`CASE WHEN ${reschedule.nextFireAt}::timestamptz IS NULL THEN 'complete' WHEN state = 'paused' THEN 'paused' ELSE 'waiting' END`,
-          }
-        : {}),
+      replan_at: sql`CASE WHEN ${reschedule} OR paused_reason IS NOT NULL THEN coalesce(replan_at, now())
+                          ELSE replan_at END`,
+      ...(reschedule ? { times_fired: 0 } : {}),
+      // A completed trigger comes back for the planner to judge; an operator's pause is kept.
+      state: sql`CASE WHEN paused_reason IS NOT NULL THEN 'waiting'
+                      WHEN ${reschedule} AND state = 'complete' THEN 'waiting' ELSE state END`,
+      paused_reason: null,
     })
     .where('name', '=', trigger.name)
     .execute();
-  if (reschedule) await notifyChange(ex, 'triggers');
+  await notifyChange(ex, 'triggers');
 }
 
 export async function deleteTriggers(ex: Executor, params: { names: readonly string[] }): Promise<number> {
@@ -275,7 +292,17 @@ export async function setTriggersPaused(
   const { target, paused } = params;
   let query = ex.db
     .updateTable('triggers')
-    .set({ state: paused ? 'paused' : 'waiting', updated_at: sql`now()` })
+    .set({
+      state: paused ? 'paused' : 'waiting',
+      updated_at: sql`now()`,
+      // A trigger the engine paused (its schedule failed) has no next fire: resuming it asks for a replan.
+      ...(paused
+        ? {}
+        : {
+            replan_at: sql`CASE WHEN paused_reason IS NOT NULL THEN coalesce(replan_at, now()) ELSE replan_at END`,
+            paused_reason: null,
+          }),
+    })
     .where('state', '=', paused ? 'waiting' : 'paused');
   if ('trigger' in target) query = query.where('name', '=', target.trigger);
   if ('job' in target) query = query.where('job_name', '=', target.job);
@@ -318,6 +345,28 @@ export async function listCalendars(
   return ex.db.selectFrom('calendars').select(['name', 'spec', 'source']).orderBy('name').execute();
 }
 
+/**
+ * Records that the schedules built on a calendar changed (it was added, edited or deleted): triggers that
+ * use it, directly or through a chain of base calendars, get a replan (and a new version, so compiled
+ * schedules are rebuilt); triggers the engine paused because their schedule failed are resumed the same
+ * way, since this change may be their fix. Replicas are told to reload calendars.
+ */
+export async function markCalendarChanged(ex: Executor, params: { name: string }): Promise<number> {
+  const result = await sql`
+    WITH RECURSIVE affected(name) AS (
+      SELECT ${params.name}::text
+      UNION
+      SELECT c.name FROM ${table(ex, 'calendars')} c JOIN affected a ON c.spec->>'base' = a.name
+    )
+    UPDATE ${table(ex, 'triggers')}
+       SET replan_at = coalesce(replan_at, now()), version = version + 1, updated_at = now(),
+           state = CASE WHEN paused_reason IS NOT NULL THEN 'waiting' ELSE state END, paused_reason = NULL
+     WHERE state <> 'complete'
+       AND (calendar_name IN (SELECT name FROM affected) OR paused_reason IS NOT NULL)`.execute(ex.db);
+  await notifyChange(ex, 'calendars');
+  return Number(result.numAffectedRows ?? 0n);
+}
+
 export async function upsertCalendar(
   ex: Executor,
   params: { name: string; spec: unknown; source: string },
@@ -331,8 +380,10 @@ export async function upsertCalendar(
         .doUpdateSet({ spec: JSON.stringify(params.spec), source: params.source, updated_at: sql`now()` }),
     )
     .execute();
+  await markCalendarChanged(ex, { name: params.name });
 }
 
 export async function deleteCalendar(ex: Executor, params: { name: string }): Promise<void> {
+  await markCalendarChanged(ex, { name: params.name });
   await ex.db.deleteFrom('calendars').where('name', '=', params.name).execute();
 }

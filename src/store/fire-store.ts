@@ -5,7 +5,11 @@
  * `FOR UPDATE SKIP LOCKED`, so two replicas never hold the same trigger; the fire is inserted in the same
  * transaction that moves `next_fire_at` past it, so a crash leaves either both or neither; and
  * `UNIQUE (trigger_id, scheduled_at)` rejects a second fire even if the code above were wrong.
- * Due-ness is judged by the database clock (invariant 2).
+ * Due-ness is judged by the database clock (invariant 2). Nothing is acquired unless this replica's
+ * instance row is active, checked in the same transaction (invariant 7).
+ *
+ * A conflicting fire row (one the constraint already holds) is skipped on its own: it never rolls back
+ * or delays the rest of the batch, and its trigger still advances.
  */
 import { sql } from 'kysely';
 import { dbNow, table, type Executor } from './executor.js';
@@ -20,12 +24,17 @@ export interface DueTrigger {
   spec: unknown;
   calendarName: string | null;
   data: Record<string, unknown> | null;
-  nextFireAt: Date;
+  /** Null only for a trigger with no fire left that a schedule change revived (`replanAt` set). */
+  nextFireAt: Date | null;
+  previousFireAt: Date | null;
   timesFired: number;
   maxFires: number | null;
+  startAt: Date | null;
   endAt: Date | null;
   misfirePolicy: TriggersTable['misfire_policy'];
   misfireThresholdMs: number;
+  replanAt: Date | null;
+  misfireUntil: Date | null;
   version: number;
   concurrency: JobsTable['concurrency'];
   settings: JobSettings;
@@ -42,54 +51,96 @@ export interface JobSettings {
 }
 
 export interface LockDueTriggersParams {
+  /** This replica's instance: nothing is locked unless its row is `active` (checked under FOR SHARE). */
+  instanceId: string;
   /** Jobs this replica can run; triggers of other jobs are left for replicas that can. */
   jobs: readonly string[];
   limit: number;
   /**
    * Also take triggers due within this many ms (Quartz's fire-ahead window): the fire is recorded
    * before its time and the executor starts it on time, so acquisition latency does not become lag.
+   * Triggers of `concurrency: forbid` jobs are never taken ahead: "is the previous run still going?"
+   * must be judged at the scheduled time.
    */
   lookaheadMs?: number;
   now?: Date;
 }
 
+interface DueRow {
+  id: string;
+  name: string;
+  group_name: string;
+  job_name: string;
+  kind: string;
+  spec: unknown;
+  calendar_name: string | null;
+  data: Record<string, unknown> | null;
+  next_fire_at: Date | null;
+  previous_fire_at: Date | null;
+  times_fired: string;
+  max_fires: string | null;
+  start_at: Date | null;
+  end_at: Date | null;
+  misfire_policy: DueTrigger['misfirePolicy'];
+  misfire_threshold_ms: number;
+  replan_at: Date | null;
+  misfire_until: Date | null;
+  version: number;
+  concurrency: DueTrigger['concurrency'];
+  timeout_ms: number | null;
+  max_attempts: number;
+  backoff: JobSettings['backoff'];
+  recover: boolean;
+  db_now: Date;
+}
+
+/**
+ * Locks up to `limit` triggers to plan: first those whose schedule changed (`replan_at`, oldest change
+ * first, from a small partial index), then the due ones in fire-time order. Two locking selects, each
+ * with its own index range, rather than one `OR`: an `OR` would turn the due index's range into a filter
+ * and scan every waiting trigger.
+ */
 export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParams): Promise<DueTrigger[]> {
-  const { rows } = await sql<{
-    id: string;
-    name: string;
-    group_name: string;
-    job_name: string;
-    kind: string;
-    spec: unknown;
-    calendar_name: string | null;
-    data: Record<string, unknown> | null;
-    next_fire_at: Date;
-    times_fired: string;
-    max_fires: string | null;
-    end_at: Date | null;
-    misfire_policy: DueTrigger['misfirePolicy'];
-    misfire_threshold_ms: number;
-    version: number;
-    concurrency: DueTrigger['concurrency'];
-    timeout_ms: number | null;
-    max_attempts: number;
-    backoff: JobSettings['backoff'];
-    recover: boolean;
-    db_now: Date;
-  }>`
-    SELECT t.id, t.name, t.group_name, t.job_name, t.kind, t.spec, t.calendar_name,
-           j.data || coalesce(t.data, '{}'::jsonb) AS data, t.next_fire_at,
-           t.times_fired, t.max_fires, t.end_at, t.misfire_policy, t.misfire_threshold_ms, t.version,
-           j.concurrency, j.timeout_ms, j.max_attempts, j.backoff, j.recover, ${dbNow(params.now)} AS db_now
+  const now = dbNow(params.now);
+  const jobs = params.jobs as string[];
+  const columns = sql`t.id, t.name, t.group_name, t.job_name, t.kind, t.spec, t.calendar_name,
+           j.data || coalesce(t.data, '{}'::jsonb) AS data, t.next_fire_at, t.previous_fire_at,
+           t.times_fired, t.max_fires, t.start_at, t.end_at, t.misfire_policy, t.misfire_threshold_ms,
+           t.replan_at, t.misfire_until, t.version,
+           j.concurrency, j.timeout_ms, j.max_attempts, j.backoff, j.recover, ${now} AS db_now`;
+  // FOR SHARE holds off a concurrent "declare dead" until this transaction ends: either it sees the
+  // instance active and its fires commit before the death, or it sees it dead and locks nothing.
+  const alive = sql`EXISTS (SELECT 1 FROM ${table(ex, 'instances')} i
+                              WHERE i.id = ${params.instanceId}::uuid AND i.state = 'active' FOR SHARE)`;
+  const replanned = await sql<DueRow>`
+    SELECT ${columns}
       FROM ${table(ex, 'triggers')} t
       JOIN ${table(ex, 'jobs')} j ON j.name = t.job_name
-     WHERE t.state = 'waiting'
-       AND t.next_fire_at <= ${dbNow(params.now)} + ${params.lookaheadMs ?? 0} * interval '1 millisecond'
-       AND t.job_name = ANY(${params.jobs as string[]}::text[])
+     WHERE t.replan_at IS NOT NULL AND t.state = 'waiting'
+       AND t.job_name = ANY(${jobs}::text[])
        AND NOT j.paused
-     ORDER BY t.next_fire_at, t.priority DESC
+       AND ${alive}
+     ORDER BY t.replan_at
      LIMIT ${params.limit}
        FOR UPDATE OF t SKIP LOCKED`.execute(ex.db);
+  const rows = replanned.rows;
+  if (rows.length < params.limit) {
+    const due = await sql<DueRow>`
+      SELECT ${columns}
+        FROM ${table(ex, 'triggers')} t
+        JOIN ${table(ex, 'jobs')} j ON j.name = t.job_name
+       WHERE t.state = 'waiting'
+         AND t.next_fire_at <= ${now} + ${params.lookaheadMs ?? 0} * interval '1 millisecond'
+         AND (j.concurrency <> 'forbid' OR t.next_fire_at <= ${now})
+         AND t.replan_at IS NULL
+         AND t.job_name = ANY(${jobs}::text[])
+         AND NOT j.paused
+         AND ${alive}
+       ORDER BY t.next_fire_at, t.priority DESC
+       LIMIT ${params.limit - rows.length}
+         FOR UPDATE OF t SKIP LOCKED`.execute(ex.db);
+    rows.push(...due.rows);
+  }
   return rows.map((row) => ({
     id: row.id,
     name: row.name,
@@ -100,11 +151,15 @@ export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParam
     calendarName: row.calendar_name,
     data: row.data,
     nextFireAt: row.next_fire_at,
+    previousFireAt: row.previous_fire_at,
     timesFired: Number(row.times_fired),
     maxFires: row.max_fires === null ? null : Number(row.max_fires),
+    startAt: row.start_at,
     endAt: row.end_at,
     misfirePolicy: row.misfire_policy,
     misfireThresholdMs: row.misfire_threshold_ms,
+    replanAt: row.replan_at,
+    misfireUntil: row.misfire_until,
     version: row.version,
     concurrency: row.concurrency,
     settings: {
@@ -136,11 +191,16 @@ export async function lockBusyJobs(ex: Executor, params: { jobs: readonly string
 
 export interface TriggerAdvance {
   id: string;
+  /** The version that was read and planned: the advance (and its fires) applies only to that row. */
+  version: number;
   nextFireAt: Date | null;
   previousFireAt: Date | null;
   /** How many fires this advance adds to `times_fired` (misfires recorded as such are not counted). */
   fired: number;
-  state: 'waiting' | 'complete';
+  /** `paused` only when the engine pauses a trigger it cannot plan, with `pausedReason`. */
+  state: 'waiting' | 'complete' | 'paused';
+  misfireUntil: Date | null;
+  pausedReason: string | null;
 }
 
 export interface FireToRecord {
@@ -190,14 +250,21 @@ export async function recordFires(
   }>`
     WITH advanced AS (
       UPDATE ${table(ex, 'triggers')} t
-         SET next_fire_at = a.next_fire_at, previous_fire_at = coalesce(a.previous_fire_at, t.previous_fire_at),
-             times_fired = t.times_fired + a.fired, state = a.state, updated_at = ${now}
-        FROM unnest(${advances.map((a) => a.id)}::bigint[], ${advances.map((a) => a.nextFireAt)}::timestamptz[],
+         SET next_fire_at = a.next_fire_at,
+             previous_fire_at = greatest(a.previous_fire_at, t.previous_fire_at),
+             times_fired = t.times_fired + a.fired, state = a.state, updated_at = ${now},
+             replan_at = NULL, misfire_until = a.misfire_until, paused_reason = a.paused_reason
+        FROM unnest(${advances.map((a) => a.id)}::bigint[], ${advances.map((a) => a.version)}::int[],
+                    ${advances.map((a) => a.nextFireAt)}::timestamptz[],
                     ${advances.map((a) => a.previousFireAt)}::timestamptz[], ${advances.map((a) => a.fired)}::int[],
-                    ${advances.map((a) => a.state)}::text[])
-             AS a(id, next_fire_at, previous_fire_at, fired, state)
+                    ${advances.map((a) => a.state)}::text[], ${advances.map((a) => a.misfireUntil)}::timestamptz[],
+                    ${advances.map((a) => a.pausedReason)}::text[])
+             AS a(id, version, next_fire_at, previous_fire_at, fired, state, misfire_until, paused_reason)
        -- The redundant ANY lets the planner probe the primary key instead of hashing the whole table.
-       WHERE t.id = a.id AND t.id = ANY(${advances.map((a) => a.id)}::bigint[])
+       -- The version check holds anyway under FOR UPDATE; it documents and enforces that the plan was
+       -- made from this very row.
+       WHERE t.id = a.id AND t.id = ANY(${advances.map((a) => a.id)}::bigint[]) AND t.version = a.version
+      RETURNING t.id
     ), input AS (
       SELECT * FROM unnest(${fires.map((f) => f.triggerId)}::bigint[], ${fires.map((f) => f.triggerName)}::text[],
                            ${fires.map((f) => f.group)}::text[], ${fires.map((f) => f.job)}::text[],
@@ -214,6 +281,10 @@ export async function recordFires(
       SELECT trigger_id, trigger_name, trigger_group, job_name, scheduled_at, ${now}, ${params.instanceId}::uuid, data,
              trace_context
         FROM input
+       -- A fire is recorded only with its trigger's advance (a row that did not advance records nothing).
+       WHERE trigger_id IN (SELECT id FROM advanced)
+      -- A fire the constraint already holds is skipped alone; the rest of the batch goes on.
+      ON CONFLICT ON CONSTRAINT fires_once DO NOTHING
       RETURNING id, trigger_id, scheduled_at, fired_at
     ), started AS (
       INSERT INTO ${table(ex, 'executions')}
@@ -260,7 +331,10 @@ export async function nextDueDelayMs(
                 WHERE t.state = 'waiting' AND t.job_name = ANY(${jobs}::text[])
                   AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = t.job_name AND j.paused)),
               (SELECT min(e.run_at) FROM ${table(ex, 'executions')} e
-                WHERE e.status = 'pending' AND e.job_name = ANY(${jobs}::text[]))
+                WHERE e.status = 'pending' AND e.job_name = ANY(${jobs}::text[])),
+              -- A schedule change waiting for its replan is due at once.
+              (SELECT min(t.replan_at) FROM ${table(ex, 'triggers')} t
+                WHERE t.replan_at IS NOT NULL AND t.state = 'waiting' AND t.job_name = ANY(${jobs}::text[]))
             ) - clock_timestamp()) * 1000)::float8 AS delay_ms`.execute(ex.db);
   const delay = rows[0]?.delay_ms;
   return delay === null || delay === undefined ? null : Math.max(0, delay);

@@ -81,6 +81,12 @@ export interface TriggersTable {
   misfire_threshold_ms: number;
   source: string;
   version: Generated<number>;
+  /** A schedule change waiting for the planner (migrations/0003). */
+  replan_at: NullableTimestamp;
+  /** The misfire decision of the outage being walked (migrations/0003). */
+  misfire_until: NullableTimestamp;
+  /** Why the engine paused the trigger; null for an operator's pause (migrations/0003). */
+  paused_reason: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -181,7 +181,7 @@ describe('apply', () => {
     expect(row.next_fire_at).toEqual(new Date('2031-05-05T05:05:05Z'));
   });
 
-  it('recomputes the next fire time from the database clock when the schedule changes', async () => {
+  it('records a schedule change for the planner, keeping the stored next fire (issue #10)', async () => {
     await applyDefinitions(ex, await load(BASE));
     await sql`UPDATE ${sql.table(`${database.schema}.triggers`)} SET next_fire_at = '2031-05-05T05:05:05Z', state = 'paused' WHERE name = 'report-nightly'`.execute(
       database.db,
@@ -195,8 +195,19 @@ describe('apply', () => {
       /~ trigger report-nightly: schedule cron 0 2 \* \* \* Europe\/Paris, calendar office → cron 30 4 \* \* \* Europe\/Paris, calendar office \(next fire recomputed, next 20/,
     );
     const row = (await triggerRows())['report-nightly']!;
-    expect(row.next_fire_at).toEqual(
-      compileSchedule({ kind: 'cron', expression: '30 4 * * *', timezone: 'Europe/Paris' }).next(before),
+    // Apply does not decide the next fire (architecture invariant 6): it records when the schedule
+    // changed, and the planner moves the next fire under the acquisition lock.
+    expect(row.next_fire_at).toEqual(new Date('2031-05-05T05:05:05Z'));
+    const { rows: replans } = await sql<{ replan_at: Date }>`
+      SELECT replan_at FROM ${sql.table(`${database.schema}.triggers`)} WHERE name = 'report-nightly'`.execute(
+      database.db,
+    );
+    expect(replans[0]!.replan_at.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1_000);
+    // The plan still previews the new schedule's next fire.
+    expect(plan.entries.find((e) => e.name === 'report-nightly')!.nextFireAt).toEqual(
+      compileSchedule({ kind: 'cron', expression: '30 4 * * *', timezone: 'Europe/Paris' })
+        .next(before)!
+        .toISOString(),
     );
     // An operator's pause survives a schedule change (the file does not say paused: false).
     expect(row.state).toBe('paused');

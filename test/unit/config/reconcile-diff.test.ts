@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Definitions, TriggerDefinition } from '../../../src/config/definitions.js';
+import { planAgainst } from '../../../src/config/definition-reconciler.js';
 import { diffDefinitions, type StoredDefinitions } from '../../../src/config/reconcile-diff.js';
 import { formatPlan, formatPlanSummary } from '../../../src/config/plan-format.js';
 import type { JobRecord, StoredTrigger, TriggerRecord } from '../../../src/store/definition-store.js';
@@ -46,6 +47,8 @@ const stored = (record: TriggerRecord, state: StoredTrigger['state'] = 'waiting'
   previousFireAt: null,
   timesFired: 0,
   version: 1,
+  pausedReason: null,
+  replanAt: null,
 });
 const definitions = (triggers: TriggerDefinition[], jobs = [job('report')]): Definitions => ({
   files: ['belfry.yaml'],
@@ -124,7 +127,7 @@ describe('diffDefinitions and formatPlan', () => {
     expect(entries.find((entry) => entry.name === 'reprioritized')!.reschedule).toBeUndefined();
 
     const pruned = diffDefinitions(database, wanted, { prune: true });
-    expect(formatPlan({ entries: pruned })).toContain('- trigger gone (pruned)');
+    expect(formatPlan({ entries: pruned })).toContain('- trigger gone (yaml, waiting; pruned)');
     expect(formatPlan({ entries: pruned })).toContain('- job old (pruned)');
     // Rows that did not come from YAML are not the definitions' business.
     expect(pruned.map((entry) => entry.name)).not.toContain('one-off');
@@ -159,5 +162,93 @@ describe('diffDefinitions and formatPlan', () => {
       { prune: false },
     );
     expect(resumed.find((entry) => entry.name === 't')).toMatchObject({ setPaused: false });
+  });
+});
+
+describe('what a prune deletes, and what it refuses', () => {
+  const jobs = [
+    { ...job('report'), paused: false },
+    { ...job('legacy'), paused: false },
+  ];
+  const defined = definitions([{ name: 'nightly', record: trigger('nightly'), paused: undefined, at }]);
+  const database = (triggers: StoredTrigger[], calendars: StoredDefinitions['calendars'] = []) => ({
+    jobs,
+    triggers: [stored(trigger('nightly')), ...triggers],
+    calendars,
+  });
+
+  it('lists the API and code triggers a pruned job takes with it, and refuses them without force', () => {
+    const state = database([
+      stored(trigger('old-yaml', { job: 'legacy' })),
+      stored(trigger('fire-now-1', { job: 'legacy', source: 'api', kind: 'once' }), 'waiting'),
+      stored(trigger('from-code', { job: 'legacy', source: 'code' }), 'paused'),
+      stored(trigger('fired-long-ago', { job: 'legacy', source: 'api' }), 'complete'),
+    ]);
+    const refused = planAgainst(state, defined, { prune: true });
+    expect(formatPlan(refused)).toBe(
+      [
+        '- job legacy (pruned)',
+        '- trigger fire-now-1 (api, waiting; deleted with job legacy)',
+        '- trigger fired-long-ago (api, complete; deleted with job legacy)',
+        '- trigger from-code (code, paused; deleted with job legacy)',
+        '- trigger old-yaml (yaml, waiting; pruned)',
+        '= 2 unchanged',
+      ].join('\n'),
+    );
+    // A complete one-off needs nothing; the live ones are named, in one line.
+    expect(refused.refusals.map((refusal) => refusal.message)).toEqual([
+      'cannot prune job legacy: triggers not from YAML still use it: fire-now-1 (api, waiting), from-code (code, paused); delete them first, or pass --force to delete them with the job',
+    ]);
+
+    const forced = planAgainst(state, defined, { prune: true, force: true });
+    expect(forced.refusals).toEqual([]);
+    expect(formatPlanSummary(forced)).toBe('0 to add, 0 to change, 5 to remove, 0 leftover, 2 unchanged');
+
+    // Without --prune nothing is deleted, so nothing is refused.
+    expect(planAgainst(state, defined, { prune: false }).refusals).toEqual([]);
+  });
+
+  it('never deletes a calendar that a surviving trigger or calendar uses, not even with force', () => {
+    const yamlCalendar = (name: string, base?: string) => ({
+      name,
+      spec: { kind: 'holiday', dates: ['2030-01-01'], ...(base ? { base } : {}) },
+      source: 'yaml',
+    });
+    const onCalendar = (name: string, calendar: string, changes: Partial<TriggerRecord> = {}) =>
+      trigger(name, {
+        spec: { kind: 'cron', expression: '0 9 * * *', timezone: 'UTC', calendar },
+        calendarName: calendar,
+        ...changes,
+      });
+    const state = database(
+      [
+        stored(onCalendar('api-uses-office', 'office', { source: 'api' })),
+        // Pruned in the same apply: not a user afterwards.
+        stored(onCalendar('yaml-uses-shop', 'shop')),
+      ],
+      [
+        yamlCalendar('office'),
+        yamlCalendar('shop'),
+        yamlCalendar('base-only'),
+        { ...yamlCalendar('regional', 'base-only'), source: 'code' },
+      ],
+    );
+    for (const force of [false, true]) {
+      const plan = planAgainst(state, defined, { prune: true, force });
+      expect(plan.refusals.map((refusal) => refusal.message)).toEqual([
+        'cannot prune calendar office: still used by trigger api-uses-office (api); a calendar in use is never deleted, not even with --force',
+        'cannot prune calendar base-only: still used by calendar regional (base); a calendar in use is never deleted, not even with --force',
+      ]);
+    }
+    // A trigger in the files counts as a user too.
+    const withFile: Definitions = {
+      ...defined,
+      triggers: [{ name: 'nightly', record: onCalendar('nightly', 'shop'), paused: undefined, at }],
+    };
+    const plan = planAgainst({ ...state, calendars: [yamlCalendar('shop')] }, withFile, {
+      prune: true,
+      force: true,
+    });
+    expect(plan.refusals.map((refusal) => refusal.name)).toEqual(['shop']);
   });
 });

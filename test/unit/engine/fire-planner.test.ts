@@ -6,6 +6,10 @@ const everySecond = compileSchedule({ kind: 'interval', everyMs: 1000 });
 const at = (s: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, s));
 const base: PlanTrigger = {
   nextFireAt: at(10),
+  previousFireAt: null,
+  startAt: null,
+  replanAt: null,
+  misfireUntil: null,
   timesFired: 0,
   maxFires: null,
   endAt: null,
