@@ -3,7 +3,8 @@
  *
  *   + trigger report-nightly (cron 0 2 * * * Europe/Paris)
  *   ~ job report: timeout 30s → 1m
- *   - trigger old (pruned)
+ *   - trigger old (yaml, waiting; pruned)
+ *   - trigger one-off-7 (api, waiting; deleted with job legacy)
  *   ! job legacy: in the database, in no file (kept; --prune deletes it)
  *   = 3 unchanged
  */
@@ -76,7 +77,9 @@ function formatEntry(entry: PlanEntry): string {
       return `${head}: ${changes}${when}`;
     }
     case 'remove':
-      return `${head} (pruned)`;
+      if (entry.cascadeFrom)
+        return `${head} (${entry.source}, ${entry.state}; deleted with ${entry.cascadeFrom.type} ${entry.cascadeFrom.name})`;
+      return `${head} (${entry.state ? `${entry.source}, ${entry.state}; ` : ''}pruned)`;
     case 'leftover':
       return `${head}: in the database, in no file (kept; --prune deletes it)`;
     case 'unchanged':
@@ -91,5 +94,12 @@ export function formatPlanSummary(plan: Pick<ApplyPlan, 'entries'>): string {
 
 /** The plan as JSON for `--json` (definitions left out). */
 export function planToJson(plan: ApplyPlan, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { ...extra, prune: plan.prune, counts: planCounts(plan), entries: plan.entries };
+  return {
+    ...extra,
+    prune: plan.prune,
+    force: plan.force,
+    counts: planCounts(plan),
+    entries: plan.entries,
+    refusals: plan.refusals,
+  };
 }

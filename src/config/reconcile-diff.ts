@@ -43,6 +43,11 @@ export interface PlanEntry {
   setPaused?: boolean;
   /** Triggers added or rescheduled by an apply: the next fire it computed (ISO), or null when none. */
   nextFireAt?: string | null;
+  /** Triggers removed: where the row came from (`yaml`, `api`, `code`) and its state. */
+  source?: string;
+  state?: StoredTrigger['state'];
+  /** Triggers removed only because the job they fire is pruned (the foreign key cascades). */
+  cascadeFrom?: { type: 'job'; name: string };
 }
 
 export function diffDefinitions(
@@ -147,7 +152,11 @@ export function diffDefinitions(
   const definedTriggers = new Set(definitions.triggers.map((trigger) => trigger.name));
   for (const trigger of stored.triggers) {
     if (trigger.source === YAML_SOURCE && !definedTriggers.has(trigger.name)) {
-      entries.push(leftover('trigger', trigger.name, scheduleSummary(trigger.spec as ScheduleSpec)));
+      entries.push({
+        ...leftover('trigger', trigger.name, scheduleSummary(trigger.spec as ScheduleSpec)),
+        source: trigger.source,
+        state: trigger.state,
+      });
     }
   }
   return entries;

@@ -70,6 +70,8 @@ export function buildTrigger(input: TriggerInput, ctx: TriggerBuildContext): Tri
   };
   const startAt = instant('start');
   const endAt = instant('end');
+  // Checked here so a bad `at` is reported at its line; scheduleSpec parses it again once it is valid.
+  if (key === 'at') instant('at');
   if (startAt && endAt && endAt.getTime() <= startAt.getTime()) fail(['end'], 'end must be later than start');
   const threshold =
     input.misfire?.threshold === undefined

@@ -65,20 +65,7 @@ export async function migrate(
     const { rows } = await client.query<{ version: number; name: string; checksum: string }>(
       `SELECT version, name, checksum FROM ${quoted}.schema_migrations ORDER BY version`,
     );
-    const known = new Map(migrations.map((migration) => [migration.version, migration]));
-    for (const row of rows) {
-      const local = known.get(row.version);
-      if (!local) {
-        throw new MigrationError(
-          `database schema "${schema}" has migration ${row.name}, which this version of Belfry does not know; upgrade Belfry`,
-        );
-      }
-      if (local.checksum !== row.checksum) {
-        throw new MigrationError(
-          `migration ${row.name} was changed after it was applied; migrations are immutable`,
-        );
-      }
-    }
+    checkAppliedMigrations(rows, migrations, schema);
     const done = new Set(rows.map((row) => row.version));
     const applied: Migration[] = [];
     for (const migration of migrations) {
@@ -110,6 +97,52 @@ export async function migrate(
   }
 }
 
+export interface MigrationStatus {
+  /** The Belfry schema exists (it may still be empty). */
+  schemaExists: boolean;
+  /** The definition tables (jobs, triggers, calendars) exist, so definitions can be read. */
+  tablesExist: boolean;
+  applied: number;
+  /** Migrations this code has that the database has not run, oldest first. */
+  pending: Migration[];
+}
+
+/**
+ * Where the database stands against this code's migrations, by reading only: no schema is created, no
+ * lock is taken, so `apply --dry-run` can say what `migrate` would do without doing it. A database that
+ * is newer than this code, or whose applied files changed, is refused exactly as `migrate` refuses it.
+ */
+export async function migrationStatus(
+  pool: pg.Pool,
+  schema: string,
+  migrations = loadMigrations(),
+): Promise<MigrationStatus> {
+  const { rows: found } = await pool.query<{ schema: boolean; history: boolean; tables: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS schema,
+            to_regclass(format('%I.schema_migrations', $1::text)) IS NOT NULL AS history,
+            to_regclass(format('%I.jobs', $1::text)) IS NOT NULL
+              AND to_regclass(format('%I.triggers', $1::text)) IS NOT NULL
+              AND to_regclass(format('%I.calendars', $1::text)) IS NOT NULL AS tables`,
+    [schema],
+  );
+  const { schema: schemaExists, history, tables } = found[0]!;
+  const rows = history
+    ? (
+        await pool.query<{ version: number; name: string; checksum: string }>(
+          `SELECT version, name, checksum FROM "${schema}".schema_migrations ORDER BY version`,
+        )
+      ).rows
+    : [];
+  checkAppliedMigrations(rows, migrations, schema);
+  const done = new Set(rows.map((row) => row.version));
+  return {
+    schemaExists,
+    tablesExist: tables,
+    applied: rows.length,
+    pending: migrations.filter((migration) => !done.has(migration.version)),
+  };
+}
+
 /** True when every migration this code knows is applied (readiness). */
 export async function migrationsCurrent(
   pool: pg.Pool,
@@ -120,4 +153,26 @@ export async function migrationsCurrent(
     `SELECT max(version) AS max FROM "${schema}".schema_migrations`,
   );
   return (rows[0]?.max ?? 0) >= Math.max(0, ...migrations.map((m) => m.version));
+}
+
+/** Refuses a database that is newer than this code, or whose applied migration files were edited. */
+function checkAppliedMigrations(
+  rows: readonly { version: number; name: string; checksum: string }[],
+  migrations: readonly Migration[],
+  schema: string,
+): void {
+  const known = new Map(migrations.map((migration) => [migration.version, migration]));
+  for (const row of rows) {
+    const local = known.get(row.version);
+    if (!local) {
+      throw new MigrationError(
+        `database schema "${schema}" has migration ${row.name}, which this version of Belfry does not know; upgrade Belfry`,
+      );
+    }
+    if (local.checksum !== row.checksum) {
+      throw new MigrationError(
+        `migration ${row.name} was changed after it was applied; migrations are immutable`,
+      );
+    }
+  }
 }

@@ -1,5 +1,6 @@
 /**
- * SQL that reconciling definitions needs beyond definition-store.ts: the lock that serializes applies.
+ * SQL that reconciling definitions needs beyond definition-store.ts: the lock that serializes applies,
+ * and the read-only transaction a dry run plans in.
  *
  * Every replica reconciles the same files at start, often at the same moment; the transaction-level
  * advisory lock makes them take turns, and each re-reads the database after taking it, so the first
@@ -19,4 +20,17 @@ export async function lockDefinitions(ex: Executor): Promise<void> {
   await sql`SELECT pg_advisory_xact_lock(${lockNamespace(ex.schema)}::int, ${DEFINITIONS_LOCK_KEY}::int)`.execute(
     ex.db,
   );
+}
+
+/**
+ * Runs `work` in a READ ONLY transaction: what a dry run reads with. PostgreSQL itself then refuses any
+ * write (SQLSTATE 25006), so "nothing was changed" holds even if code below changes one day, and the
+ * reads see one consistent snapshot.
+ */
+export function inReadOnlyTransaction<T>(ex: Executor, work: (tx: Executor) => Promise<T>): Promise<T> {
+  if (ex.db.isTransaction) throw new Error('inReadOnlyTransaction must start its own transaction');
+  return ex.db
+    .transaction()
+    .setAccessMode('read only')
+    .execute((trx) => work({ db: trx, schema: ex.schema }));
 }
