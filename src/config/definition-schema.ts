@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { HTTP_METHODS } from '../jobs/builtin/http-job.js';
+import { REDIRECT_POLICIES } from '../jobs/builtin/http-redirect.js';
 import { looksLikeSecretName } from '../jobs/builtin/secret-value.js';
 import { calendarSpecSchema } from '../time/schedule-schema.js';
 import { parseDuration } from '../time/duration.js';
@@ -57,6 +58,30 @@ function secretMap(what: string) {
 
 const jsonObject = z.record(z.string(), z.unknown());
 
+/** Query parameters that carry credentials under names looksLikeSecretName does not catch. */
+const SECRET_QUERY_NAME = /^(key|sig|signature|auth|access[-_]?key|code)$/i;
+
+/**
+ * Why a literal URL must not be written as is: credentials in its userinfo or a secret-looking query
+ * parameter. A literal is stored in the database, shown by `belfry apply` and in error messages; a
+ * reference (`{ env }`, `{ file }`) is resolved only when the job runs.
+ */
+export function literalUrlSecret(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined; // not a URL at all: the builder reports that
+  }
+  if (parsed.username || parsed.password)
+    return 'url carries credentials (user:password@); give the whole URL as { env: NAME } or { file: PATH }';
+  for (const name of parsed.searchParams.keys()) {
+    if (looksLikeSecretName(name) || SECRET_QUERY_NAME.test(name))
+      return `url query parameter "${name}" looks like a secret; give the whole URL as { env: NAME } or { file: PATH }`;
+  }
+  return undefined;
+}
+
 const retriesSchema = z
   .object({
     attempts: z
@@ -103,13 +128,24 @@ export const moduleJobSchema = z
 export const httpJobSchema = z
   .object({
     type: z.literal('http'),
-    url: secretValueSchema.describe('http(s) URL, or a reference to one'),
+    url: secretValueSchema
+      .superRefine((url, ctx) => {
+        const reason = typeof url === 'string' ? literalUrlSecret(url) : undefined;
+        if (reason) ctx.addIssue({ code: 'custom', message: reason });
+      })
+      .describe('http(s) URL, or a reference to one (a URL with credentials or a token must be a reference)'),
     method: z.enum(HTTP_METHODS).optional().describe('default GET'),
     headers: secretMap('header').optional(),
     body: z
       .union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])
       .optional()
       .describe('a string, or JSON'),
+    redirects: z
+      .enum(REDIRECT_POLICIES)
+      .optional()
+      .describe(
+        'same-origin (default): follow redirects within the origin only; any: also to other origins (secret headers stay behind); none',
+      ),
     ...jobCommon,
   })
   .strict();

@@ -120,6 +120,7 @@ function builtinOptions(
       method: input.method ?? 'GET',
       headers: input.headers,
       body: input.body,
+      redirects: input.redirects,
     });
     const bound: BuiltinJobOptions = {
       type: 'http',
@@ -128,6 +129,7 @@ function builtinOptions(
       headers: mapValues(input.headers),
       body: input.body,
       timeoutMs,
+      redirects: input.redirects,
     };
     return { written, bound };
   }

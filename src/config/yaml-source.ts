@@ -4,6 +4,7 @@
  * a LineCounter; a path that does not exist (a missing key) resolves to its nearest existing parent.
  */
 import {
+  isAlias,
   isMap,
   isScalar,
   isSeq,
@@ -12,14 +13,24 @@ import {
   type Document,
   type Node,
   type Pair,
+  visit,
 } from 'yaml';
 import type { DefinitionError, SourcePosition } from './definition-error.js';
 
 export type DataPath = readonly PropertyKey[];
 
+/** Definition files are small; a bigger one is a mistake or an attack, refused before parsing. */
+export const MAX_DEFINITION_FILE_BYTES = 1024 * 1024;
+/**
+ * Aliases expanded per document. A "billion laughs" file nests aliases so that a few hundred bytes
+ * expand to gigabytes; yaml counts the expansions and stops past this many.
+ */
+export const MAX_ALIAS_COUNT = 100;
+
 export class YamlSource {
   readonly #lineCounter: LineCounter;
   readonly #document: Document.Parsed;
+  #data: unknown;
 
   private constructor(
     readonly file: string,
@@ -33,17 +44,54 @@ export class YamlSource {
   /** Parses `text`; syntax errors (and duplicate keys) come back as errors, never thrown. */
   static parse(file: string, text: string): { source: YamlSource; errors: DefinitionError[] } {
     const lineCounter = new LineCounter();
-    const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    const bytes = Buffer.byteLength(text, 'utf8');
+    const tooLarge = bytes > MAX_DEFINITION_FILE_BYTES;
+    const document = parseDocument(tooLarge ? '' : text, {
+      lineCounter,
+      prettyErrors: false,
+      uniqueKeys: true,
+    });
     const source = new YamlSource(file, document, lineCounter);
+    if (tooLarge) {
+      const limit = `${MAX_DEFINITION_FILE_BYTES / 1024} KiB`;
+      const message = `the file is ${Math.ceil(bytes / 1024)} KiB, over the limit of ${limit}; split it into several files`;
+      return { source, errors: [{ file, line: 1, column: 1, message }] };
+    }
     const errors = document.errors.map((error) => ({
       ...source.positionAt(error.pos[0]),
       message: syntaxMessage(error.message),
     }));
+    if (errors.length === 0) {
+      try {
+        source.#data = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+      } catch (error) {
+        // The alias limit (or any other failure to build the data) is reported like a syntax error.
+        errors.push({
+          ...source.positionAt(source.#firstAliasOffset()),
+          message: `YAML: ${(error as Error).message.split('\n')[0]} (at most ${MAX_ALIAS_COUNT} alias expansions)`,
+        });
+      }
+    }
     return { source, errors };
   }
 
+  /** The file's data (built once at parse time; `{}` for an empty file). */
   get data(): unknown {
-    return this.#document.toJS({ maxAliasCount: 100 }) ?? {};
+    return this.#data ?? {};
+  }
+
+  #firstAliasOffset(): number {
+    let offset = 0;
+    visit(this.#document, {
+      Alias(_key, node) {
+        if (isAlias(node) && node.range) {
+          offset = node.range[0];
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    return offset;
   }
 
   positionAt(offset: number): SourcePosition {

@@ -6,17 +6,29 @@
  * Only the last 4 KiB of each stream is kept, so a chatty command cannot fill memory or the history.
  * The child's environment is small on purpose: PATH, HOME, LANG, LC_ALL, TZ and TMPDIR from this
  * process, plus the declared `env` (literals or secret references resolved per execution). It does not
- * inherit DATABASE_URL or other secrets unless `inheritEnv: true`.
+ * inherit DATABASE_URL or other secrets unless `inheritEnv: true`. Values resolved from secret
+ * references are replaced by `[redacted]` in the output tails and error messages, which end up in the
+ * history and the logs.
  *
- * On the job's abort signal or its own timeout the child gets SIGTERM, then SIGKILL after a grace.
+ * Stopping (process-group.ts): the command runs in its own process group, so on the job's abort signal
+ * or its timeout (default one hour) the whole group gets SIGTERM, then SIGKILL after a grace. Killing
+ * only the direct child would leave `bash -c "a | b"`'s pipeline running, holding the output pipes and
+ * with them the executor slot. The job settles on the child's `exit`, giving the streams a short grace
+ * to drain: a grandchild that keeps the pipes open cannot hold the execution past its end.
  */
 import { spawn } from 'node:child_process';
 import type { JobClass, JobContext } from '../job.js';
-import { resolveSecretMap, type SecretValue } from './secret-value.js';
+import { ProcessGroup } from './process-group.js';
+import { resolveSecretMap, secretRedactor, type SecretValue } from './secret-value.js';
 import type { BuiltinJobDeps } from './http-job.js';
 
 export const OUTPUT_TAIL_BYTES = 4_096;
-const KILL_GRACE_MS = 2_000;
+/** Applied when neither the job nor the command sets a timeout: a hung command must not hold a slot forever. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 60 * 60_000;
+/** Between SIGTERM to the group and SIGKILL. */
+export const KILL_GRACE_MS = 2_000;
+/** How long after the child's exit its output pipes may stay open before the job settles anyway. */
+export const STREAM_GRACE_MS = 500;
 const PASSED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
 
 export interface CommandJobOptions {
@@ -26,6 +38,7 @@ export interface CommandJobOptions {
   env?: Record<string, SecretValue>;
   /** Pass this process's whole environment to the command (default false). */
   inheritEnv?: boolean;
+  /** Default DEFAULT_COMMAND_TIMEOUT_MS. */
   timeoutMs?: number;
 }
 
@@ -83,7 +96,12 @@ export function createCommandJobClass(
             ]),
           );
       const env = { ...base, ...declared };
-      return runCommand(options, env, ctx);
+      const redact = secretRedactor(
+        Object.entries(options.env ?? {})
+          .filter(([, value]) => typeof value !== 'string')
+          .map(([name]) => declared[name]!),
+      );
+      return runCommand(options, env, ctx, redact);
     }
   };
 }
@@ -92,7 +110,9 @@ function runCommand(
   options: CommandJobOptions,
   env: Record<string, string | undefined>,
   ctx: JobContext,
+  redact: (text: string) => string,
 ): Promise<CommandJobResult> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     if (ctx.signal.aborted) return reject(ctx.signal.reason);
     const stdout = new OutputTail(OUTPUT_TAIL_BYTES);
@@ -102,55 +122,65 @@ function runCommand(
       env,
       shell: false,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so a stop reaches every process the command started.
+      detached: true,
     });
+    const group = new ProcessGroup(child, KILL_GRACE_MS);
     let stopReason: 'timeout' | 'aborted' | null = null;
-    let killTimer: NodeJS.Timeout | undefined;
     const stop = (reason: 'timeout' | 'aborted') => {
-      if (stopReason || child.exitCode !== null) return;
+      if (stopReason || settled) return;
       stopReason = reason;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-      killTimer.unref();
+      group.terminate();
     };
     const onAbort = () => stop('aborted');
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const timer =
-      options.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), options.timeoutMs);
+    const timer = setTimeout(() => stop('timeout'), timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     let spawnError: Error | undefined;
-    child.on('error', (error) => {
-      spawnError = error;
-    });
-    child.on('close', (code, signal) => {
+    let settled = false;
+    let streamTimer: NodeJS.Timeout | undefined;
+
+    const settle = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      clearTimeout(killTimer);
+      clearTimeout(streamTimer);
       ctx.signal.removeEventListener('abort', onAbort);
-      const errTail = stderr.text();
-      const outTail = stdout.text();
+      // Whatever of the group outlived the command (a background grandchild holding the pipes) goes too.
+      if (!spawnError) group.killLeftovers();
+      child.stdout.destroy();
+      child.stderr.destroy();
+      const errTail = redact(stderr.text());
+      const outTail = redact(stdout.text());
       const tail = errTail.trim() ? errTail : outTail;
+      const withTail = tail ? `; output tail:\n${tail}` : '';
       if (spawnError) {
-        return reject(
-          new CommandJobError(
-            `could not run ${options.command}: ${(spawnError as NodeJS.ErrnoException).code ?? spawnError.message}`,
-            null,
-            { cause: spawnError },
-          ),
-        );
+        const reason = (spawnError as NodeJS.ErrnoException).code ?? redact(spawnError.message);
+        return reject(new CommandJobError(`could not run ${options.command}: ${reason}`, null));
       }
       if (stopReason === 'aborted')
         return reject(ctx.signal.reason ?? new CommandJobError(`${options.command} was stopped`, null));
       if (stopReason === 'timeout') {
         return reject(
           new CommandJobError(
-            `${options.command} timed out after ${options.timeoutMs} ms and was killed${tail ? `; output tail:\n${tail}` : ''}`,
+            `${options.command} timed out after ${timeoutMs} ms and was killed${withTail}`,
             null,
           ),
         );
       }
       if (code === 0) return resolve({ exitCode: 0, stdoutTail: outTail });
       const how = code === null ? `was killed by ${signal}` : `exited with code ${code}`;
-      reject(new CommandJobError(`${options.command} ${how}${tail ? `; output tail:\n${tail}` : ''}`, code));
+      reject(new CommandJobError(`${options.command} ${how}${withTail}`, code));
+    };
+
+    child.on('error', (error) => {
+      spawnError = error;
+      // A failed spawn may emit no 'exit'; 'close' follows once the (never opened) pipes close.
     });
+    child.on('exit', (code, signal) => {
+      streamTimer = setTimeout(() => settle(code, signal), STREAM_GRACE_MS);
+    });
+    child.on('close', (code, signal) => settle(code, signal));
   });
 }

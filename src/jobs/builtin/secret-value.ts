@@ -60,3 +60,23 @@ export async function resolveSecretMap(
   );
   return Object.fromEntries(entries);
 }
+
+export const REDACTED = '[redacted]';
+/** Shorter values are not searched for: redacting every "1" or "yes" would garble the text, not protect it. */
+const MIN_REDACTED_LENGTH = 4;
+
+/**
+ * Replaces every occurrence of the given resolved secret values (as is, and percent-encoded as they
+ * appear in URLs) with `[redacted]`. Applied to whatever a built-in job writes where people read it:
+ * output tails stored in the history, error messages, log lines.
+ */
+export function secretRedactor(values: readonly string[]): (text: string) => string {
+  const needles = [
+    ...new Set(values.flatMap((value) => [value, encodeURIComponent(value), encodeURI(value)])),
+  ]
+    .filter((value) => value.length >= MIN_REDACTED_LENGTH)
+    // Longest first, so a secret that contains another is replaced whole.
+    .sort((a, b) => b.length - a.length);
+  if (needles.length === 0) return (text) => text;
+  return (text) => needles.reduce((result, needle) => result.split(needle).join(REDACTED), text);
+}

@@ -172,7 +172,8 @@ describe('the command job', () => {
       command: 'node',
       args: [
         '-e',
-        'console.log(JSON.stringify({ cwd: process.cwd(), token: process.env.API_TOKEN, leak: process.env.LEAK_ME ?? null, mode: process.env.MODE }))',
+        // The token is printed reversed: as is, it would be redacted from the output tail.
+        'console.log(JSON.stringify({ cwd: process.cwd(), token: [...process.env.API_TOKEN].reverse().join(""), leak: process.env.LEAK_ME ?? null, mode: process.env.MODE }))',
         '$(whoami)',
       ],
       cwd: '/tmp',
@@ -180,7 +181,7 @@ describe('the command job', () => {
     });
     expect(JSON.parse(result.stdoutTail)).toEqual({
       cwd: '/tmp',
-      token: 'Bearer t0k3n',
+      token: 'n3k0t reraeB',
       leak: null,
       mode: 'fast',
     });
