@@ -7,6 +7,11 @@
  * abort the rest (left to recovery) → flush outcomes → stop leader services → resign the lease (NOTIFY,
  * so a peer takes over at once) → check out → close the session → close the pool last.
  *
+ * Identity: the instance id is a fencing token shared by the membership (which keeps it current), the pool
+ * (which starts nothing under a dead one) and the writers. A write refused under a dead id
+ * (InstanceFencedError, from any loop or the completion writer) makes the membership check in at once;
+ * a check-in that finds the instance dead aborts what runs here and registers again under a new id.
+ *
  * Observability: listeners (src/listeners/) are registered with addJobListener/addTriggerListener/
  * addSchedulerListener; the built-in metrics are one of them. Spans and metrics go through
  * `@opentelemetry/api` (global providers unless `tracerProvider`/`meterProvider` are given).
@@ -15,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { ClusterMembership, DEFAULT_TIMINGS, type ClusterTimings } from './cluster/cluster-membership.js';
+import { InstanceIdentity } from './cluster/instance-identity.js';
 import { CompletionWriter } from './engine/completion-writer.js';
 import { ExecutorPool } from './engine/executor-pool.js';
 import {
@@ -34,6 +40,7 @@ import {
   type PauseTarget,
 } from './store/definition-store.js';
 import { inTransaction, type Executor } from './store/executor.js';
+import { InstanceFencedError } from './store/instance-store.js';
 import { migrate, migrationsCurrent } from './store/migrator.js';
 import { systemClock, type Clock } from './time/clock.js';
 import { compileSchedule } from './time/schedule.js';
@@ -70,6 +77,7 @@ export class Scheduler {
   readonly #ownsDatabase: boolean;
   readonly #clock: Clock;
   readonly #timings: ClusterTimings;
+  readonly #identity: InstanceIdentity;
   readonly #membership: ClusterMembership;
   readonly #pool: ExecutorPool;
   readonly #completions: CompletionWriter;
@@ -116,17 +124,25 @@ export class Scheduler {
       },
     });
     const tracing = new ExecutionTracing({ tracerProvider: options.tracerProvider, version: BELFRY_VERSION });
+    this.#identity = new InstanceIdentity({
+      clock: this.#clock,
+      deadAfterMs: this.#timings.deadAfterMs,
+      sessionGraceMs: this.#timings.sessionGraceMs,
+      onUnknown: () => this.#membership.verify(),
+    });
     this.#completions = new CompletionWriter({
       executor: this.executor,
       instanceId: () => this.#membership.instanceId,
       clock: this.#clock,
       logger: log.child({ service: 'completions' }),
       onFlushed: (hadRetries) => hadRetries && this.#acquireLoop.wake(),
+      onFenced: () => this.#membership.verify(),
     });
     this.#pool = new ExecutorPool({
       slots: options.concurrency ?? 10,
       registry: this.registry,
       completions: this.#completions,
+      identity: this.#identity,
       events: this.events,
       clock: this.#clock,
       logger: log,
@@ -161,7 +177,10 @@ export class Scheduler {
         clock: this.#clock,
         logger: log.child({ service: name }),
         onError: (error, kind) => {
-          if (kind === 'connection') {
+          if (error instanceof InstanceFencedError) {
+            // Not an outage: this instance was declared dead. The membership confirms and re-registers.
+            this.#membership.verify();
+          } else if (kind === 'connection') {
             this.#databaseReachable = false;
             this.events.emit('database:unavailable', { service: name, error });
           } else {
@@ -179,6 +198,7 @@ export class Scheduler {
     });
     this.#membership = new ClusterMembership({
       executor: this.executor,
+      identity: this.#identity,
       sessionConnectionString: options.sessionConnectionString ?? this.database.connectionString,
       instanceName: this.instanceName,
       version: BELFRY_VERSION,
@@ -194,7 +214,12 @@ export class Scheduler {
         if (payload === 'triggers' || payload === 'calendars') this.#calendarsStale = true;
         this.#acquireLoop.wake();
       },
-      onSessionRestored: () => this.#acquireLoop.wake(),
+      // NOTIFYs sent while the session was down are lost: re-read what they would have said (calendars,
+      // and with them every compiled schedule; job settings and triggers are read at each acquisition).
+      onSessionRestored: () => {
+        this.#calendarsStale = true;
+        this.#acquireLoop.wake();
+      },
       onFenced: (reason) => this.#pool.abortAll(reason),
       onRecovered: () => this.#acquireLoop.wake(),
     });
@@ -353,11 +378,16 @@ export class Scheduler {
     return count;
   }
 
-  async health(): Promise<SchedulerHealth> {
+  /**
+   * `probe.migrationsCurrent` replaces the query on the scheduler's pool: the admin server's readiness
+   * probe runs it on its own connection, so a flood of /readyz never competes with check-ins.
+   */
+  async health(probe: { migrationsCurrent?: () => Promise<boolean> } = {}): Promise<SchedulerHealth> {
     let reachable = false;
     let current = false;
     try {
-      current = await migrationsCurrent(this.database.pool, this.database.schema);
+      current = await (probe.migrationsCurrent?.() ??
+        migrationsCurrent(this.database.pool, this.database.schema));
       reachable = true;
     } catch {
       reachable = false;

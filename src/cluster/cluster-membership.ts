@@ -9,7 +9,10 @@
  * One transaction per heartbeat does the check-in and the lease bid or renewal together, so an idle
  * replica costs half a transaction a second. A check-in that finds this instance no longer active means
  * the leader declared it dead and recovered its work: the replica aborts what it runs (late outcomes
- * could not be recorded anyway) and joins again under a new id.
+ * could not be recorded anyway) and joins again under a new id. The instance id is the fencing token
+ * (instance-identity.ts): the dead one is never used again, and nothing starts under it once the
+ * replica knows. A guarded write that was refused (InstanceFencedError) asks for a check-in at once
+ * through `verify()`, so the replica learns of its death from whichever comes first.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -27,6 +30,7 @@ import { acquireOrRenewLease, resignLease } from '../store/leader-store.js';
 import { lockNamespace } from '../store/lock-keys.js';
 import { countActiveInstances } from '../store/trace-store.js';
 import type { Clock } from '../time/clock.js';
+import type { InstanceIdentity } from './instance-identity.js';
 import { LeaderElector, type LeadershipChange } from './leader-elector.js';
 import { LeaderServices } from './leader-services.js';
 import { SessionConnection } from './session-connection.js';
@@ -53,6 +57,8 @@ export const DEFAULT_TIMINGS: ClusterTimings = {
 
 export interface ClusterMembershipOptions {
   executor: Executor;
+  /** The instance id and what this replica knows of its liveness; the membership keeps it current. */
+  identity: InstanceIdentity;
   sessionConnectionString: string;
   instanceName: string;
   version: string;
@@ -75,7 +81,7 @@ export interface ClusterMembershipOptions {
 }
 
 export class ClusterMembership {
-  #instanceId = randomUUID();
+  readonly #identity: InstanceIdentity;
   readonly #namespace: number;
   readonly #elector: LeaderElector;
   readonly #session: SessionConnection;
@@ -86,6 +92,7 @@ export class ClusterMembership {
 
   constructor(private readonly options: ClusterMembershipOptions) {
     const { executor, timings, logger } = options;
+    this.#identity = options.identity;
     this.#namespace = lockNamespace(executor.schema);
     this.#elector = new LeaderElector(options.clock, timings.leaseTtlMs);
     this.#session = new SessionConnection({
@@ -96,8 +103,13 @@ export class ClusterMembership {
       logger: logger.child({ service: 'session' }),
       applicationName: `belfry-session:${options.instanceName}`,
       onNotify: (payload) => (payload === 'leader' ? this.#loop.wake() : options.onChange(payload)),
-      onLost: (error) => options.events.emit('database:unavailable', { service: 'session', error }),
+      onLost: (error) => {
+        // The instance's lock may be free from now on: the leader's crash rule applies to it again.
+        this.#identity.sessionDown();
+        options.events.emit('database:unavailable', { service: 'session', error });
+      },
       onReconnected: () => {
+        this.#identity.sessionUp(options.clock.monotonicMs());
         options.events.emit('database:available', { service: 'session' });
         this.#loop.wake();
         options.onSessionRestored();
@@ -106,7 +118,7 @@ export class ClusterMembership {
     this.#loop = options.loop('membership', () => this.#tick());
     this.#leaderServices = new LeaderServices({
       executor,
-      instanceId: () => this.#instanceId,
+      instanceId: () => this.#identity.id,
       epoch: () => this.#elector.epoch,
       lockNamespace: this.#namespace,
       sessionGraceMs: timings.sessionGraceMs,
@@ -123,7 +135,7 @@ export class ClusterMembership {
   }
 
   get instanceId(): string {
-    return this.#instanceId;
+    return this.#identity.id;
   }
 
   get isLeader(): boolean {
@@ -144,21 +156,34 @@ export class ClusterMembership {
     return this.#liveInstances;
   }
 
-  /** Opens the session, takes the instance's lock, then registers the instance (in that order: the row never exists without its lock). */
+  /**
+   * Opens the session, takes the instance's lock, then registers the instance (in that order: the row
+   * never exists without its lock). After being fenced, registers under a new id: a registration is never
+   * revived.
+   */
   async join(): Promise<void> {
-    const { executor, events, instanceName } = this.options;
+    const { executor, events, instanceName, clock } = this.options;
+    const id = this.#identity.state === 'fenced' ? randomUUID() : this.#identity.id;
     const lockKey = await nextInstanceLockKey(executor);
     if (this.#session.connected) await this.#session.relock(lockKey);
     else await this.#session.open(lockKey);
+    this.#identity.sessionUp(clock.monotonicMs());
+    const sentAt = clock.monotonicMs();
     await registerInstance(executor, {
-      id: this.#instanceId,
+      id,
       name: instanceName,
       host: hostname(),
       pid: process.pid,
       version: this.options.version,
       lockKey,
     });
-    events.emit('instance:joined', { instanceId: this.#instanceId, name: instanceName });
+    this.#identity.registered(id, sentAt);
+    events.emit('instance:joined', { instanceId: id, name: instanceName });
+  }
+
+  /** Checks in at once: a guarded write was refused, or work waits to learn whether it may start. */
+  verify(): void {
+    this.#loop.wake();
   }
 
   start(): Promise<void> {
@@ -173,10 +198,10 @@ export class ClusterMembership {
     const { executor, logger } = this.options;
     try {
       if (epoch !== null) {
-        await inTransaction(executor, (tx) => resignLease(tx, { instanceId: this.#instanceId, epoch }));
+        await inTransaction(executor, (tx) => resignLease(tx, { instanceId: this.#identity.id, epoch }));
         await this.#applyLeadership(this.#elector.reset('resigned'));
       }
-      await checkOutInstance(executor, { id: this.#instanceId });
+      await checkOutInstance(executor, { id: this.#identity.id });
     } catch (error) {
       logger.warn({ err: error }, 'could not resign or check out; peers will detect it');
     }
@@ -186,14 +211,15 @@ export class ClusterMembership {
   async #tick(): Promise<number> {
     const { executor, timings, clock } = this.options;
     const sentAt = clock.monotonicMs();
+    const id = this.#identity.id;
     let result: { active: boolean; lease: Awaited<ReturnType<typeof acquireOrRenewLease>> };
     try {
       result = await inTransaction(executor, async (tx) => {
-        const active = await checkInInstance(tx, { id: this.#instanceId });
+        const active = await checkInInstance(tx, { id });
         const lease =
           active && this.options.isRunning()
             ? await acquireOrRenewLease(tx, {
-                instanceId: this.#instanceId,
+                instanceId: id,
                 ttlMs: timings.leaseTtlMs,
                 lockNamespace: this.#namespace,
                 holderGraceMs: timings.sessionGraceMs,
@@ -209,17 +235,22 @@ export class ClusterMembership {
       await this.#fenced('declared dead by the leader');
       return 0;
     }
+    this.#identity.confirmed(sentAt);
     await this.#applyLeadership(this.#elector.observe(result.lease, sentAt));
     if (this.#liveInstancesWanted) await this.#countLiveInstances();
     return timings.heartbeatIntervalMs;
   }
 
   async #fenced(reason: string): Promise<void> {
-    this.options.logger.warn({ instanceId: this.#instanceId, reason }, 'instance fenced; re-registering');
-    this.options.events.emit('instance:fenced', { instanceId: this.#instanceId, reason });
-    await this.#applyLeadership(this.#elector.reset('instance fenced'));
-    this.options.onFenced(`instance ${this.#instanceId} was declared dead`);
-    this.#instanceId = randomUUID();
+    const deadId = this.#identity.id;
+    // First, and synchronously: from here on nothing starts under the dead id. (A registration that failed
+    // is retried on the next tick without telling everyone again.)
+    if (this.#identity.fence()) {
+      this.options.logger.warn({ instanceId: deadId, reason }, 'instance fenced; re-registering');
+      this.options.events.emit('instance:fenced', { instanceId: deadId, reason });
+      this.options.onFenced(`instance ${deadId} was declared dead`);
+      await this.#applyLeadership(this.#elector.reset('instance fenced'));
+    }
     await this.join();
   }
 
@@ -228,13 +259,13 @@ export class ClusterMembership {
     const { logger, events } = this.options;
     if (change.kind === 'elected') {
       logger.info({ epoch: change.epoch }, 'elected leader');
-      events.emit('leader:elected', { instanceId: this.#instanceId, epoch: change.epoch });
+      events.emit('leader:elected', { instanceId: this.#identity.id, epoch: change.epoch });
       await this.#leaderServices.start();
     } else {
       logger.warn({ epoch: change.epoch, reason: change.reason }, 'leadership lost');
       await this.#leaderServices.stop();
       events.emit('leader:lost', {
-        instanceId: this.#instanceId,
+        instanceId: this.#identity.id,
         epoch: change.epoch,
         reason: change.reason,
       });

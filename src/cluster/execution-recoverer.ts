@@ -10,6 +10,11 @@
  * `sessionGraceMs` (database time) and the replica has not checked in meanwhile, so a replica that is merely reconnecting (a database restart, a
  * killed connection) keeps its work, while a SIGKILLed one is declared dead within about
  * sessionGrace + one pass.
+ *
+ * Declaring dead and recovering happen in one transaction, and the declaration waits for any guarded
+ * write the replica has in flight (it holds its instance row FOR SHARE; see instance-store.ts). So every
+ * claim or acquisition that committed under the dead id is visible to the recovery right after it, and
+ * none can commit later: recovery never races work that the dead replica is still taking on.
  */
 import { inTransaction, notifyChange, type Executor } from '../store/executor.js';
 import { holdsLease } from '../store/leader-store.js';
@@ -65,9 +70,10 @@ export class ExecutionRecoverer {
         if (since === undefined || instance.lastCheckinAt.getTime() > since)
           this.#sessionMissingSince.set(instance.id, now);
       }
-      const sessionLost = [...ids].filter(
-        (id) => now - this.#sessionMissingSince.get(id)! >= options.sessionGraceMs,
-      );
+      const sessionLost = [...ids]
+        .map((id) => ({ id, since: this.#sessionMissingSince.get(id)! }))
+        .filter((lost) => now - lost.since >= options.sessionGraceMs)
+        .map((lost) => ({ id: lost.id, since: new Date(lost.since) }));
       const dead = await markDeadInstances(tx, { selfId, sessionLost, deadAfterMs: options.deadAfterMs });
       for (const instance of dead) this.#sessionMissingSince.delete(instance.id);
       const recovered = await recoverOrphanedExecutions(tx, { epoch, limit: options.batchSize ?? 500 });

@@ -9,7 +9,10 @@
  * check-in age alone (see docs/operations.md).
  *
  * When the connection drops it reconnects with jittered backoff, takes the lock again and re-LISTENs;
- * `onReconnected` lets the scheduler check whether it was declared dead meanwhile.
+ * `onReconnected` is called only after LISTEN is back, so the scheduler can check whether it was declared
+ * dead meanwhile and re-read what the NOTIFYs sent during the outage would have told it (they are lost:
+ * PostgreSQL delivers a notification only to sessions listening when it commits). Anything that changes
+ * after LISTEN is notified again; anything before it is covered by that re-read.
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -43,7 +46,11 @@ export class SessionConnection {
 
   /** Opens the session and takes the lock for `lockKey` (blocking only if another session holds it). */
   async open(lockKey: number): Promise<void> {
+    if (this.#client) return this.relock(lockKey);
     this.#lockKey = lockKey;
+    // Never a second connection beside a reconnect under way (it would hold a lock nobody frees): the
+    // reconnect takes this key, and the caller tries again once the session is back.
+    if (this.#reconnecting) throw new Error('session connection is reconnecting');
     await this.#connect();
   }
 

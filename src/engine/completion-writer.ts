@@ -2,12 +2,16 @@
  * Batches execution outcomes into one statement per flush.
  *
  * At thousands of fires a second, one UPDATE per outcome would be most of the database's work; a flush
- * every few milliseconds writes them together. An outcome is never dropped: a failed flush keeps its
- * outcomes and retries with backoff (the executions stay `running`, which is the truth until then).
+ * every few milliseconds writes them together. An outcome is never dropped while this replica's identity
+ * lives: a failed flush keeps its outcomes and retries with backoff (the executions stay `running`, which
+ * is the truth until then). Once the identity is dead the database refuses them (InstanceFencedError):
+ * they resolve as not recorded, since the leader's recovery owns those executions now, and `onFenced`
+ * tells the membership to find out at once.
  */
 import type { Logger } from 'pino';
-import { completeExecutions, type ExecutionOutcome } from '../store/execution-store.js';
-import type { Executor } from '../store/executor.js';
+import { completeExecutions, releaseExecutions, type ExecutionOutcome } from '../store/execution-store.js';
+import { inTransaction, notifyChange, type Executor } from '../store/executor.js';
+import { InstanceFencedError } from '../store/instance-store.js';
 import type { Clock } from '../time/clock.js';
 
 interface Pending {
@@ -22,6 +26,8 @@ export interface CompletionWriterOptions {
   logger: Logger;
   maxBatch?: number;
   onFlushed?: (hadRetries: boolean) => void;
+  /** A write was refused because this replica's instance is no longer active. */
+  onFenced?: (error: InstanceFencedError) => void;
 }
 
 export class CompletionWriter {
@@ -51,6 +57,27 @@ export class CompletionWriter {
     return this.#buffer.length;
   }
 
+  /**
+   * Hands attempts that never started back to the cluster as pending (see releaseExecutions), waking the
+   * peers. Returns the ids handed back; throws InstanceFencedError when `instanceId` is dead.
+   */
+  async release(params: {
+    instanceId: string;
+    executionIds: readonly string[];
+    note: string;
+  }): Promise<string[]> {
+    try {
+      return await inTransaction(this.options.executor, async (tx) => {
+        const released = await releaseExecutions(tx, params);
+        if (released.length > 0) await notifyChange(tx, 'pending');
+        return released;
+      });
+    } catch (error) {
+      if (error instanceof InstanceFencedError) this.options.onFenced?.(error);
+      throw error;
+    }
+  }
+
   #schedule(): void {
     if (this.#scheduled || this.#flushing) return;
     this.#scheduled = true;
@@ -75,14 +102,24 @@ export class CompletionWriter {
         for (const pending of batch) pending.resolve(recorded.has(pending.outcome.executionId));
         this.options.onFlushed?.(batch.some((p) => p.outcome.retryAfterMs !== null));
       } catch (error) {
-        this.#failures += 1;
-        const delay = Math.min(5_000, 100 * 2 ** Math.min(this.#failures, 6)) * (0.5 + Math.random() / 2);
-        this.options.logger.warn(
-          { err: error, outcomes: batch.length, retryInMs: Math.round(delay) },
-          'recording outcomes failed',
-        );
-        this.#buffer.unshift(...batch);
-        await this.options.clock.sleep(delay);
+        if (error instanceof InstanceFencedError) {
+          this.#failures = 0;
+          this.options.logger.warn(
+            { instanceId: error.instanceId, outcomes: batch.length },
+            'outcomes not recorded: this instance was declared dead',
+          );
+          for (const pending of batch) pending.resolve(false);
+          this.options.onFenced?.(error);
+        } else {
+          this.#failures += 1;
+          const delay = Math.min(5_000, 100 * 2 ** Math.min(this.#failures, 6)) * (0.5 + Math.random() / 2);
+          this.options.logger.warn(
+            { err: error, outcomes: batch.length, retryInMs: Math.round(delay) },
+            'recording outcomes failed',
+          );
+          this.#buffer.unshift(...batch);
+          await this.options.clock.sleep(delay);
+        }
       } finally {
         this.#flushing = undefined;
       }

@@ -6,9 +6,19 @@
  * settles, so a job that ignores its signal cannot push the replica past its bound), and decide on a
  * retry. Outcomes go to the CompletionWriter.
  *
- * At shutdown the pool stops being fed, waits for running jobs up to the deadline, then aborts them.
- * Jobs cut off that way get no outcome here: they stay `running` under a stopped instance and the
- * leader's recovery re-dispatches or abandons them exactly as it would after a crash.
+ * Per dispatch:  waiting (fire-ahead, or for news of the identity) --> started --> outcome recorded
+ *                    |                                                      |
+ *                    +-- aborted or identity dead --> released (not run)     +-- cut off (no outcome)
+ *
+ * Nothing starts unless the identity it was claimed under is known alive at that moment (IdentityGuard,
+ * checked after any wait and again right before the handler). An attempt that never started is
+ * "released": at shutdown it is handed back as pending, due at its scheduled time, so a peer runs it on
+ * time (as Quartz releases acquired triggers); under a dead identity nothing can be written, and the
+ * leader's recovery re-dispatches or abandons it as it does all the dead instance's work.
+ *
+ * At shutdown the pool stops being fed, releases what has not started, waits for running jobs up to the
+ * deadline, then aborts them. Jobs cut off that way get no outcome here: they stay `running` under a
+ * stopped instance and the leader's recovery re-dispatches or abandons them exactly as after a crash.
  *
  * Each attempt runs inside its `belfry.execute` span (a child of the fire's span, whichever replica
  * recorded the fire), with the listener hooks around it: triggerFired (attempt 1) → vetoJobExecution →
@@ -24,6 +34,7 @@ import {
   type ActiveExecution,
   type TraceCarrier,
 } from '../observability/execution-tracing.js';
+import type { IdentityGuard } from '../cluster/instance-identity.js';
 import type { JobSettings } from '../store/fire-store.js';
 import type { Clock } from '../time/clock.js';
 import { idempotencyKey, PermanentJobError, type JobContext } from '../jobs/job.js';
@@ -47,12 +58,16 @@ export interface Dispatch {
   traceContext: TraceCarrier | null;
   /** Monotonic ms before which the attempt must not start (a fire acquired ahead of its time). */
   notBeforeMono?: number;
+  /** The instance id the attempt was acquired or claimed under (default: the current one at `run`). */
+  instanceId?: string;
 }
 
 export interface ExecutorPoolOptions {
   slots: number;
   registry: JobRegistry;
-  completions: CompletionWriter;
+  completions: Pick<CompletionWriter, 'record' | 'release'>;
+  /** Whether work claimed under an instance id may start now. */
+  identity: IdentityGuard;
   events: SchedulerEventBus;
   clock: Clock;
   logger: Logger;
@@ -64,10 +79,19 @@ export interface ExecutorPoolOptions {
   tracing?: ExecutionTracing;
 }
 
+/** Cuts a started attempt off: it gets no outcome here, the leader's recovery decides. */
 class ShutdownAbort extends Error {}
+/** Stops an attempt that has not started: it is handed back as pending. */
+class ReleaseAbort extends Error {}
+
+interface Entry {
+  controller: AbortController;
+  started: boolean;
+  settled: Promise<void>;
+}
 
 export class ExecutorPool {
-  readonly #running = new Map<string, { controller: AbortController; settled: Promise<void> }>();
+  readonly #running = new Map<string, Entry>();
   #accepting = true;
   readonly #tracing: ExecutionTracing;
 
@@ -84,23 +108,81 @@ export class ExecutorPool {
   }
 
   run(dispatch: Dispatch): void {
-    const controller = new AbortController();
-    const waitMs =
-      dispatch.notBeforeMono === undefined ? 0 : dispatch.notBeforeMono - this.options.clock.monotonicMs();
-    const started =
-      waitMs > 0
-        ? this.options.clock.sleep(waitMs, controller.signal).then(() => this.#execute(dispatch, controller))
-        : this.#execute(dispatch, controller);
-    const settled = started.finally(() => {
-      this.#running.delete(dispatch.executionId);
-      this.options.onSlotFreed?.();
-    });
-    this.#running.set(dispatch.executionId, { controller, settled });
+    const claimedAs = dispatch.instanceId ?? this.options.instanceId();
+    const entry: Entry = { controller: new AbortController(), started: false, settled: Promise.resolve() };
+    this.#running.set(dispatch.executionId, entry);
+    entry.settled = this.#run(dispatch, entry, claimedAs)
+      .catch((error: unknown) =>
+        this.options.logger.error({ err: error, executionId: dispatch.executionId }, 'execution failed'),
+      )
+      .finally(() => {
+        this.#running.delete(dispatch.executionId);
+        this.options.onSlotFreed?.();
+      });
   }
 
-  /** Stops accepting work; waits for running jobs until `deadlineMs`, then aborts what is left. */
+  async #run(dispatch: Dispatch, entry: Entry, claimedAs: string): Promise<void> {
+    const { clock } = this.options;
+    const { signal } = entry.controller;
+    const waitMs = dispatch.notBeforeMono === undefined ? 0 : dispatch.notBeforeMono - clock.monotonicMs();
+    if (waitMs > 0) await clock.sleep(waitMs, signal);
+    // An aborted wait resolves like a finished one: whether the attempt may start is decided here.
+    if (!(await this.#mayStart(claimedAs, signal))) return this.#release(dispatch, signal, claimedAs, null);
+    entry.started = true;
+    await this.#execute(dispatch, entry.controller, claimedAs);
+  }
+
+  /** True when the attempt may start now: not aborted, and its identity known alive (waits to know). */
+  async #mayStart(claimedAs: string, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false;
+    const verdict = this.options.identity.verdict(claimedAs);
+    if (verdict !== 'unknown') return verdict === 'alive';
+    return (await this.options.identity.settle(claimedAs, signal)) === 'alive' && !signal.aborted;
+  }
+
+  /**
+   * An attempt that will not start. At shutdown it is handed back as pending; under a dead identity it is
+   * left to the leader's recovery (nothing can be written under that id any more).
+   */
+  async #release(
+    dispatch: Dispatch,
+    signal: AbortSignal,
+    claimedAs: string,
+    active: ActiveExecution | null,
+  ): Promise<void> {
+    const { logger, events, completions } = this.options;
+    if (active) this.#tracing.endExecute(active, 'cut_off');
+    const stopping = signal.reason instanceof ReleaseAbort;
+    const reason = signal.reason instanceof Error ? signal.reason.message : 'instance declared dead';
+    let handedBack = false;
+    if (stopping) {
+      try {
+        const note = `handed back before it started: instance ${claimedAs} was stopping`;
+        handedBack =
+          (await completions.release({ instanceId: claimedAs, executionIds: [dispatch.executionId], note }))
+            .length > 0;
+      } catch (error) {
+        logger.warn(
+          { err: error, executionId: dispatch.executionId },
+          'could not hand back; left to recovery',
+        );
+      }
+    }
+    logger.info(
+      { executionId: dispatch.executionId, job: dispatch.job, reason, handedBack },
+      handedBack ? 'execution handed back before it started' : 'execution not started; left to recovery',
+    );
+    events.emit('execution:released', { ...this.#eventOf(dispatch, claimedAs), reason, handedBack });
+  }
+
+  /**
+   * Stops accepting work and hands back what has not started; waits for running jobs until `deadlineMs`,
+   * then aborts what is left.
+   */
   async drain(deadlineMs: number): Promise<{ aborted: number }> {
     this.#accepting = false;
+    for (const entry of this.#running.values())
+      if (!entry.started) entry.controller.abort(new ReleaseAbort('replica stopping'));
     const all = () => Promise.all([...this.#running.values()].map((entry) => entry.settled));
     const deadline = new AbortController();
     const finished = all().then(() => true);
@@ -122,8 +204,8 @@ export class ExecutorPool {
     for (const entry of this.#running.values()) entry.controller.abort(new ShutdownAbort(reason));
   }
 
-  #execute(dispatch: Dispatch, controller: AbortController): Promise<void> {
-    const event: ExecutionEvent = {
+  #eventOf(dispatch: Dispatch, claimedAs: string): ExecutionEvent {
+    return {
       executionId: dispatch.executionId,
       fireId: dispatch.fireId,
       job: dispatch.job,
@@ -132,8 +214,12 @@ export class ExecutorPool {
       scheduledAt: dispatch.scheduledAt,
       firedAt: dispatch.firedAt,
       attempt: dispatch.attempt,
-      instanceId: this.options.instanceId(),
+      instanceId: claimedAs,
     };
+  }
+
+  #execute(dispatch: Dispatch, controller: AbortController, claimedAs: string): Promise<void> {
+    const event = this.#eventOf(dispatch, claimedAs);
     const active = this.#tracing.startExecute({ ...event, traceContext: dispatch.traceContext });
     const info: ExecutionInfo = { ...event, data: dispatch.data, traceId: active?.traceId ?? null };
     // Everything of this attempt (listeners, the job, its logs) runs with the execute span active.
@@ -147,6 +233,7 @@ export class ExecutorPool {
     info: ExecutionInfo,
     active: ActiveExecution | null,
   ): Promise<void> {
+    const claimedAs = event.instanceId;
     const { registry, events, clock, logger, listeners } = this.options;
     const log = logger.child({
       job: dispatch.job,
@@ -160,9 +247,16 @@ export class ExecutorPool {
       const vetoedBy = await listeners.vetoer(info);
       if (vetoedBy !== null) return this.#recordVeto(event, info, active, vetoedBy);
     }
+    // Listener hooks may have taken a while: ask again, right before the start.
+    if (!(await this.#mayStart(claimedAs, controller.signal)))
+      return this.#release(dispatch, controller.signal, claimedAs, active);
     const startedMs = clock.monotonicMs();
     events.emit('execution:started', event);
-    if (listeners?.wants('jobToBeExecuted')) await listeners.jobToBeExecuted(info);
+    if (listeners?.wants('jobToBeExecuted')) {
+      await listeners.jobToBeExecuted(info);
+      if (!(await this.#mayStart(claimedAs, controller.signal)))
+        return this.#release(dispatch, controller.signal, claimedAs, active);
+    }
 
     let status: 'succeeded' | 'failed' | 'timed_out' = 'succeeded';
     let error: unknown;

@@ -48,6 +48,11 @@ export interface SchedulerEvents {
     nextExecutionId: string | null;
   };
   'execution:abandoned': { executionId: string; job: string; instanceId: string };
+  /**
+   * An acquired or claimed attempt that this replica did not start: handed back as pending at shutdown
+   * (`handedBack`), or left to the leader's recovery because its instance was declared dead.
+   */
+  'execution:released': ExecutionEvent & { reason: string; handedBack: boolean };
   'leader:elected': { instanceId: string; epoch: number };
   'leader:lost': { instanceId: string; epoch: number; reason: string };
   'instance:joined': { instanceId: string; name: string };

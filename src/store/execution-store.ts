@@ -1,13 +1,18 @@
 /**
- * Execution attempts: claiming pending ones (retries, recoveries), recording outcomes, scheduling retries.
+ * Execution attempts: claiming pending ones (retries, recoveries, hand-backs), recording outcomes,
+ * scheduling retries, handing back attempts that never started.
  *
- * Every outcome write is guarded by `status = 'running' AND instance_id = me`: once the leader has
- * declared a replica dead and recovered or abandoned its executions, a late completion from that replica
- * changes nothing, so it can never overwrite the newer attempt.
+ * Every write made for this replica is guarded twice, in the same statement:
+ * - by the identity: the instance must be active, its row locked FOR SHARE (`liveInstanceGuard`), so the
+ *   write serializes with the leader's declare-dead; under a dead identity it throws InstanceFencedError
+ *   and changes nothing;
+ * - by the row: `status = 'running' AND instance_id = me`, so an outcome can never overwrite an attempt
+ *   the leader already recovered, re-dispatched or abandoned.
  */
 import { sql } from 'kysely';
 import { dbNow, table, type Executor } from './executor.js';
 import type { JobSettings } from './fire-store.js';
+import { InstanceFencedError, liveInstanceGuard } from './instance-store.js';
 import type { ExecutionStatus } from './tables.js';
 
 export interface ClaimedExecution {
@@ -25,14 +30,18 @@ export interface ClaimedExecution {
   settings: JobSettings;
 }
 
-/** Claims up to `limit` pending executions whose time has come, for this replica to run now. */
+/**
+ * Claims up to `limit` pending executions whose time has come, for this replica to run now. Throws
+ * InstanceFencedError, claiming nothing, when `instanceId` is no longer active.
+ */
 export async function claimPendingExecutions(
   ex: Executor,
   params: { instanceId: string; jobs: readonly string[]; limit: number; now?: Date },
 ): Promise<ClaimedExecution[]> {
   const now = dbNow(params.now);
   const { rows } = await sql<{
-    id: string;
+    alive: boolean;
+    id: string | null;
     fire_id: string;
     attempt: number;
     trigger_id: string | null;
@@ -48,20 +57,28 @@ export async function claimPendingExecutions(
     backoff: JobSettings['backoff'];
     recover: boolean;
   }>`
-    WITH claimed AS (
+    WITH alive AS MATERIALIZED (${liveInstanceGuard(ex, params)}),
+    claimed AS (
       UPDATE ${table(ex, 'executions')} e
          SET status = 'running', instance_id = ${params.instanceId}::uuid, started_at = ${now}
         FROM (SELECT id FROM ${table(ex, 'executions')}
                WHERE status = 'pending' AND run_at <= ${now} AND job_name = ANY(${params.jobs as string[]}::text[])
+                 AND EXISTS (SELECT 1 FROM alive)
                ORDER BY run_at LIMIT ${params.limit} FOR UPDATE SKIP LOCKED) p
        WHERE e.id = p.id
       RETURNING e.id, e.fire_id, e.attempt
     )
-    SELECT c.id, c.fire_id, c.attempt, f.trigger_id, f.trigger_name, f.trigger_group, f.job_name, f.scheduled_at,
-           f.fired_at, f.data, f.trace_context, j.timeout_ms, j.max_attempts, j.backoff, j.recover
-      FROM claimed c JOIN ${table(ex, 'fires')} f ON f.id = c.fire_id
-      JOIN ${table(ex, 'jobs')} j ON j.name = f.job_name`.execute(ex.db);
-  return rows.map((row) => ({
+    -- One row even when nothing was claimed, so that "fenced" and "nothing pending" differ.
+    SELECT EXISTS (SELECT 1 FROM alive) AS alive, x.*
+      FROM (SELECT 1) one
+      LEFT JOIN (SELECT c.id, c.fire_id, c.attempt, f.trigger_id, f.trigger_name, f.trigger_group, f.job_name,
+                        f.scheduled_at, f.fired_at, f.data, f.trace_context, j.timeout_ms, j.max_attempts,
+                        j.backoff, j.recover
+                   FROM claimed c JOIN ${table(ex, 'fires')} f ON f.id = c.fire_id
+                   JOIN ${table(ex, 'jobs')} j ON j.name = f.job_name) x ON true`.execute(ex.db);
+  if (!rows[0]?.alive) throw new InstanceFencedError(params.instanceId);
+  const claimed = rows.filter((row): row is (typeof rows)[number] & { id: string } => row.id !== null);
+  return claimed.map((row) => ({
     executionId: row.id,
     fireId: row.fire_id,
     attempt: row.attempt,
@@ -100,6 +117,7 @@ export interface ExecutionOutcome {
 /**
  * Records outcomes in one statement (the executor batches them) and inserts the retries they ask for.
  * Returns the ids whose outcome was recorded; an id missing from it had been taken from this replica.
+ * Throws InstanceFencedError, recording nothing, when `instanceId` is no longer active.
  */
 export async function completeExecutions(
   ex: Executor,
@@ -108,8 +126,9 @@ export async function completeExecutions(
   const { outcomes } = params;
   if (outcomes.length === 0) return new Set();
   const now = dbNow(params.now);
-  const { rows } = await sql<{ id: string }>`
-    WITH input AS (
+  const { rows } = await sql<{ alive: boolean; ids: string[] }>`
+    WITH alive AS MATERIALIZED (${liveInstanceGuard(ex, params)}),
+    input AS (
       SELECT * FROM unnest(${outcomes.map((o) => o.executionId)}::bigint[], ${outcomes.map((o) => o.status)}::text[],
                            ${outcomes.map((o) => o.error)}::text[],
                            ${outcomes.map((o) => (o.result === undefined || o.result === null ? null : JSON.stringify(o.result)))}::jsonb[],
@@ -121,6 +140,7 @@ export async function completeExecutions(
              trace_id = coalesce(i.trace_id, e.trace_id)
         FROM input i
        WHERE e.id = i.id AND e.status = 'running' AND e.instance_id = ${params.instanceId}::uuid
+         AND EXISTS (SELECT 1 FROM alive)
       RETURNING e.id, e.fire_id, e.attempt, e.job_name, i.retry_after_ms, e.trace_id
     ), retried AS (
       INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at, trace_id)
@@ -128,8 +148,42 @@ export async function completeExecutions(
         FROM finished WHERE retry_after_ms IS NOT NULL
       RETURNING id
     )
-    SELECT id FROM finished`.execute(ex.db);
-  return new Set(rows.map((row) => row.id));
+    SELECT EXISTS (SELECT 1 FROM alive) AS alive, array(SELECT id FROM finished)::text[] AS ids`.execute(
+    ex.db,
+  );
+  if (!rows[0]?.alive) throw new InstanceFencedError(params.instanceId);
+  return new Set(rows[0].ids);
+}
+
+/**
+ * Hands attempts that this replica acquired but never started back to the cluster: `pending` again,
+ * due at their fire's scheduled time, so any replica (this one included, after a restart) claims and runs
+ * them; `note` says why, in the history, until the attempt's outcome replaces it. The attempt number is
+ * unchanged (nothing ran). Returns the ids handed back; throws InstanceFencedError, changing nothing,
+ * when `instanceId` is no longer active (the leader's recovery owns those attempts then).
+ */
+export async function releaseExecutions(
+  ex: Executor,
+  params: { instanceId: string; executionIds: readonly string[]; note: string },
+): Promise<string[]> {
+  if (params.executionIds.length === 0) return [];
+  const { rows } = await sql<{ alive: boolean; ids: string[] }>`
+    WITH alive AS MATERIALIZED (${liveInstanceGuard(ex, params)}),
+    released AS (
+      UPDATE ${table(ex, 'executions')} e
+         SET status = 'pending', instance_id = NULL, started_at = NULL, error = ${params.note},
+             run_at = greatest(e.run_at, f.scheduled_at)
+        FROM ${table(ex, 'fires')} f
+       WHERE f.id = e.fire_id AND e.id = ANY(${params.executionIds as string[]}::bigint[])
+         AND e.status = 'running' AND e.instance_id = ${params.instanceId}::uuid
+         AND EXISTS (SELECT 1 FROM alive)
+      RETURNING e.id
+    )
+    SELECT EXISTS (SELECT 1 FROM alive) AS alive, array(SELECT id FROM released)::text[] AS ids`.execute(
+    ex.db,
+  );
+  if (!rows[0]?.alive) throw new InstanceFencedError(params.instanceId);
+  return rows[0].ids;
 }
 
 /** The running executions of an instance (for shutdown and recovery). */

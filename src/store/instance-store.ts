@@ -1,8 +1,37 @@
 /**
- * Replica registry: registration, check-ins judged by database time, check-out.
+ * Replica registry: registration, check-ins judged by database time, check-out, and the identity guard.
+ *
+ * An instance id is a fencing token (architecture invariant 7). A registration is never revived: once the
+ * leader has declared an instance dead, a replica that comes back registers again under a new id, and
+ * every write made under the old id is refused by `liveInstanceGuard`. The guard locks the instance row
+ * FOR SHARE, which conflicts with the leader's declare-dead UPDATE: a claim or completion either commits
+ * before the instance is declared dead (and the leader's recovery, in the same transaction as the
+ * declaration, then sees it) or sees the instance dead and writes nothing. There is no third order.
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { dbNow, table, type Executor } from './executor.js';
+
+/** A write under an instance id that is no longer active (declared dead, or checked out) was refused. */
+export class InstanceFencedError extends Error {
+  readonly code = 'BELFRY_INSTANCE_FENCED';
+  override readonly name = 'InstanceFencedError';
+  readonly instanceId: string;
+
+  constructor(instanceId: string) {
+    super(`instance ${instanceId} is no longer active: it was declared dead or checked out`);
+    this.instanceId = instanceId;
+  }
+}
+
+/**
+ * The body of a `WITH alive AS MATERIALIZED (...)` clause: the caller's instance row if it is active,
+ * locked FOR SHARE until the end of the transaction. A guarded write joins on it (`EXISTS (SELECT 1 FROM
+ * alive)`) so that it changes nothing unless the instance is alive.
+ */
+export function liveInstanceGuard(ex: Executor, params: { instanceId: string }): RawBuilder<unknown> {
+  return sql`SELECT id FROM ${table(ex, 'instances')}
+              WHERE id = ${params.instanceId}::uuid AND state = 'active' FOR SHARE`;
+}
 
 export interface InstanceRegistration {
   id: string;

@@ -42,29 +42,43 @@ export async function instancesWithoutSession(
 }
 
 /**
- * Marks instances dead: those the caller confirmed lost their session (`sessionLost`), and any that has
- * not checked in for `deadAfterMs` whatever its session says (alive but stalled: SIGSTOP, a blocked
- * event loop, a partition that kept the socket open).
+ * Marks instances dead: those the caller confirmed lost their session (`sessionLost`: each with the
+ * database time since which its lock has been seen free; it must not have checked in since), and any
+ * that has not checked in for `deadAfterMs` whatever its session says (alive but stalled: SIGSTOP, a
+ * blocked event loop, a partition that kept the socket open).
+ *
+ * Every condition is in the UPDATE's own WHERE, on the instance row: a replica that holds its row FOR
+ * SHARE (a claim, an acquisition, a completion) or is checking in makes this statement wait, and
+ * PostgreSQL then judges the row again as it is after that commit. So a replica whose check-in commits
+ * first is not declared dead on the strength of its previous check-in, and one whose guarded write
+ * commits first has that write seen by the recovery that follows in this transaction.
  */
 export async function markDeadInstances(
   ex: Executor,
-  params: { selfId: string; sessionLost: readonly string[]; deadAfterMs: number; now?: Date },
+  params: {
+    selfId: string;
+    sessionLost: readonly { id: string; since: Date }[];
+    deadAfterMs: number;
+    now?: Date;
+  },
 ): Promise<DeadInstance[]> {
   const now = dbNow(params.now);
+  const stale = sql`i.last_checkin_at < ${now} - ${params.deadAfterMs} * interval '1 millisecond'`;
+  // Milliseconds, as the recoverer compares them (it holds these times as JavaScript dates).
+  const silentSinceLoss = sql`EXISTS (
+      SELECT 1 FROM unnest(${params.sessionLost.map((lost) => lost.id)}::uuid[],
+                           ${params.sessionLost.map((lost) => lost.since.toISOString())}::timestamptz[]) s(id, since)
+       WHERE s.id = i.id AND date_trunc('milliseconds', i.last_checkin_at) <= s.since)`;
   const { rows } = await sql<DeadInstance>`
-    WITH judged AS (
-      SELECT i.id,
-             CASE
-               WHEN i.last_checkin_at < ${now} - ${params.deadAfterMs} * interval '1 millisecond'
-                 THEN 'no check-in for ' || round(extract(epoch FROM ${now} - i.last_checkin_at)::numeric, 1) || ' s'
-               WHEN i.id = ANY(${params.sessionLost as string[]}::uuid[]) THEN 'database session ended'
-             END AS reason
-        FROM ${table(ex, 'instances')} i
-       WHERE i.state = 'active' AND i.id <> ${params.selfId}::uuid
-    )
-    UPDATE ${table(ex, 'instances')} i SET state = 'dead', dead_reason = j.reason, stopped_at = ${now}
-      FROM judged j WHERE i.id = j.id AND j.reason IS NOT NULL
-    RETURNING i.id, i.name, j.reason`.execute(ex.db);
+    UPDATE ${table(ex, 'instances')} i
+       SET state = 'dead', stopped_at = ${now},
+           dead_reason = CASE
+             WHEN ${stale}
+               THEN 'no check-in for ' || round(extract(epoch FROM ${now} - i.last_checkin_at)::numeric, 1) || ' s'
+             ELSE 'database session ended'
+           END
+     WHERE i.state = 'active' AND i.id <> ${params.selfId}::uuid AND (${stale} OR ${silentSinceLoss})
+    RETURNING i.id, i.name, i.dead_reason AS reason`.execute(ex.db);
   return rows;
 }
 

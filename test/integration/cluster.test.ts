@@ -136,14 +136,14 @@ describe('failure detection and recovery', () => {
     expect(rows[0]!.error).toMatch(/re-dispatched: instance ghost .* is dead: database session ended/);
     expect(Number(rows[0]!.leader_epoch)).toBe(a.leaderEpoch);
 
-    // A late completion from the dead replica must not overwrite the newer attempt.
-    const recorded = await completeExecutions(ex(), {
+    // A late completion from the dead replica must not overwrite the newer attempt: its identity is fenced.
+    const late = completeExecutions(ex(), {
       instanceId,
       outcomes: [
         { executionId, status: 'succeeded', error: null, result: null, traceId: null, retryAfterMs: null },
       ],
     });
-    expect(recorded.size).toBe(0);
+    await expect(late).rejects.toMatchObject({ code: 'BELFRY_INSTANCE_FENCED' });
   });
 
   it("abandons a dead replica's execution of an at-most-once job, with the reason in the history", async () => {
