@@ -1,7 +1,8 @@
 /**
  * `belfry dev` (what `npm start` runs): an embedded PostgreSQL from npm, migrations, and a local cluster
- * of replica processes running the given YAML, with one readable line per fire. Ctrl-C stops it all
- * cleanly; the data lives in a git-ignored folder and the next run reuses it.
+ * of replica processes running the given YAML, with one readable line per fire. One Ctrl-C stops it all
+ * cleanly (replicas drain, resign and check out, then the server stops); the data lives in a git-ignored
+ * folder (or, when the postgres user cannot reach it, in a folder it links to) and the next run reuses it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -10,12 +11,15 @@ import { startEmbeddedPostgres } from '../dev/embedded-postgres.js';
 import { openDatabase } from '../store/database.js';
 import { migrate } from '../store/migrator.js';
 import { readSettings } from './settings.js';
+import { onStopSignals } from './shutdown-signals.js';
+import { systemClock } from '../time/clock.js';
 
 interface DevFlags {
   config: string[];
   replicas: string;
   dataDir: string;
   port: string;
+  adminPort: string;
   schema?: string;
 }
 
@@ -30,6 +34,11 @@ export function registerDevCommand(program: Command): void {
     .option('-r, --replicas <n>', 'replica processes', '3')
     .option('--data-dir <dir>', 'where the embedded PostgreSQL keeps its data', '.belfry/pg')
     .option('--port <port>', 'embedded PostgreSQL port', '54329')
+    .option(
+      '--admin-port <port>',
+      "first replica's admin port (the others take the next ones; 0: none)",
+      '8081',
+    )
     .option('--schema <name>', 'Belfry schema')
     .action(async (flags: DevFlags) => {
       process.exit(await runDev(flags));
@@ -45,21 +54,62 @@ async function runDev(flags: DevFlags): Promise<number> {
     dataDir: flags.dataDir,
     port: Number(flags.port),
     persistent: true,
+    // Ctrl-C must not shut the server down under replicas that are still checking out.
+    ownProcessGroup: true,
   });
-  say(`PostgreSQL ready at postgres://postgres:***@127.0.0.1:${server.port}/postgres`);
-  const database = openDatabase({ connectionString: server.url, schema, maxConnections: 1 });
-  const migrated = await migrate(database.pool, schema);
-  await database.destroy();
-  say(
-    migrated.applied.length
-      ? `migrated schema "${schema}" to version ${migrated.current}`
-      : `schema "${schema}" is current`,
-  );
-
+  // The server and the replicas live in their own process groups: whatever way this process ends, they
+  // are told to stop too.
   const children: ChildProcess[] = [];
+  const leaveNothingRunning = () => {
+    for (const child of children)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    server.signalStop();
+  };
+  process.once('exit', leaveNothingRunning);
+  try {
+    if (server.relocatedNote) say(server.relocatedNote);
+    say(`PostgreSQL ready at postgres://postgres:***@127.0.0.1:${server.port}/postgres`);
+    const database = openDatabase({ connectionString: server.url, schema, maxConnections: 1 });
+    const migrated = await migrate(database.pool, schema).finally(() => database.destroy());
+    say(
+      migrated.applied.length
+        ? `migrated schema "${schema}" to version ${migrated.current}`
+        : `schema "${schema}" is current`,
+    );
+    const failed = await runReplicas({ flags, schema, replicas, url: server.url, children });
+    await server.stop();
+    say(
+      failed.length
+        ? `stopped; ${failed.join(', ')} did not stop cleanly; data kept for the next run`
+        : 'stopped; data kept for the next run',
+    );
+    return failed.length ? 1 : 0;
+  } finally {
+    leaveNothingRunning();
+    await server.stop();
+    process.removeListener('exit', leaveNothingRunning);
+  }
+}
+
+/**
+ * Runs the replica processes until a stop request, and returns the names of those that did not exit 0.
+ * Each replica runs in its own process group, so a terminal's Ctrl-C reaches only this process, which
+ * sends each replica exactly one SIGTERM: one Ctrl-C is one graceful stop (drain, resign, check out).
+ * A second, separate Ctrl-C forwards a second SIGTERM, which replicas take as "exit now".
+ */
+async function runReplicas(run: {
+  flags: DevFlags;
+  schema: string;
+  replicas: number;
+  url: string;
+  children: ChildProcess[];
+}): Promise<string[]> {
+  const { flags, schema, children } = run;
+  const adminPort = Number(flags.adminPort);
   let stopping = false;
+  const failed: string[] = [];
   const exited: Promise<void>[] = [];
-  for (let i = 1; i <= replicas; i += 1) {
+  for (let i = 1; i <= run.replicas; i += 1) {
     const name = `replica-${i}`;
     const child = spawn(
       process.execPath,
@@ -77,11 +127,12 @@ async function runDev(flags: DevFlags): Promise<number> {
       {
         env: {
           ...process.env,
-          DATABASE_URL: server.url,
-          BELFRY_HTTP_PORT: String(8080 + i),
+          DATABASE_URL: run.url,
+          BELFRY_HTTP_PORT: adminPort === 0 ? '0' : String(adminPort + i - 1),
           BELFRY_SHUTDOWN_TIMEOUT: '10s',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
       },
     );
     children.push(child);
@@ -93,30 +144,41 @@ async function runDev(flags: DevFlags): Promise<number> {
     exited.push(
       new Promise((resolve) =>
         child.on('exit', (code, signal) => {
+          if (code !== 0) failed.push(name);
           if (!stopping) say(`${name} exited (${signal ?? code}); Ctrl-C to stop the rest`);
           resolve();
         }),
       ),
     );
   }
-  say(`${replicas} replicas started (admin: http://127.0.0.1:8081/readyz …); Ctrl-C to stop`);
+  say(
+    `${run.replicas} replicas started${adminPort ? ` (admin: http://127.0.0.1:${adminPort}/readyz …)` : ''}; Ctrl-C to stop`,
+  );
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      say('stopping replicas gracefully …');
-      for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    void Promise.all(exited).then(stop);
-  });
+  const signalReplicas = () => {
+    for (const child of children)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  const removeHandlers = onStopSignals(
+    {
+      graceful() {
+        if (stopping) return;
+        stopping = true;
+        say('stopping replicas gracefully (drain, resign, check out) …');
+        signalReplicas();
+      },
+      urgent() {
+        say('second Ctrl-C: replicas exit now');
+        signalReplicas();
+      },
+    },
+    { clock: systemClock },
+  );
+  // Every replica exited on its own: nothing left to run.
+  void Promise.all(exited).then(() => (stopping = true));
   await Promise.all(exited);
-  await server.stop();
-  say('stopped; data kept for the next run');
-  return 0;
+  removeHandlers();
+  return failed;
 }
 
 function say(message: string): void {

@@ -1,7 +1,8 @@
 /**
  * `belfry start`: one replica. Loads and validates the YAML first (a bad file exits non-zero and touches
  * nothing), waits for the database, migrates, reconciles the definitions in one transaction, then fires.
- * SIGTERM/SIGINT stop it gracefully; a second signal exits at once.
+ * SIGTERM/SIGINT stop it gracefully within BELFRY_SHUTDOWN_TIMEOUT, even with the database gone; a
+ * second, separate signal exits at once.
  *
  * Telemetry is set up here and nowhere else (src/observability/telemetry-sdk.ts): metrics for the admin
  * server's /metrics, and the tracing SDK when the OTEL_* variables configure an exporter. It starts
@@ -21,6 +22,7 @@ import { prepareDefinitions } from './definitions.js';
 import { attachExecutionLog } from './execution-log.js';
 import { registerAdminApi } from '../api/admin-api.js';
 import { startAdminServer, type AdminServer } from './admin-server.js';
+import { onStopSignals } from './shutdown-signals.js';
 
 export interface StartOptions {
   config?: string[];
@@ -76,7 +78,7 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
     meterProvider: telemetry.meterProvider,
   });
   const stopSignal = new AbortController();
-  const stopped = installSignalHandlers(scheduler, logger, stopSignal);
+  const stopped = installSignalHandlers(scheduler, logger, stopSignal, settings.BELFRY_SHUTDOWN_TIMEOUT);
   let admin: AdminServer | undefined;
   try {
     await prepared.register(scheduler);
@@ -149,30 +151,60 @@ async function startAdmin(
   });
 }
 
+/**
+ * The first stop request drains and checks out within the shutdown timeout: the scheduler gets most of
+ * it to drain, the rest is kept for resigning and checking out. If the database is unreachable those
+ * steps cannot finish, so at the deadline the process says what it could not do and exits (peers then
+ * detect it as dead and recover its work): it never outlives its timeout. A separate, later signal
+ * exits at once.
+ */
 function installSignalHandlers(
   scheduler: Scheduler,
   logger: Logger,
   stopSignal: AbortController,
+  shutdownTimeoutMs: number,
 ): Promise<number> {
   return new Promise((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals += 1;
-      if (signals > 1) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(130);
-      }
-      logger.info({ signal }, 'shutting down gracefully');
-      stopSignal.abort();
-      scheduler.stop().then(
-        () => resolve(0),
-        (error) => {
-          logger.error({ err: error }, 'shutdown failed');
-          resolve(1);
+    onStopSignals(
+      {
+        graceful(signal) {
+          logger.info({ signal }, 'shutting down gracefully');
+          stopSignal.abort();
+          let checkedOut = false;
+          // Not cleared once the scheduler stopped: closing the admin server and flushing telemetry
+          // must fit in the same budget.
+          const deadline = setTimeout(() => {
+            const line = checkedOut
+              ? `could not close the admin server and flush telemetry within the shutdown timeout (${shutdownTimeoutMs} ms); exiting`
+              : `could not resign and check out within the shutdown timeout (${shutdownTimeoutMs} ms): is the database reachable? Exiting; peers will detect this replica as dead and recover its work`;
+            logger.error({ timeoutMs: shutdownTimeoutMs, checkedOut }, 'shutdown deadline passed; exiting');
+            process.stderr.write(`belfry: ${line}\n`);
+            process.exit(1);
+          }, shutdownTimeoutMs);
+          deadline.unref();
+          scheduler.stop({ timeoutMs: drainBudgetMs(shutdownTimeoutMs) }).then(
+            () => {
+              checkedOut = true;
+              resolve(0);
+            },
+            (error) => {
+              logger.error({ err: error }, 'shutdown failed');
+              resolve(1);
+            },
+          );
         },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+        urgent(signal) {
+          logger.warn({ signal }, 'second signal: exiting now');
+          process.exit(130);
+        },
+      },
+      { clock: systemClock },
+    );
   });
+}
+
+/** The part of the shutdown timeout running executions may use; the rest is for check-out. */
+export function drainBudgetMs(shutdownTimeoutMs: number): number {
+  const reserve = Math.min(5_000, Math.max(1_000, shutdownTimeoutMs / 5));
+  return Math.max(0, shutdownTimeoutMs - reserve);
 }

