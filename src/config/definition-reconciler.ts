@@ -29,7 +29,7 @@ import {
   upsertJob,
   type TriggerRecord,
 } from '../store/definition-store.js';
-import { lockJobsForDelete } from '../store/prune-store.js';
+import { countUnfinishedExecutions, lockJobsForDelete } from '../store/prune-store.js';
 import { lockDefinitions } from '../store/reconcile-store.js';
 import type { CalendarResolver } from '../time/calendar.js';
 import { compileSchedule, type ScheduleSpec } from '../time/schedule.js';
@@ -62,7 +62,19 @@ export async function planApply(
   definitions: Definitions,
   options: ApplyOptions = {},
 ): Promise<ApplyPlan> {
-  return planAgainst(await readStored(executor), definitions, options);
+  const plan = planAgainst(await readStored(executor), definitions, options);
+  const prunedJobs = plan.entries.filter((entry) => entry.type === 'job' && entry.action === 'remove');
+  if (prunedJobs.length > 0) {
+    // Fires and executions outlive a pruned job (history), but its unfinished ones lose the job.
+    const unfinished = await countUnfinishedExecutions(executor, {
+      jobs: prunedJobs.map((entry) => entry.name),
+    });
+    for (const entry of prunedJobs) {
+      const count = unfinished.get(entry.name);
+      if (count) entry.unfinishedExecutions = count;
+    }
+  }
+  return plan;
 }
 
 /** The plan against a given database state (an empty one when the schema does not exist yet). */

@@ -79,6 +79,10 @@ function formatEntry(entry: PlanEntry): string {
     case 'remove':
       if (entry.cascadeFrom)
         return `${head} (${entry.source}, ${entry.state}; deleted with ${entry.cascadeFrom.type} ${entry.cascadeFrom.name})`;
+      if (entry.unfinishedExecutions) {
+        const count = entry.unfinishedExecutions;
+        return `${head} (pruned; ${count} pending or running execution${count === 1 ? ' is' : 's are'} kept in the history without ${count === 1 ? 'its' : 'their'} job)`;
+      }
       return `${head} (${entry.state ? `${entry.source}, ${entry.state}; ` : ''}pruned)`;
     case 'leftover':
       return `${head}: in the database, in no file (kept; --prune deletes it)`;

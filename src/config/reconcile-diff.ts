@@ -48,6 +48,8 @@ export interface PlanEntry {
   state?: StoredTrigger['state'];
   /** Triggers removed only because the job they fire is pruned (the foreign key cascades). */
   cascadeFrom?: { type: 'job'; name: string };
+  /** Jobs removed: pending and running executions, which are kept (history) but lose their job. */
+  unfinishedExecutions?: number;
 }
 
 export function diffDefinitions(

@@ -7,6 +7,7 @@
  * created after the read waits for the apply and then fails (its job is gone) instead of being
  * deleted unseen by the cascade.
  */
+import { sql } from 'kysely';
 import type { Executor } from './executor.js';
 
 /** Holds the named job rows until the end of the caller's transaction. */
@@ -19,4 +20,20 @@ export async function lockJobsForDelete(ex: Executor, params: { names: readonly 
     .where('name', 'in', [...params.names])
     .forUpdate()
     .execute();
+}
+
+/** Pending and running executions per job (only jobs that have some are in the map). */
+export async function countUnfinishedExecutions(
+  ex: Executor,
+  params: { jobs: readonly string[] },
+): Promise<Map<string, number>> {
+  if (params.jobs.length === 0) return new Map();
+  const rows = await ex.db
+    .selectFrom('executions')
+    .select(['job_name', sql<string>`count(*)`.as('count')])
+    .where('status', 'in', ['pending', 'running'])
+    .where('job_name', 'in', [...params.jobs])
+    .groupBy('job_name')
+    .execute();
+  return new Map(rows.map((row) => [row.job_name, Number(row.count)]));
 }

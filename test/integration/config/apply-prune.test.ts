@@ -11,9 +11,10 @@ import { loadDefinitions } from '../../../src/config/definition-loader.js';
 import { formatDefinitionError } from '../../../src/config/definition-error.js';
 import { PruneRefusedError } from '../../../src/config/prune-impact.js';
 import { openDatabase, type BelfryDatabase } from '../../../src/store/database.js';
-import { insertOneOffTrigger } from '../../../src/store/definition-store.js';
+import { deleteJob, insertOneOffTrigger } from '../../../src/store/definition-store.js';
 import type { Executor } from '../../../src/store/executor.js';
 import { loadMigrations, migrate } from '../../../src/store/migrator.js';
+import { lockJobsForDelete } from '../../../src/store/prune-store.js';
 import { createTestDatabase, dropTestDatabase, testDatabaseUrl, uniqueSchema } from '../../support/schema.js';
 import { definitionDir, yaml, type DefinitionDir } from '../../unit/config/definition-files.js';
 
@@ -168,7 +169,7 @@ describe('apply --prune', () => {
     expect(forced.out).toBe(
       [
         '- calendar office (pruned)',
-        '- job ping (pruned)',
+        '- job ping (pruned; 1 pending or running execution is kept in the history without its job)',
         '- trigger ping-by-hand (api, waiting; deleted with job ping)',
         '- trigger ping-often (yaml, waiting; pruned)',
         '- trigger report-nightly (yaml, waiting; pruned)',
@@ -222,6 +223,45 @@ describe('apply --prune', () => {
       );
       expect(await fingerprint()).toEqual(before);
     }
+  });
+
+  it('holds a pruned job so that a one-off created meanwhile waits and fails instead of vanishing', async () => {
+    await applyFile(BASE);
+    const trx = await database.db.startTransaction().execute();
+    try {
+      const tx = { db: trx, schema: database.schema };
+      await lockJobsForDelete(tx, { names: ['ping'] });
+      const inserting = insertOneOffTrigger(ex, {
+        name: 'late',
+        job: 'ping',
+        group: 'one-off',
+        at: null,
+        data: null,
+      });
+      const outcome = inserting.then(
+        () => 'inserted',
+        (error: { code?: string }) => error.code,
+      );
+      // The insert's foreign-key check waits on the lock (observed in pg_stat_activity, not by sleeping).
+      let settled = false;
+      void outcome.finally(() => (settled = true));
+      for (let waiting = false; !waiting && !settled;) {
+        const { rows } = await sql<{ count: string }>`
+          SELECT count(*) AS count FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND query LIKE '%jsonb_build_object%'`.execute(database.db);
+        waiting = rows[0]!.count !== '0';
+      }
+      await deleteJob(tx, { name: 'ping' });
+      await trx.commit().execute();
+      expect(await outcome).toBe('23503');
+    } catch (error) {
+      await trx
+        .rollback()
+        .execute()
+        .catch(() => {});
+      throw error;
+    }
+    expect(await triggerNames()).toEqual(['report-nightly']);
   });
 
   it('documents --force in belfry apply --help, and wants --prune with it', async () => {
