@@ -84,11 +84,13 @@ export function registerClusterCommands(program: Command): void {
         state: t.state,
         priority: t.priority,
         timesFired: t.timesFired,
+        // Why the engine paused it (its schedule failed); null for an operator's pause.
+        pausedReason: t.pausedReason,
       }));
       if (flags.json) return printJson(rows);
-      process.stdout.write(
-        `${formatTable(rows, ['name', 'job', 'group', 'kind', 'nextFireAt', 'paused', 'timesFired'])}\n`,
-      );
+      const columns = ['name', 'job', 'group', 'kind', 'nextFireAt', 'paused', 'timesFired'];
+      if (rows.some((row) => row.pausedReason)) columns.push('pausedReason');
+      process.stdout.write(`${formatTable(rows, columns)}\n`);
     });
 
   for (const paused of [true, false]) {

@@ -23,6 +23,7 @@ export function registerTriggerCommands(program: Command): void {
       if (flags.json) return printJson({ ...trigger, recentExecutions: recent });
       const lines = [
         `trigger   ${trigger.name} (${trigger.state})`,
+        ...(trigger.pausedReason ? [`paused    ${trigger.pausedReason}`] : []),
         `job       ${trigger.job}`,
         `group     ${trigger.group}   priority ${trigger.priority}`,
         `schedule  ${JSON.stringify(trigger.spec)}${trigger.calendarName ? `   calendar ${trigger.calendarName}` : ''}`,

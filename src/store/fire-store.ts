@@ -13,6 +13,7 @@
  */
 import { sql } from 'kysely';
 import { dbNow, table, type Executor } from './executor.js';
+import { liveInstanceGuard } from './instance-store.js';
 import type { ExecutionStatus, JobsTable, TriggersTable } from './tables.js';
 
 export interface DueTrigger {
@@ -110,8 +111,7 @@ export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParam
            j.concurrency, j.timeout_ms, j.max_attempts, j.backoff, j.recover, ${now} AS db_now`;
   // FOR SHARE holds off a concurrent "declare dead" until this transaction ends: either it sees the
   // instance active and its fires commit before the death, or it sees it dead and locks nothing.
-  const alive = sql`EXISTS (SELECT 1 FROM ${table(ex, 'instances')} i
-                              WHERE i.id = ${params.instanceId}::uuid AND i.state = 'active' FOR SHARE)`;
+  const alive = sql`EXISTS (${liveInstanceGuard(ex, { instanceId: params.instanceId })})`;
   const replanned = await sql<DueRow>`
     SELECT ${columns}
       FROM ${table(ex, 'triggers')} t
