@@ -18,6 +18,12 @@ export const triggerSummarySchema = z
     previousFireAt: instant('the last scheduled fire that was recorded').nullable(),
     paused: z.boolean(),
     state: z.enum(['waiting', 'paused', 'complete']),
+    pausedReason: z
+      .string()
+      .nullable()
+      .describe(
+        'why the engine paused the trigger (its schedule failed, e.g. a deleted calendar); null for an operator pause. Fixing the cause resumes it',
+      ),
     priority: z.number().int(),
     timesFired: z.number().int(),
     calendar: z.string().nullable(),
@@ -48,6 +54,7 @@ export function toTriggerSummary(t: StoredTrigger): z.input<typeof triggerSummar
     previousFireAt: iso(t.previousFireAt),
     paused: t.state === 'paused',
     state: t.state,
+    pausedReason: t.pausedReason,
     priority: t.priority,
     timesFired: t.timesFired,
     calendar: t.calendarName,
