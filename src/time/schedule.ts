@@ -249,6 +249,10 @@ function compileInterval(spec: IntervalSpec, context: ScheduleContext): Compiled
   if (!Number.isInteger(spec.everyMs) || spec.everyMs < 1) {
     throw new ScheduleError(`interval must be at least 1ms, got ${spec.everyMs}`, 'every');
   }
+  // Past the range of a Date (±8.64e15 ms) every fire time would be NaN, which only the database noticed.
+  if (spec.everyMs > 8.64e15) {
+    throw new ScheduleError(`interval of ${spec.everyMs}ms is longer than any date can reach`, 'every');
+  }
   const anchorMs = spec.anchor === undefined ? 0 : parseInstant(spec.anchor, 'start').getTime();
   const raw = (afterMs: number) => {
     if (afterMs < anchorMs) return anchorMs;

@@ -334,6 +334,25 @@ describe('apply --dry-run', () => {
 });
 
 describe('apply with bad input', () => {
+  it('reports an interval no date can reach at its line, not as a database error', async () => {
+    const file = files.write(
+      'huge.yaml',
+      yaml`
+        jobs:
+          report: { module: ./jobs/report.ts }
+        triggers:
+          rarely: { job: report, every: 99999999999999999999d }
+      `,
+    );
+    const before = await fingerprint();
+    const result = await belfry([file]);
+    expect(result.exitCode).toBe(1);
+    expect(result.err).toBe(
+      `${file}:4:33: triggers.rarely.every: interval of 8.64e+27ms is longer than any date can reach\n1 error; nothing was applied\n`,
+    );
+    expect(await fingerprint()).toEqual(before);
+  });
+
   it('reports a bad one-off time as one line with file, line and reason, not an exception', async () => {
     const file = files.write(
       'bad.yaml',
