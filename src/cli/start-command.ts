@@ -21,8 +21,9 @@ import { migrateWhenReachable } from './wait-for-database.js';
 import { prepareDefinitions } from './definitions.js';
 import { attachExecutionLog } from './execution-log.js';
 import { registerAdminApi } from '../api/admin-api.js';
-import { startAdminServer, type AdminServer } from './admin-server.js';
+import { rateLimitSetting, startAdminServer, type AdminServer } from './admin-server.js';
 import { onStopSignals } from './shutdown-signals.js';
+import { describeFailure } from './failure-message.js';
 
 export interface StartOptions {
   config?: string[];
@@ -105,7 +106,7 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
     return code;
   } catch (error) {
     logger.error({ err: error }, 'replica failed to start');
-    process.stderr.write(`belfry: ${(error as Error).message}\n`);
+    process.stderr.write(`belfry: ${describeFailure(error)}\n`);
     await scheduler.stop({ timeoutMs: 1_000 }).catch(() => {});
     await admin?.close();
     await telemetry.shutdown();
@@ -143,6 +144,9 @@ async function startAdmin(
     host: settings.BELFRY_HTTP_HOST,
     port: settings.BELFRY_HTTP_PORT,
     token: settings.BELFRY_HTTP_TOKEN,
+    readToken: settings.BELFRY_HTTP_READ_TOKEN,
+    allowedHosts: settings.BELFRY_HTTP_ALLOWED_HOSTS,
+    rateLimit: rateLimitSetting(settings.BELFRY_HTTP_RATE_LIMIT),
     logger,
     plugins: [
       (app) => registerAdminApi(app, { scheduler }),

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { EmbeddedPostgresError, placeEmbeddedPostgres, type RunAs } from './postgres-placement.js';
 
 export { EmbeddedPostgresError } from './postgres-placement.js';
@@ -70,9 +70,16 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   const port = options.port ?? (await freePort());
   const log = options.onLog ?? (() => {});
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    // Parents every user can traverse (the server's user must reach the data); the data itself private.
+    mkdirSync(dirname(dataDir), { recursive: true, mode: 0o755 });
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     if (runAs) chownSync(dataDir, runAs.uid, runAs.gid);
-    await initialise(join(binDir, 'initdb'), dataDir, runAs, log);
+    try {
+      await initialise(join(binDir, 'initdb'), dataDir, runAs, log);
+    } catch (error) {
+      rmSync(dataDir, { recursive: true, force: true }); // the next run starts clean
+      throw error;
+    }
   }
   const child = spawn(
     join(binDir, 'postgres'),
