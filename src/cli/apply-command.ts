@@ -90,15 +90,22 @@ export function registerApplyCommand(program: Command, deps: ApplyCommandDeps = 
     const options: ApplyOptions = { prune: flags.prune, force: flags.force };
     const dryRun = flags.dryRun === true;
     let outcome: ApplyOutcome;
+    // Migrations commit on their own, before the apply's transaction: say so if the apply then fails.
+    let migrated: string[] = [];
+    const unchanged = () =>
+      migrated.length === 0
+        ? 'nothing was changed'
+        : `the schema was migrated (${migrated.join(', ')}) but no definition was changed`;
     try {
       outcome = await withDatabase(flags, async (executor, database) => {
         if (dryRun) return planDryRun(executor, database, loaded.definitions, options);
-        await migrate(database.pool, database.schema);
+        const { applied } = await migrate(database.pool, database.schema);
+        migrated = applied.map((migration) => migration.name);
         return { plan: await applyDefinitions(executor, loaded.definitions, options), notes: [] };
       });
     } catch (error) {
       if (!(error instanceof PruneRefusedError)) {
-        this.error(`apply failed, nothing was changed: ${(error as Error).message}`, {
+        this.error(`apply failed, ${unchanged()}: ${(error as Error).message}`, {
           exitCode: 1,
           code: 'belfry.apply',
         });
@@ -119,7 +126,7 @@ export function registerApplyCommand(program: Command, deps: ApplyCommandDeps = 
       if (!refused) write(`${dryRun ? 'Dry run, nothing changed' : 'Applied'}: ${formatPlanSummary(plan)}\n`);
     }
     if (refused) {
-      const verdict = dryRun ? 'apply would be refused' : 'apply refused, nothing was changed';
+      const verdict = dryRun ? 'apply would be refused' : `apply refused, ${unchanged()}`;
       this.error(plan.refusals.map((refusal) => `${verdict}: ${refusal.message}`).join('\n'), {
         exitCode: 1,
         code: 'belfry.prune-refused',

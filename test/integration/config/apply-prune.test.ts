@@ -311,6 +311,35 @@ describe('apply --dry-run', () => {
     }
   });
 
+  it('says so when a refused apply had already migrated the schema', async () => {
+    const all = loadMigrations();
+    const older = createTestDatabaseHandle();
+    try {
+      await migrate(older.pool, older.schema, { migrations: all.slice(0, -1) });
+      await sql`
+        INSERT INTO ${sql.table(`${older.schema}.jobs`)} (name, data, source)
+        VALUES ('ping', '{"$builtin":{"type":"http","url":"https://example.com/health","method":"GET"}}', 'yaml')`.execute(
+        older.db,
+      );
+      await sql`
+        INSERT INTO ${sql.table(`${older.schema}.triggers`)} (name, job_name, kind, spec, source)
+        VALUES ('ping-by-hand', 'ping', 'once', '{"kind":"once","at":"2099-01-01T00:00:00.000Z"}', 'api')`.execute(
+        older.db,
+      );
+      const result = await belfry([files.write('smaller.yaml', SMALLER), '--prune'], older.schema);
+      expect(result.exitCode).toBe(1);
+      expect(result.err).toBe(
+        `apply refused, the schema was migrated (${all.at(-1)!.name}) but no definition was changed: cannot prune job ping: trigger not from YAML still uses it: ping-by-hand (api, waiting); delete it first, or pass --force to delete it with the job\n`,
+      );
+      const { rows } = await sql<{ name: string }>`
+        SELECT name FROM ${sql.table(`${older.schema}.jobs`)}
+        UNION ALL SELECT name FROM ${sql.table(`${older.schema}.triggers`)}`.execute(older.db);
+      expect(rows.map((row) => row.name)).toEqual(['ping', 'ping-by-hand']);
+    } finally {
+      await dropTestDatabase(older);
+    }
+  });
+
   it('creates no schema on an empty database, and shows that everything would be added', async () => {
     const schema = uniqueSchema('absent');
     const result = await belfry([files.write('belfry.yaml', BASE), '--dry-run'], schema);
