@@ -83,6 +83,22 @@ describe('apply --prune', () => {
     const dry = await belfry([file, '--prune', '--dry-run']);
     expect(dry.exitCode).toBe(1);
     expect(dry.err).toMatch(/^apply would be refused: cannot prune job ping: .*ping-by-hand/);
+    const json = await belfry([file, '--prune', '--json']);
+    expect(json.exitCode).toBe(1);
+    expect(JSON.parse(json.out)).toMatchObject({
+      applied: false,
+      refusals: [{ type: 'job', name: 'ping' }],
+      entries: expect.arrayContaining([
+        expect.objectContaining({
+          type: 'trigger',
+          name: 'ping-by-hand',
+          action: 'remove',
+          source: 'api',
+          state: 'waiting',
+          cascadeFrom: { type: 'job', name: 'ping' },
+        }),
+      ]),
+    });
     expect(await fingerprint()).toEqual(before);
 
     const forced = await belfry([file, '--prune', '--force']);
