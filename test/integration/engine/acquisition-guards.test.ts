@@ -106,7 +106,7 @@ describe('a conflicting fire row', () => {
 
 class Busy {
   async execute(ctx: { signal: AbortSignal }) {
-    await sleep(400, undefined, { signal: ctx.signal }).catch(() => {});
+    await sleep(250, undefined, { signal: ctx.signal }).catch(() => {});
   }
 }
 
@@ -117,7 +117,7 @@ describe('concurrency: forbid', () => {
     async () => {
       // Each run lasts 400 ms of a 500 ms period: it always ends before the next fire is due. With a
       // 200 ms fire-ahead, the next fire used to be judged at 300 ms, while the run was still going.
-      scheduler = testScheduler(database, { fireAheadMs: 200 }).registerJob('forbid', Busy, {
+      scheduler = testScheduler(database, { fireAheadMs: 400 }).registerJob('forbid', Busy, {
         concurrency: 'forbid',
       });
       await defineJob(ex(), 'forbid', { concurrency: 'forbid' });
