@@ -1,26 +1,37 @@
 /**
- * Checks the audit history against Belfry's promises over a time window, from the database alone:
- *   - every scheduled fire time of every trigger has exactly one fire (a miss only as a recorded misfire);
+ * Checks the audit history against Belfry's promises over a time window:
+ *   - every scheduled fire time of every trigger has exactly one fire (a miss only as a recorded misfire),
+ *     following the schedule changes the caller reports (see `judgeExpectedFires`);
  *   - every execution reached a terminal status, recovery chains are complete, no fire succeeded twice;
- *   - no leader-only write was made under a stale epoch.
+ *   - no leader-only write was made under a stale epoch;
+ *   - with a run log (what the handlers themselves recorded, outside the database): every run has a
+ *     recorded attempt, every attempt that succeeded ran, no recover: false fire ran twice, and nothing
+ *     ran or was claimed under an identity after it was declared dead (see `checkRunLog`).
+ * The fire-row checks alone cannot see a handler that runs twice: `UNIQUE (trigger_id, scheduled_at)`
+ * keeps the fire rows right even then. The run log is what sees it.
  * Used by the chaos test and by operators (`belfry audit`), against any Belfry database.
  */
 import {
+  attemptsInWindow,
   executionAnomalies,
+  instanceDeaths,
   staleEpochWrites,
   triggersWithFires,
   type ExecutionAnomaly,
   type StaleEpochWrite,
 } from '../store/audit-store.js';
 import type { Executor } from '../store/executor.js';
-import { compileSchedule, type ScheduleSpec } from '../time/schedule.js';
+import type { ScheduleSpec } from '../time/schedule.js';
+import {
+  judgeExpectedFires,
+  type FireViolation,
+  type ScheduleChange,
+  type ScheduleVersion,
+} from './expected-fires.js';
+import { checkRunLog, type RunLogReport } from './run-log-checker.js';
+import type { RunLog } from './run-log.js';
 
-export interface FireViolation {
-  kind: 'missing' | 'duplicate' | 'unexpected';
-  trigger: string;
-  scheduledAt: Date;
-  count: number;
-}
+export type { FireViolation } from './expected-fires.js';
 
 export interface AuditReport {
   window: { since: Date; until: Date };
@@ -29,45 +40,64 @@ export interface AuditReport {
   fireViolations: FireViolation[];
   executionAnomalies: ExecutionAnomaly[];
   staleEpochWrites: StaleEpochWrite[];
+  /** Present when a run log was given. */
+  runLog?: RunLogReport;
   ok: boolean;
 }
 
-export async function auditHistory(
-  ex: Executor,
-  options: { since: Date; until: Date; triggerPattern?: string; maxViolations?: number },
-): Promise<AuditReport> {
+/** A trigger's schedule history inside the window: what it was at the start, and each change. */
+export interface ScheduleHistory {
+  initial: ScheduleVersion;
+  changes: ScheduleChange[];
+}
+
+export interface AuditOptions {
+  since: Date;
+  until: Date;
+  triggerPattern?: string;
+  maxViolations?: number;
+  /**
+   * Schedule changes made in the window, by trigger name. Without an entry, a trigger is judged by the
+   * schedule it has now over the whole window (so start the window after the last change).
+   */
+  scheduleHistory?: ReadonlyMap<string, ScheduleHistory>;
+  runLog?: RunLog;
+  /** See `checkRunLog`. */
+  deathToleranceMs?: number;
+}
+
+export async function auditHistory(ex: Executor, options: AuditOptions): Promise<AuditReport> {
   const window = { since: options.since, until: options.until };
   const triggers = await triggersWithFires(ex, { ...window, namePattern: options.triggerPattern });
   const fireViolations: FireViolation[] = [];
   let firesExpected = 0;
   for (const trigger of triggers) {
-    const schedule = compileSchedule(trigger.spec as ScheduleSpec);
-    const recorded = new Map(trigger.fires.map((fire) => [fire.scheduledAt.getTime(), fire.count]));
-    const end = Math.min(options.until.getTime(), trigger.endAt ? trigger.endAt.getTime() + 1 : Infinity);
-    for (
-      let at = schedule.next(new Date(options.since.getTime() - 1));
-      at && at.getTime() < end;
-      at = schedule.next(at)
-    ) {
-      if (trigger.maxFires !== null) break; // a counted trigger may legitimately stop anywhere
-      firesExpected += 1;
-      const count = recorded.get(at.getTime()) ?? 0;
-      recorded.delete(at.getTime());
-      if (count !== 1)
-        fireViolations.push({
-          kind: count === 0 ? 'missing' : 'duplicate',
-          trigger: trigger.name,
-          scheduledAt: at,
-          count,
-        });
-    }
-    if (trigger.maxFires === null) {
-      for (const [at, count] of recorded)
-        fireViolations.push({ kind: 'unexpected', trigger: trigger.name, scheduledAt: new Date(at), count });
-    }
+    if (trigger.maxFires !== null) continue; // a counted trigger may legitimately stop anywhere
+    const history = options.scheduleHistory?.get(trigger.name) ?? {
+      initial: { spec: trigger.spec as ScheduleSpec, endAt: trigger.endAt },
+      changes: [],
+    };
+    const judged = judgeExpectedFires({
+      trigger: trigger.name,
+      initial: history.initial,
+      changes: history.changes,
+      recorded: new Map(trigger.fires.map((fire) => [fire.scheduledAt.getTime(), fire.count])),
+      window,
+    });
+    firesExpected += judged.expected;
+    fireViolations.push(...judged.violations);
   }
   const anomalies = await executionAnomalies(ex, window);
   const stale = await staleEpochWrites(ex, window);
+  const runLog = options.runLog
+    ? checkRunLog({
+        runLog: options.runLog,
+        attempts: await attemptsInWindow(ex, window),
+        deaths: await instanceDeaths(ex),
+        window,
+        toleranceMs: options.deathToleranceMs,
+      })
+    : undefined;
   const cap = options.maxViolations ?? 1_000;
   return {
     window,
@@ -76,6 +106,11 @@ export async function auditHistory(
     fireViolations: fireViolations.slice(0, cap),
     executionAnomalies: anomalies.slice(0, cap),
     staleEpochWrites: stale.slice(0, cap),
-    ok: fireViolations.length === 0 && anomalies.length === 0 && stale.length === 0,
+    ...(runLog ? { runLog: { ...runLog, violations: runLog.violations.slice(0, cap) } } : {}),
+    ok:
+      fireViolations.length === 0 &&
+      anomalies.length === 0 &&
+      stale.length === 0 &&
+      (runLog?.violations.length ?? 0) === 0,
   };
 }

@@ -145,3 +145,57 @@ export async function staleEpochWrites(ex: Executor, window: AuditWindow): Promi
     detail: row.detail,
   }));
 }
+
+export interface AttemptRow {
+  executionId: string;
+  fireId: string;
+  trigger: string;
+  scheduledAt: Date;
+  attempt: number;
+  status: string;
+  instanceId: string | null;
+  claimedAt: Date | null;
+  recover: boolean;
+}
+
+/** Every execution attempt of the fires scheduled in the window, for the run-log checker. */
+export async function attemptsInWindow(ex: Executor, window: AuditWindow): Promise<AttemptRow[]> {
+  const { rows } = await sql<{
+    id: string;
+    fire_id: string;
+    trigger_name: string;
+    scheduled_at: Date;
+    attempt: number;
+    status: string;
+    instance_id: string | null;
+    started_at: Date | null;
+    recover: boolean | null;
+  }>`
+    SELECT e.id, e.fire_id, f.trigger_name, f.scheduled_at, e.attempt, e.status, e.instance_id, e.started_at, j.recover
+      FROM ${table(ex, 'fires')} f
+      JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id
+      LEFT JOIN ${table(ex, 'jobs')} j ON j.name = f.job_name
+     WHERE f.scheduled_at >= ${window.since} AND f.scheduled_at < ${window.until}`.execute(ex.db);
+  return rows.map((row) => ({
+    executionId: String(row.id),
+    fireId: String(row.fire_id),
+    trigger: row.trigger_name,
+    scheduledAt: row.scheduled_at,
+    attempt: row.attempt,
+    status: row.status,
+    instanceId: row.instance_id,
+    claimedAt: row.started_at,
+    // A deleted job's flag is unknown: read as recover: true, which a second run does not break.
+    recover: row.recover ?? true,
+  }));
+}
+
+/** Instances the leader declared dead, with the database time it did so. */
+export async function instanceDeaths(
+  ex: Executor,
+): Promise<{ instanceId: string; name: string; deadAt: Date }[]> {
+  const { rows } = await sql<{ id: string; name: string; stopped_at: Date }>`
+    SELECT id, name, stopped_at FROM ${table(ex, 'instances')}
+     WHERE state = 'dead' AND stopped_at IS NOT NULL`.execute(ex.db);
+  return rows.map((row) => ({ instanceId: row.id, name: row.name, deadAt: row.stopped_at }));
+}
