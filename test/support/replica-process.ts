@@ -2,10 +2,24 @@
  * A replica process for the cluster and chaos tests: a real scheduler in its own process, with test jobs.
  * Configured by environment: DATABASE_URL, BELFRY_SCHEMA, BELFRY_INSTANCE_NAME, REPLICA_TIMINGS (JSON),
  * REPLICA_CONCURRENCY. Stops gracefully on SIGTERM; prints one JSON line per lifecycle event on stdout.
+ *
+ * With RUN_LOG set, every handler start appends a run line to that file, and the process appends a clock
+ * line (its wall clock against the database's) at start and every few seconds: the independent record
+ * that `checkRunLog` holds against the history (src/audit/run-log.ts).
  */
+import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { createScheduler } from '../../src/scheduler.js';
 import type { JobContext } from '../../src/jobs/job.js';
+import { formatClockLine, formatRunLine } from '../../src/audit/run-log.js';
+
+const env = process.env;
+const runLog = env.RUN_LOG || undefined;
+/** One write(2) per line with O_APPEND: lines from several replicas never interleave. */
+const append = (line: string) => {
+  if (runLog) appendFileSync(runLog, line, { flag: 'a' });
+};
 
 class NoopJob {
   execute() {}
@@ -14,13 +28,23 @@ class NoopJob {
 /** Sleeps data.minMs..data.maxMs (default 0–500 ms), honouring its signal. */
 class SleepJob {
   async execute(ctx: JobContext<{ minMs?: number; maxMs?: number }>) {
+    append(
+      formatRunLine({
+        trigger: ctx.fire.trigger,
+        scheduledAt: ctx.fire.scheduledAt,
+        attempt: ctx.fire.attempt,
+        executionId: ctx.fire.executionId,
+        instanceId: scheduler.instanceId,
+        pid: process.pid,
+        wallTime: new Date(),
+      }),
+    );
     const min = ctx.data.minMs ?? 0;
     const max = ctx.data.maxMs ?? 500;
     await sleep(min + Math.random() * (max - min), undefined, { signal: ctx.signal }).catch(() => {});
   }
 }
 
-const env = process.env;
 const scheduler = createScheduler({
   connectionString: env.DATABASE_URL!,
   schema: env.BELFRY_SCHEMA,
@@ -33,6 +57,35 @@ const scheduler = createScheduler({
 scheduler.registerJob('noop', NoopJob);
 scheduler.registerJob('sleep', SleepJob);
 scheduler.registerJob('sleep-recover', SleepJob, { recover: true });
+scheduler.registerJob('ops-sleep', SleepJob);
+
+/** Pairs this process's wall clock (faked under libfaketime) with the database's clock_timestamp(). */
+async function sampleClock(): Promise<void> {
+  const client = new pg.Client({ connectionString: env.DATABASE_URL, connectionTimeoutMillis: 2_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const before = Date.now();
+    const { rows } = await client.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+    const after = Date.now();
+    append(
+      formatClockLine({
+        pid: process.pid,
+        wallTime: new Date((before + after) / 2),
+        dbTime: rows[0]!.now,
+        rttMs: after - before,
+      }),
+    );
+  } catch {
+    // The database is restarting or this connection was cut: the next sample will do.
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+if (runLog) {
+  void sampleClock();
+  setInterval(() => void sampleClock(), 5_000).unref();
+}
 
 const emit = (event: string, extra: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ event, instance: scheduler.instanceId, ...extra })}\n`);
