@@ -2,7 +2,8 @@
  * The difference between definitions and what the database holds: pure, no I/O.
  *
  * Only rows whose `source` is `yaml` belong to the definitions: jobs registered in code and one-off
- * triggers from the API are never reported as leftovers nor pruned. A row with another source that has
+ * triggers from the API are never reported as leftovers nor pruned for their own sake (prune-impact.ts
+ * lists, and guards, the ones a pruned job would take with it). A row with another source that has
  * the name of a definition is taken over (its source changes to `yaml`).
  *
  * A trigger's *schedule* is its kind, spec, calendar, start, end and count, and the content of the
