@@ -1,6 +1,6 @@
 /**
- * The admin REST API under /api/v1, as a plugin for the admin server (cli/admin-server.ts), which
- * already enforces the bearer token off loopback:
+ * The admin REST API under /api/v1, as a plugin for the admin server (cli/admin-server.ts), whose
+ * guard (admin-guard.ts) already checked Host, Origin, token, scope and content type:
  *
  *   startAdminServer({ …, plugins: [(app) => registerAdminApi(app, { scheduler })] })
  *
@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Executor } from '../store/executor.js';
 import { systemClock, type Clock } from '../time/clock.js';
+import { auditRoutes } from './audit-routes.js';
 import { clusterRoutes } from './cluster-routes.js';
 import { historyRoutes } from './history-routes.js';
 import { jobRoutes } from './job-routes.js';
@@ -23,11 +24,17 @@ import { triggerRoutes } from './trigger-routes.js';
 
 export interface AdminApiOptions {
   /** A scheduler, or anything with its executor and logger (the API needs no running engine). */
-  scheduler: { readonly executor: Executor; readonly logger: Logger };
+  scheduler: { readonly executor: Executor; readonly logger: Logger; readonly instanceId?: string };
   clock?: Clock;
 }
 
-const resourceRoutes: ApiRoute[] = [...clusterRoutes, ...triggerRoutes, ...jobRoutes, ...historyRoutes];
+const resourceRoutes: ApiRoute[] = [
+  ...clusterRoutes,
+  ...triggerRoutes,
+  ...jobRoutes,
+  ...historyRoutes,
+  ...auditRoutes,
+];
 
 let cachedDocument: Record<string, unknown> | undefined;
 
@@ -53,7 +60,11 @@ const openApiRoute = route({
 });
 
 export async function registerAdminApi(app: FastifyInstance, options: AdminApiOptions): Promise<void> {
-  const context = { executor: options.scheduler.executor, clock: options.clock ?? systemClock };
+  const context = {
+    executor: options.scheduler.executor,
+    clock: options.clock ?? systemClock,
+    instanceId: options.scheduler.instanceId,
+  };
   const logger = options.scheduler.logger.child({ service: 'admin-api' });
   await app.register(
     async (api) => {

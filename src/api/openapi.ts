@@ -125,7 +125,7 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): JsonSchema {
       title: 'Belfry admin API',
       version: BELFRY_VERSION,
       description:
-        'Served by every replica on BELFRY_HTTP_HOST:BELFRY_HTTP_PORT. A bearer token (BELFRY_HTTP_TOKEN) is required whenever the server listens on anything but loopback. Errors are RFC 9457 problem details.',
+        'Served by every replica on BELFRY_HTTP_HOST:BELFRY_HTTP_PORT. A bearer token is required whenever one is configured, and one must be whenever the server listens on anything but loopback: BELFRY_HTTP_TOKEN may change things, BELFRY_HTTP_READ_TOKEN may only read. State-changing requests (POST, DELETE) must be sent as application/json, even without a body, and are recorded in the audit trail (GET /api/v1/audit). Requests whose Host does not name the server, or whose Origin is another site, are refused with 403; a read-only token is refused changes with 403; requests without a token are rate-limited per address (429). Errors are RFC 9457 problem details.',
     },
     servers: [{ url: '/' }],
     tags: ['cluster', 'triggers', 'jobs', 'groups', 'history', 'meta'].map((name) => ({ name })),
@@ -137,7 +137,8 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[]): JsonSchema {
         bearer: {
           type: 'http',
           scheme: 'bearer',
-          description: 'BELFRY_HTTP_TOKEN; not required on loopback',
+          description:
+            'BELFRY_HTTP_TOKEN (admin) or BELFRY_HTTP_READ_TOKEN (GET only); not required on loopback when neither is set',
         },
       },
     },

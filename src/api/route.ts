@@ -2,17 +2,26 @@
  * One declaration per endpoint: its path, its zod schemas for path, query, body and response, and its
  * handler. The same declaration registers the fastify route (validating every input before the handler
  * runs) and describes the endpoint in the OpenAPI document, so the two cannot disagree.
+ *
+ * Every state-changing route (anything but GET) is audited (store/admin-audit-store.ts): on success the
+ * change and its audit row commit in one transaction; a call that fails is recorded with its status
+ * after its transaction rolled back. Either way the row names the token, the client and the target.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import type { Executor } from '../store/executor.js';
+import { insertAdminAudit, type AdminAuditRecord } from '../store/admin-audit-store.js';
+import { sqlState } from '../store/errors.js';
+import { inTransaction, type Executor } from '../store/executor.js';
 import type { Clock } from '../time/clock.js';
 import { UnknownNameError } from './admin-operations.js';
-import { invalidRequest, notFound, problemFromZod } from './problem.js';
+import { principalOf } from './admin-guard.js';
+import { ApiProblem, invalidRequest, notFound, problemFromZod } from './problem.js';
 
 export interface ApiContext {
   executor: Executor;
   clock: Clock;
+  /** The replica serving the API, recorded in the audit trail. */
+  instanceId?: string;
 }
 
 type Schema = z.ZodType;
@@ -79,21 +88,88 @@ function bodyOf(body: unknown, expected: boolean): unknown {
 }
 
 export function registerRoute(app: FastifyInstance, spec: ApiRoute, context: ApiContext): void {
+  const run = async (request: FastifyRequest, executor: Executor) => {
+    const input = {
+      params: check(spec.params, request.params, 'path'),
+      query: check(spec.query, request.query, 'query'),
+      body: check(spec.body, bodyOf(request.body, spec.body !== undefined), 'body'),
+    };
+    try {
+      return { input, result: await spec.handle(input, { ...context, executor }) };
+    } catch (error) {
+      if (error instanceof UnknownNameError) throw notFound(error.message);
+      throw error;
+    }
+  };
   app.route({
     method: spec.method,
     url: spec.path,
     handler: async (request, reply) => {
-      const input = {
-        params: check(spec.params, request.params, 'path'),
-        query: check(spec.query, request.query, 'query'),
-        body: check(spec.body, bodyOf(request.body, spec.body !== undefined), 'body'),
-      };
+      if (spec.method === 'GET')
+        return reply.code(spec.status).send((await run(request, context.executor)).result);
+      const audit = (status: number): AdminAuditRecord => auditRecord(request, spec, context, status);
+      let result;
       try {
-        return reply.code(spec.status).send(await spec.handle(input, context));
+        result = await inTransaction(context.executor, async (tx) => {
+          const done = await run(request, tx);
+          await insertAdminAudit(tx, audit(spec.status));
+          return done.result;
+        });
       } catch (error) {
-        if (error instanceof UnknownNameError) throw notFound(error.message);
+        await insertAdminAudit(context.executor, audit(statusOf(error))).catch((failure: unknown) =>
+          request.log.error({ err: failure }, 'could not record an admin call in the audit trail'),
+        );
         throw error;
       }
+      return reply.code(spec.status).send(result);
     },
   });
+}
+
+/** Keys of a request body that carry payloads (fire data), recorded only as "[redacted]". */
+const PAYLOAD_KEYS = ['data'];
+/** A target bigger than this (a malformed request, say) is recorded as truncated. */
+const MAX_TARGET_CHARS = 4_096;
+
+function auditRecord(
+  request: FastifyRequest,
+  spec: ApiRoute,
+  context: ApiContext,
+  status: number,
+): AdminAuditRecord {
+  const principal = principalOf(request);
+  const body =
+    request.body && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
+  const target = {
+    ...(request.params as Record<string, unknown>),
+    ...Object.fromEntries(
+      Object.entries(body).map(([key, value]) => [key, PAYLOAD_KEYS.includes(key) ? '[redacted]' : value]),
+    ),
+  };
+  const userAgent = request.headers['user-agent'];
+  return {
+    actor: principal.name,
+    scope: principal.scope,
+    method: request.method,
+    operation: spec.operationId,
+    path: request.url.split('?')[0]!,
+    target:
+      Object.keys(target).length === 0
+        ? null
+        : JSON.stringify(target).length > MAX_TARGET_CHARS
+          ? { truncated: true }
+          : target,
+    status,
+    remoteAddress: request.ip ?? null,
+    userAgent: userAgent ? userAgent.slice(0, 200) : null,
+    instanceId: context.instanceId ?? null,
+  };
+}
+
+function statusOf(error: unknown): number {
+  if (error instanceof ApiProblem) return error.status;
+  if (error instanceof UnknownNameError) return 404;
+  if (sqlState(error) === '23503') return 409;
+  const status = (error as { statusCode?: unknown }).statusCode;
+  return typeof status === 'number' ? status : 500;
 }

@@ -34,7 +34,9 @@ export const triggerSummarySchema = z
 export const triggerDetailSchema = triggerSummarySchema
   .extend({
     spec: z.unknown().describe('the schedule as stored'),
-    data: z.record(z.string(), z.unknown()).nullable(),
+    dataKeys: z
+      .array(z.string())
+      .describe("the keys of the trigger's data; values are left out, as they may carry credentials"),
     startAt: instant('no fire before').nullable(),
     endAt: instant('no fire after').nullable(),
     maxFires: z.number().int().nullable(),
@@ -123,7 +125,8 @@ export const triggerRoutes: ApiRoute[] = [
       return {
         ...toTriggerSummary(trigger),
         spec: trigger.spec,
-        data: trigger.data,
+        // Like a job's data, a trigger's data is configuration that may carry credentials.
+        dataKeys: Object.keys(trigger.data ?? {}).sort(),
         startAt: iso(trigger.startAt),
         endAt: iso(trigger.endAt),
         maxFires: trigger.maxFires,

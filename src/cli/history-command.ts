@@ -1,4 +1,7 @@
-/** `belfry history`: the audit trail, filtered, as a table, JSON or CSV. */
+/**
+ * `belfry history`: the audit trail, filtered, as a table, JSON or CSV. With `--admin`, the admin API's
+ * audit trail instead (who paused, resumed, fired or deleted what through the API).
+ */
 import { Option, type Command } from 'commander';
 import {
   EXECUTION_STATUSES,
@@ -7,6 +10,8 @@ import {
   parseTimeBound,
   toHistoryFilter,
 } from '../api/history-filter.js';
+import { AuditFilterError, toAdminAuditFilter } from '../api/audit-routes.js';
+import { queryAdminAudit, type AdminAuditFilter } from '../store/admin-audit-store.js';
 import { queryHistory, type HistoryFilter } from '../store/history-store.js';
 import type { ExecutionStatus } from '../store/tables.js';
 import { systemClock } from '../time/clock.js';
@@ -28,7 +33,48 @@ interface HistoryFlags extends DatabaseFlags {
   limit: string;
   json?: boolean;
   csv?: boolean;
+  admin?: boolean;
+  actor?: string;
 }
+
+/** Filters of execution history that mean nothing for the admin audit trail. */
+const EXECUTION_ONLY_FLAGS = [
+  'job',
+  'trigger',
+  'group',
+  'status',
+  'instance',
+  'minDuration',
+  'error',
+] as const;
+
+/** The `--admin` filter: the same checks and messages as `GET /api/v1/audit`. */
+export function adminAuditFilterFromFlags(flags: HistoryFlags, now: Date): AdminAuditFilter {
+  const stray = EXECUTION_ONLY_FLAGS.find((flag) => flags[flag] !== undefined);
+  if (stray) throw new UsageError(`${cliFlagLabel(stray)} filters executions; it does not apply to --admin`);
+  const { actor, since, until, limit } = flags;
+  try {
+    return toAdminAuditFilter({ actor, since, until, limit }, now, (field) => `--${field}`);
+  } catch (failure) {
+    if (failure instanceof AuditFilterError) throw new UsageError(failure.message);
+    throw failure;
+  }
+}
+
+const ADMIN_COLUMNS = ['at', 'actor', 'method', 'path', 'status', 'remoteAddress'];
+const ADMIN_CSV_COLUMNS = [
+  'id',
+  'at',
+  'actor',
+  'scope',
+  'method',
+  'operation',
+  'path',
+  'status',
+  'remoteAddress',
+  'userAgent',
+  'instanceId',
+];
 
 export class UsageError extends Error {
   readonly code = 'BELFRY_USAGE';
@@ -103,7 +149,11 @@ export function registerHistoryCommand(program: Command): void {
     .option('--limit <n>', 'rows at most', '100')
     .addOption(new Option('--json', 'JSON array').conflicts('csv'))
     .option('--csv', 'CSV')
+    .option('--admin', 'the admin API audit trail (who changed what through the API) instead')
+    .option('--actor <token-name>', 'with --admin: admin, read-only or anonymous')
     .action(async (flags: HistoryFlags) => {
+      if (flags.admin) return printAdminAudit(flags);
+      if (flags.actor !== undefined) throw new UsageError('--actor applies to --admin only');
       const filter = historyFilterFromFlags(flags, systemClock.now());
       const rows = await withDatabase(flags, (ex) => queryHistory(ex, filter));
       if (flags.json) return printJson(rows);
@@ -112,4 +162,14 @@ export function registerHistoryCommand(program: Command): void {
         `${flags.csv ? formatCsv(records, CSV_COLUMNS) : formatTable(records, COLUMNS)}\n`,
       );
     });
+}
+
+async function printAdminAudit(flags: HistoryFlags): Promise<void> {
+  const filter = adminAuditFilterFromFlags(flags, systemClock.now());
+  const rows = await withDatabase(flags, (ex) => queryAdminAudit(ex, filter));
+  if (flags.json) return printJson(rows);
+  const records = rows.map((row) => ({ ...row, target: row.target && JSON.stringify(row.target) }));
+  process.stdout.write(
+    `${flags.csv ? formatCsv(records, ADMIN_CSV_COLUMNS) : formatTable(records, ADMIN_COLUMNS)}\n`,
+  );
 }

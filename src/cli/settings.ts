@@ -2,6 +2,7 @@
  * Process settings from the environment: one zod schema holds the defaults, the validation and the
  * documentation. Only the entry point reads `process.env`, and only through here.
  */
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseDuration } from '../time/duration.js';
 
@@ -36,7 +37,29 @@ export const settingsSchema = z.object({
   BELFRY_INSTANCE_NAME: z.string().optional(),
   BELFRY_HTTP_HOST: z.string().default('127.0.0.1'),
   BELFRY_HTTP_PORT: integer(8080, 0, 65535),
-  BELFRY_HTTP_TOKEN: z.string().min(16, 'BELFRY_HTTP_TOKEN must be at least 16 characters').optional(),
+  BELFRY_HTTP_TOKEN: z
+    .string()
+    .min(16, 'BELFRY_HTTP_TOKEN must be at least 16 characters')
+    .optional()
+    .describe('admin token: every route, changes included (audited as "admin")'),
+  BELFRY_HTTP_READ_TOKEN: z
+    .string()
+    .min(16, 'BELFRY_HTTP_READ_TOKEN must be at least 16 characters')
+    .optional()
+    .describe('read-only token: GET routes only, for scrapes and dashboards (audited as "read-only")'),
+  BELFRY_HTTP_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    )
+    .describe('extra names the admin server may be addressed by (Host header), comma-separated'),
+  BELFRY_HTTP_RATE_LIMIT: integer(100, 0, 1_000_000).describe(
+    'requests per second per client address without a token (probes); bursts of twice that; 0: off',
+  ),
   BELFRY_CONCURRENCY: integer(10, 1, 10_000),
   BELFRY_BATCH_SIZE: integer(500, 1, 10_000),
   BELFRY_SHUTDOWN_TIMEOUT: duration('30s'),
@@ -69,4 +92,9 @@ export function requireDatabaseUrl(settings: Settings, flag?: string): string {
   const url = flag ?? settings.DATABASE_URL;
   if (!url) throw new SettingsError('no database: set DATABASE_URL (or pass --database-url)');
   return url;
+}
+
+/** A fresh admin token (for `belfry dev`, which must not leave the admin API open to browsers). */
+export function generateAdminToken(): string {
+  return randomBytes(24).toString('base64url');
 }

@@ -41,7 +41,12 @@ async function build(host: string, token?: string): Promise<FastifyInstance> {
 }
 
 async function call(options: InjectOptions, target = app) {
-  const response = await target.inject(options);
+  // State changes are sent as JSON, as the server requires (with or without a body).
+  const headers =
+    options.method === 'GET' || options.headers?.['content-type']
+      ? options.headers
+      : { 'content-type': 'application/json', ...options.headers };
+  const response = await target.inject({ ...options, headers });
   const body = response.body ? (JSON.parse(response.body) as unknown) : undefined;
   return {
     status: response.statusCode,
@@ -244,7 +249,7 @@ describe('jobs', () => {
     expect(detail).toMatchObject({
       group: 'one-off',
       kind: 'once',
-      data: { region: 'eu' },
+      dataKeys: ['region'],
       nextFireAt: '2031-02-03T03:05:06.000Z',
     });
     const now = await call({ method: 'POST', url: '/api/v1/jobs/sync/fire' });
@@ -286,7 +291,7 @@ describe('jobs', () => {
         headers: { 'content-type': 'text/plain' },
         payload: 'hello',
       },
-      400,
+      415,
     );
     expect(text.detail).toMatch(/application\/json/);
     await problem(

@@ -1,0 +1,95 @@
+/**
+ * The admin audit trail (migrations/0005_admin_audit.sql): state-changing admin API calls. Written by
+ * the API's route layer, in the same transaction as the change when it succeeds; read by
+ * `GET /api/v1/audit` and `belfry history --admin`. Raw SQL through the schema-qualified table, since
+ * the table is not part of the engine's kysely types.
+ */
+import { sql } from 'kysely';
+import { dbNow, type Executor } from './executor.js';
+
+export interface AdminAuditRecord {
+  actor: string;
+  scope: string;
+  method: string;
+  operation: string;
+  path: string;
+  /** What the call named and sent (path parameters, body), with payload data redacted. */
+  target: Record<string, unknown> | null;
+  status: number;
+  remoteAddress: string | null;
+  userAgent: string | null;
+  instanceId: string | null;
+}
+
+export interface AdminAuditEntry extends AdminAuditRecord {
+  id: string;
+  at: Date;
+}
+
+export interface AdminAuditFilter {
+  actor?: string;
+  since?: Date;
+  until?: Date;
+  limit: number;
+}
+
+const auditTable = (executor: Executor) => sql.table(`${executor.schema}.admin_audit`);
+
+export async function insertAdminAudit(
+  executor: Executor,
+  record: AdminAuditRecord & { now?: Date },
+): Promise<void> {
+  await sql`
+    INSERT INTO ${auditTable(executor)}
+      (at, actor, scope, method, operation, path, target, status, remote_address, user_agent, instance_id)
+    VALUES (${dbNow(record.now)}, ${record.actor}, ${record.scope}, ${record.method}, ${record.operation},
+            ${record.path}, ${record.target === null ? null : JSON.stringify(record.target)}::jsonb,
+            ${record.status}, ${record.remoteAddress}, ${record.userAgent}, ${record.instanceId})
+  `.execute(executor.db);
+}
+
+/** Newest first. */
+export async function queryAdminAudit(
+  executor: Executor,
+  filter: AdminAuditFilter,
+): Promise<AdminAuditEntry[]> {
+  const conditions = [sql`true`];
+  if (filter.actor !== undefined) conditions.push(sql`actor = ${filter.actor}`);
+  if (filter.since !== undefined) conditions.push(sql`at >= ${filter.since}`);
+  if (filter.until !== undefined) conditions.push(sql`at < ${filter.until}`);
+  const { rows } = await sql<{
+    id: string;
+    at: Date;
+    actor: string;
+    scope: string;
+    method: string;
+    operation: string;
+    path: string;
+    target: Record<string, unknown> | null;
+    status: number;
+    remote_address: string | null;
+    user_agent: string | null;
+    instance_id: string | null;
+  }>`
+    SELECT id::text AS id, at, actor, scope, method, operation, path, target, status, remote_address,
+           user_agent, instance_id
+      FROM ${auditTable(executor)}
+     WHERE ${sql.join(conditions, sql` AND `)}
+     ORDER BY at DESC, id DESC
+     LIMIT ${filter.limit}
+  `.execute(executor.db);
+  return rows.map((row) => ({
+    id: row.id,
+    at: row.at,
+    actor: row.actor,
+    scope: row.scope,
+    method: row.method,
+    operation: row.operation,
+    path: row.path,
+    target: row.target,
+    status: row.status,
+    remoteAddress: row.remote_address,
+    userAgent: row.user_agent,
+    instanceId: row.instance_id,
+  }));
+}
