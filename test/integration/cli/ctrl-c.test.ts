@@ -1,0 +1,80 @@
+/**
+ * One Ctrl-C in a real terminal stops `npm start` gracefully. The terminal sends SIGINT to the whole
+ * foreground process group (npm, belfry dev) and npm forwards its own copy; the replicas must still get
+ * exactly one stop request each: drain, resign, check out, exit 0, and the next start finds no dead
+ * replica to declare. The terminal is a tmux pane running an interactive bash.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../src/dev/embedded-postgres.js';
+import { REPO } from './cli-process.js';
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+if (!hasTmux) {
+  if (process.env.CI === 'true') throw new Error('tmux is required under CI (apt-get install tmux)');
+  console.warn('[ctrl-c test] skipped: tmux is not installed (apt-get install tmux)');
+}
+
+const socket = `belfry-test-${process.pid}`;
+const folder = mkdtempSync(join(tmpdir(), 'belfry-ctrl-c-'));
+const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+
+afterAll(() => {
+  tmux('kill-server');
+  const data = join(folder, 'pg');
+  if (existsSync(data) && lstatSync(data).isSymbolicLink())
+    rmSync(readlinkSync(data), { recursive: true, force: true });
+  rmSync(folder, { recursive: true, force: true });
+});
+
+async function until(log: string, pattern: RegExp, timeoutMs: number): Promise<string> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    if (pattern.test(text)) return text;
+    if (performance.now() > deadline) throw new Error(`no ${pattern} in ${log}:\n${text.slice(-3000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Types `npm start …` into the pane, waits for fires, presses Ctrl-C once, returns the whole output. */
+async function startFireAndCtrlC(port: number, log: string): Promise<string> {
+  const command = `npm start -- --port ${port} --admin-port 0 --data-dir ${join(folder, 'pg')} > ${log} 2>&1; echo EXIT=$? >> ${log}`;
+  tmux('send-keys', '-t', 'belfry', command, 'Enter');
+  await until(log, /✓ \S+\s+succeeded/, 90_000);
+  tmux('send-keys', '-t', 'belfry', 'C-c');
+  return until(log, /EXIT=\d+/, 60_000);
+}
+
+describe.skipIf(!hasTmux)('Ctrl-C in a terminal', () => {
+  it('stops belfry dev gracefully with exit code 0, and the next start declares nobody dead', async () => {
+    const started = tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'belfry',
+      '-x',
+      '200',
+      '-y',
+      '50',
+      '-c',
+      REPO,
+      'bash --norc --noprofile -i',
+    );
+    expect(started.status, started.stderr).toBe(0);
+    const port = await freePort();
+
+    const first = await startFireAndCtrlC(port, join(folder, 'first.log'));
+    expect(first).not.toMatch(/second signal|could not resign or check out|declared dead/);
+    expect(first).toMatch(/EXIT=0/);
+    expect(first.match(/scheduler stopped/g)).toHaveLength(3);
+    expect(first).toMatch(/stopped; data kept for the next run/);
+
+    const second = await startFireAndCtrlC(port, join(folder, 'second.log'));
+    expect(second).not.toMatch(/declared dead|second signal/);
+    expect(second).toMatch(/EXIT=0/);
+  }, 240_000);
+});
