@@ -230,7 +230,7 @@ describe('the http job limits what it reads and where it goes', () => {
   it('redacts a secret URL and secret headers from its errors', async () => {
     const withSecret: SecretSources = { env: { ...secrets.env, URL: `${base}/echo-url?token=${SECRET}` } };
     const job = createHttpJobClass({ url: { env: 'URL' } }, { secrets: withSecret });
-    const error = await failure(new job().execute(context()));
+    const error = await failure(new job().execute(context()) as Promise<unknown>);
     expect(error.message).toBe('GET {env: URL} answered 500: you asked for /echo-url?token=[redacted]');
   });
 });
