@@ -1,0 +1,104 @@
+/**
+ * `belfry audit --run-log`: the handlers' own record of their runs held against the history, from the
+ * command line. A run logged twice for one attempt is a violation the fire rows alone cannot show.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { formatClockLine, formatRunLine } from '../../../src/audit/run-log.js';
+import type { BelfryDatabase } from '../../../src/store/database.js';
+import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../../support/schema.js';
+import { defineJob } from '../../support/fixtures.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/belfry.js', import.meta.url));
+let database: BelfryDatabase;
+let dir: string;
+
+function belfry(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: testDatabaseUrl(),
+          BELFRY_SCHEMA: database.schema,
+          BELFRY_LOG_LEVEL: 'silent',
+        },
+        timeout: 30_000,
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const INSTANCE = '00000000-0000-4000-8000-000000000001';
+const SCHEDULED = new Date('2030-01-01T00:00:10Z');
+let executionId: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  dir = mkdtempSync(join(tmpdir(), 'belfry-run-log-'));
+  const ex = { db: database.db, schema: database.schema };
+  await defineJob(ex, 'report');
+  const t = (name: string) => sql.table(`${database.schema}.${name}`);
+  await sql`INSERT INTO ${t('instances')} (id, name, host, pid, version, lock_key, state, stopped_at)
+            VALUES (${INSTANCE}, 'replica-1', 'h', 1, 'v', 1, 'stopped', now())`.execute(database.db);
+  const { rows } = await sql<{ id: string }>`
+    WITH f AS (INSERT INTO ${t('fires')} (trigger_name, trigger_group, job_name, scheduled_at, instance_id)
+               VALUES ('nightly', 'default', 'report', ${SCHEDULED}, ${INSTANCE}) RETURNING id)
+    INSERT INTO ${t('executions')} (fire_id, attempt, job_name, status, instance_id, started_at, finished_at)
+    SELECT id, 1, 'report', 'succeeded', ${INSTANCE}, ${SCHEDULED}, ${SCHEDULED} FROM f RETURNING id`.execute(
+    database.db,
+  );
+  executionId = String(rows[0]!.id);
+});
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await dropTestDatabase(database);
+});
+
+function runLog(name: string, runs: number): string {
+  const run = formatRunLine({
+    trigger: 'nightly',
+    scheduledAt: SCHEDULED,
+    attempt: 1,
+    executionId,
+    instanceId: INSTANCE,
+    pid: 42,
+    wallTime: new Date(SCHEDULED.getTime() + 3),
+  });
+  const clock = formatClockLine({ pid: 42, wallTime: SCHEDULED, dbTime: SCHEDULED, rttMs: 1 });
+  const file = join(dir, name);
+  writeFileSync(file, clock + run.repeat(runs));
+  return file;
+}
+
+it('checks a run log against the history: clean exits 0, a run logged twice exits 1', async () => {
+  const window = ['--since', '2030-01-01T00:00:00Z', '--until', '2030-01-01T00:01:00Z'];
+  const [clean, twice, missing] = await Promise.all([
+    belfry('audit', ...window, '--run-log', runLog('clean.jsonl', 1), '--json'),
+    belfry('audit', ...window, '--run-log', runLog('twice.jsonl', 2)),
+    belfry('audit', ...window, '--run-log', join(dir, 'absent.jsonl')),
+  ]);
+  expect(clean.code, clean.stderr).toBe(0);
+  const report = JSON.parse(clean.stdout) as { ok: boolean; runLog: { runsChecked: number; violations: [] } };
+  expect(report.ok).toBe(true);
+  expect(report.runLog.runsChecked).toBe(1);
+  expect(report.runLog.violations).toEqual([]);
+
+  expect(twice.code).toBe(1);
+  expect(twice.stdout).toMatch(/^VIOLATIONS: /);
+  expect(twice.stdout).toMatch(/run log: 2 runs, 1 attempts, 2 violations/);
+  expect(twice.stdout).toMatch(/attempt-ran-twice: nightly at 2030-01-01T00:00:10.000Z/);
+  expect(twice.stdout).toMatch(/fire-ran-twice: nightly at 2030-01-01T00:00:10.000Z/);
+
+  expect(missing.code).not.toBe(0);
+  expect(missing.stderr).toMatch(/cannot read the run log/);
+});
