@@ -251,6 +251,7 @@ it(
     expect(crashed.map((r) => `${r.name} exited ${r.child.exitCode ?? r.child.signalCode}`)).toEqual([]);
     expect(c.replicas.map((r) => r.child.exitCode)).toEqual(c.replicas.map(() => 0));
 
+    expect(actions.drift).toEqual([]);
     expect(modelDrift).toEqual([]);
 
     // The promise.

@@ -54,6 +54,8 @@ export class OperatorActions {
     failed: 0,
   };
   readonly errors: string[] = [];
+  /** Differences between the schedule model and the stored triggers, read back after each apply. */
+  readonly drift: string[] = [];
   #yaml: YamlTrigger[] = [];
   #pruned = false;
   #firstCycle = true;
@@ -145,6 +147,7 @@ export class OperatorActions {
       throw error;
     }
     const notAfter = await this.#dbNow();
+    await this.#verifyStored(live);
     for (const trigger of live) {
       const from = before.get(trigger.name)!;
       const history = this.history.get(trigger.name) ?? { initial: from, changes: [] };
@@ -154,6 +157,25 @@ export class OperatorActions {
     }
     this.counts.applies += 1;
     this.log(`apply: end of ${live.length} yaml triggers moved; ${[...respaced].join(', ')} respaced`);
+  }
+
+  /** The model is only as good as its match with what was stored: read it back after every apply. */
+  async #verifyStored(live: readonly YamlTrigger[]): Promise<void> {
+    const { rows } = await sql<{ name: string; spec: unknown; end_at: Date | null }>`
+      SELECT name, spec, end_at FROM ${sql.table(`${this.executor().schema}.triggers`)}
+       WHERE name = ANY(${live.map((t) => t.name)})`.execute(this.executor().db);
+    const stored = new Map(rows.map((row) => [row.name, row]));
+    for (const trigger of live) {
+      const row = stored.get(trigger.name);
+      if (
+        !row ||
+        JSON.stringify(row.spec) !== JSON.stringify(trigger.version.spec) ||
+        row.end_at?.getTime() !== trigger.version.endAt?.getTime()
+      )
+        this.drift.push(
+          `${trigger.name}: stored ${JSON.stringify(row?.spec)} ${row?.end_at?.toISOString()}, model ${JSON.stringify(trigger.version.spec)} ${trigger.version.endAt?.toISOString()}`,
+        );
+    }
   }
 
   async #prune(): Promise<void> {
