@@ -86,6 +86,8 @@ export class Scheduler {
   #databaseReachable = true;
   #calendars: CalendarResolver = createCalendarResolver({});
   #calendarsStale = true;
+  /** The stored calendars' stamp when the acquirer last synced them (see TriggerAcquirer's syncCalendars). */
+  #calendarsStamp: string | null = null;
   readonly #listeners: ListenerRegistry;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -163,6 +165,11 @@ export class Scheduler {
       lookaheadMs: options.fireAheadMs ?? 20,
       planLimits: options.planLimits,
       compile: options.compileSchedule ?? ((spec) => compileSchedule(spec, { calendars: this.#calendars })),
+      syncCalendars: async (stamp) => {
+        if (stamp === this.#calendarsStamp) return;
+        this.#calendarsStamp = stamp;
+        await this.#reloadCalendars();
+      },
       tracing,
       clock: this.#clock,
     });

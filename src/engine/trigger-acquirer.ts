@@ -9,6 +9,7 @@
  */
 import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { calendarsStamp } from '../store/definition-store.js';
 import { claimPendingExecutions } from '../store/execution-store.js';
 import { inTransaction, type Executor } from '../store/executor.js';
 import {
@@ -75,6 +76,11 @@ export interface TriggerAcquirerOptions {
   planLimits?: PlanLimits;
   /** Builds the schedule of a stored trigger (calendars resolved); compiled schedules are cached by version. */
   compile?: (spec: ScheduleSpec, trigger: DueTrigger) => Schedule;
+  /**
+   * Called in the acquisition, before a batch with a replan (or a schedule that fails) is planned, with a
+   * stamp of the stored calendars: reload them when the stamp differs from the one `compile` uses.
+   */
+  syncCalendars?: (stamp: string) => Promise<void>;
   onAcquired?: (batchSize: number) => void;
   /** Acquire triggers due within this many ms and start them on time (default 0). */
   lookaheadMs?: number;
@@ -180,12 +186,30 @@ export class TriggerAcquirer {
       const fires: FireToRecord[] = [];
       const byTrigger = new Map(due.map((trigger) => [trigger.id, trigger]));
       let stillDue = due.length === limit;
+      // A replan (a schedule or calendar change) is planned against the calendars as this transaction
+      // sees them, not as the last NOTIFY left them: a replica that ticks before the change's NOTIFY
+      // arrives must not plan on a stale calendar (or pause a trigger whose calendar was just fixed).
+      let calendarsSynced = false;
+      const syncCalendars = async () => {
+        if (calendarsSynced || !this.options.syncCalendars) return false;
+        calendarsSynced = true;
+        await this.options.syncCalendars(await calendarsStamp(tx));
+        return true;
+      };
+      if (due.some((trigger) => trigger.replanAt !== null)) await syncCalendars();
       for (const trigger of due) {
         let plan;
         try {
+          let schedule: Schedule;
+          try {
+            schedule = this.#schedule(trigger);
+          } catch (error) {
+            if (!(await syncCalendars())) throw error;
+            schedule = this.#schedule(trigger);
+          }
           plan = planTrigger(
             trigger,
-            this.#schedule(trigger),
+            schedule,
             trigger.dbNow,
             this.options.planLimits ?? DEFAULT_PLAN_LIMITS,
           );

@@ -339,6 +339,18 @@ export async function insertOneOffTrigger(
   return rows[0]!.id;
 }
 
+/**
+ * Changes whenever a calendar is added, edited or deleted: lets a replica tell, inside a transaction,
+ * whether the calendars it compiled schedules with are still the stored ones.
+ */
+export async function calendarsStamp(ex: Executor): Promise<string> {
+  const { rows } = await sql<{ stamp: string }>`
+    SELECT count(*) || '@' || coalesce(max(updated_at)::text, '-') AS stamp FROM ${table(ex, 'calendars')}`.execute(
+    ex.db,
+  );
+  return rows[0]!.stamp;
+}
+
 export async function listCalendars(
   ex: Executor,
 ): Promise<{ name: string; spec: unknown; source: string }[]> {

@@ -198,4 +198,55 @@ describe('a trigger whose schedule stops compiling', () => {
       expect(running).toMatchObject({ state: 'waiting', pausedReason: null });
     },
   );
+
+  it(
+    'is planned against the stored calendars even before the change NOTIFY arrives',
+    { timeout: 30_000 },
+    async () => {
+      const office = { kind: 'holiday', dates: ['2099-12-24'] };
+      await upsertCalendar(ex(), { name: 'office', spec: office, source: 'yaml' });
+      await defineJob(ex(), 'work');
+      await defineTrigger(
+        ex(),
+        {
+          name: 'quiet',
+          job: 'work',
+          spec: { kind: 'interval', everyMs: 200, calendar: 'office' },
+          calendarName: 'office',
+        },
+        await dbNow(),
+      );
+      scheduler = testScheduler(database).registerJob('work', Work);
+      await scheduler.start();
+      await waitForEvents(scheduler, 'execution:finished', 1, (e) => e.trigger === 'quiet');
+      // The calendar goes and the change is recorded, but no NOTIFY tells the replica (a lost or late one).
+      const skipped = waitForEvents(scheduler, 'execution:skipped', 1, (e) => e.trigger === 'quiet');
+      await sql`DELETE FROM ${table('calendars')} WHERE name = 'office'`.execute(database.db);
+      await sql`UPDATE ${table('triggers')} SET replan_at = now(), version = version + 1 WHERE name = 'quiet'`.execute(
+        database.db,
+      );
+      await skipped;
+      const [paused] = await listTriggers(ex(), { names: ['quiet'] });
+      expect(paused).toMatchObject({ state: 'paused' });
+    },
+  );
+
+  it('is resumed by an operator resume too, through a replan', { timeout: 30_000 }, async () => {
+    await defineJob(ex(), 'work');
+    const id = await defineTrigger(
+      ex(),
+      { name: 'fixed', job: 'work', spec: { kind: 'interval', everyMs: 200 } },
+      await dbNow(),
+    );
+    // As the engine leaves a trigger it had to pause: no next fire, a reason.
+    await sql`UPDATE ${table('triggers')} SET state = 'paused', next_fire_at = NULL, paused_reason = 'schedule failed: test'
+               WHERE id = ${id}`.execute(database.db);
+    scheduler = testScheduler(database).registerJob('work', Work);
+    await scheduler.start();
+    const firing = waitForEvents(scheduler, 'trigger:fired', 1, (e) => e.trigger === 'fixed');
+    await scheduler.resume({ trigger: 'fixed' });
+    await firing;
+    const [running] = await listTriggers(ex(), { names: ['fixed'] });
+    expect(running).toMatchObject({ state: 'waiting', pausedReason: null, replanAt: null });
+  });
 });
