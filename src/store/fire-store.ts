@@ -334,7 +334,8 @@ export async function nextDueDelayMs(
                 WHERE e.status = 'pending' AND e.job_name = ANY(${jobs}::text[])),
               -- A schedule change waiting for its replan is due at once.
               (SELECT min(t.replan_at) FROM ${table(ex, 'triggers')} t
-                WHERE t.replan_at IS NOT NULL AND t.state = 'waiting' AND t.job_name = ANY(${jobs}::text[]))
+                WHERE t.replan_at IS NOT NULL AND t.state = 'waiting' AND t.job_name = ANY(${jobs}::text[])
+                  AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = t.job_name AND j.paused))
             ) - clock_timestamp()) * 1000)::float8 AS delay_ms`.execute(ex.db);
   const delay = rows[0]?.delay_ms;
   return delay === null || delay === undefined ? null : Math.max(0, delay);

@@ -14,7 +14,7 @@ import type { Scheduler } from '../../../src/scheduler.js';
 import type { BelfryDatabase } from '../../../src/store/database.js';
 import { deleteCalendar, listTriggers, upsertCalendar } from '../../../src/store/definition-store.js';
 import { inTransaction, type Executor } from '../../../src/store/executor.js';
-import { lockDueTriggers, recordFires } from '../../../src/store/fire-store.js';
+import { lockDueTriggers, nextDueDelayMs, recordFires } from '../../../src/store/fire-store.js';
 import { compileSchedule, type ScheduleSpec } from '../../../src/time/schedule.js';
 import { defineJob, defineTrigger } from '../../support/fixtures.js';
 import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
@@ -80,6 +80,21 @@ describe('acquisition is per identity', () => {
     expect((await acquireOnce(randomUUID())).due).toEqual([]);
     const alive = await registerInstance('active');
     expect((await acquireOnce(alive)).recorded).toHaveLength(1);
+  });
+});
+
+describe('a recorded schedule change', () => {
+  it('is due at once for the sleep calculation, unless its job is paused (no spinning on it)', async () => {
+    await defineJob(ex(), 'work');
+    const id = await defineTrigger(
+      ex(),
+      { name: 'later', job: 'work', spec: { kind: 'interval', everyMs: 3_600_000 } },
+      new Date(Date.UTC(2099, 0, 1)),
+    );
+    await sql`UPDATE ${table('triggers')} SET replan_at = now() WHERE id = ${id}`.execute(database.db);
+    expect(await nextDueDelayMs(ex(), { jobs: ['work'] })).toBe(0);
+    await sql`UPDATE ${table('jobs')} SET paused = true WHERE name = 'work'`.execute(database.db);
+    expect(await nextDueDelayMs(ex(), { jobs: ['work'] })).toBeNull();
   });
 });
 
