@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { startEmbeddedPostgres } from '../dev/embedded-postgres.js';
 import { openDatabase } from '../store/database.js';
 import { migrate } from '../store/migrator.js';
-import { readSettings } from './settings.js';
+import { generateAdminToken, readSettings } from './settings.js';
 import { onStopSignals } from './shutdown-signals.js';
 import { systemClock } from '../time/clock.js';
 
@@ -47,6 +47,11 @@ export function registerDevCommand(program: Command): void {
 
 async function runDev(flags: DevFlags): Promise<number> {
   const settings = readSettings();
+  // Loopback is no boundary for browsers: the dev cluster's admin API needs a token too.
+  const adminToken = {
+    value: settings.BELFRY_HTTP_TOKEN ?? generateAdminToken(),
+    generated: !settings.BELFRY_HTTP_TOKEN,
+  };
   const schema = flags.schema ?? settings.BELFRY_SCHEMA;
   const replicas = Number(flags.replicas);
   say(`starting embedded PostgreSQL in ${flags.dataDir} …`);
@@ -76,7 +81,7 @@ async function runDev(flags: DevFlags): Promise<number> {
         ? `migrated schema "${schema}" to version ${migrated.current}`
         : `schema "${schema}" is current`,
     );
-    const failed = await runReplicas({ flags, schema, replicas, url: server.url, children });
+    const failed = await runReplicas({ flags, schema, replicas, url: server.url, children, adminToken });
     await server.stop();
     say(
       failed.length
@@ -103,6 +108,7 @@ async function runReplicas(run: {
   replicas: number;
   url: string;
   children: ChildProcess[];
+  adminToken: { value: string; generated: boolean };
 }): Promise<string[]> {
   const { flags, schema, children } = run;
   const adminPort = Number(flags.adminPort);
@@ -130,6 +136,7 @@ async function runReplicas(run: {
           DATABASE_URL: run.url,
           BELFRY_HTTP_PORT: adminPort === 0 ? '0' : String(adminPort + i - 1),
           BELFRY_SHUTDOWN_TIMEOUT: '10s',
+          BELFRY_HTTP_TOKEN: run.adminToken.value,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
@@ -154,6 +161,13 @@ async function runReplicas(run: {
   say(
     `${run.replicas} replicas started${adminPort ? ` (admin: http://127.0.0.1:${adminPort}/readyz …)` : ''}; Ctrl-C to stop`,
   );
+
+  if (adminPort)
+    say(
+      run.adminToken.generated
+        ? `admin API token (generated for this run): ${run.adminToken.value}`
+        : 'admin API token: $BELFRY_HTTP_TOKEN',
+    );
 
   const signalReplicas = () => {
     for (const child of children)
