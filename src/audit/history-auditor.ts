@@ -4,6 +4,7 @@
  *     following the schedule changes the caller reports (see `judgeExpectedFires`);
  *   - every execution reached a terminal status, recovery chains are complete, no fire succeeded twice;
  *   - no leader-only write was made under a stale epoch;
+ *   - each outage's missed fires ran as the trigger's misfire policy says (see `checkMisfirePolicies`);
  *   - with a run log (what the handlers themselves recorded, outside the database): every run has a
  *     recorded attempt, every attempt that succeeded ran, no recover: false fire ran twice, and nothing
  *     ran or was claimed under an identity after it was declared dead (see `checkRunLog`).
@@ -14,6 +15,7 @@
 import {
   attemptsInWindow,
   executionAnomalies,
+  firesWithFirstStatus,
   instanceDeaths,
   staleEpochWrites,
   triggersWithFires,
@@ -28,6 +30,8 @@ import {
   type ScheduleChange,
   type ScheduleVersion,
 } from './expected-fires.js';
+import { DEFAULT_PLAN_LIMITS } from '../engine/fire-planner.js';
+import { checkMisfirePolicies, type PolicyViolation } from './misfire-checker.js';
 import { checkRunLog, type RunLogReport } from './run-log-checker.js';
 import type { RunLog } from './run-log.js';
 
@@ -40,6 +44,8 @@ export interface AuditReport {
   fireViolations: FireViolation[];
   executionAnomalies: ExecutionAnomaly[];
   staleEpochWrites: StaleEpochWrite[];
+  misfireOutages: number;
+  misfirePolicyViolations: PolicyViolation[];
   /** Present when a run log was given. */
   runLog?: RunLogReport;
   ok: boolean;
@@ -64,6 +70,8 @@ export interface AuditOptions {
   runLog?: RunLog;
   /** See `checkRunLog`. */
   deathToleranceMs?: number;
+  /** fire-all's cap, when the scheduler was given other plan limits. */
+  catchUpMax?: number;
 }
 
 export async function auditHistory(ex: Executor, options: AuditOptions): Promise<AuditReport> {
@@ -89,6 +97,10 @@ export async function auditHistory(ex: Executor, options: AuditOptions): Promise
   }
   const anomalies = await executionAnomalies(ex, window);
   const stale = await staleEpochWrites(ex, window);
+  const misfires = checkMisfirePolicies(
+    await firesWithFirstStatus(ex, { ...window, namePattern: options.triggerPattern }),
+    { window, catchUpMax: options.catchUpMax ?? DEFAULT_PLAN_LIMITS.catchUpMax },
+  );
   const runLog = options.runLog
     ? checkRunLog({
         runLog: options.runLog,
@@ -106,11 +118,14 @@ export async function auditHistory(ex: Executor, options: AuditOptions): Promise
     fireViolations: fireViolations.slice(0, cap),
     executionAnomalies: anomalies.slice(0, cap),
     staleEpochWrites: stale.slice(0, cap),
+    misfireOutages: misfires.outages,
+    misfirePolicyViolations: misfires.violations.slice(0, cap),
     ...(runLog ? { runLog: { ...runLog, violations: runLog.violations.slice(0, cap) } } : {}),
     ok:
       fireViolations.length === 0 &&
       anomalies.length === 0 &&
       stale.length === 0 &&
+      misfires.violations.length === 0 &&
       (runLog?.violations.length ?? 0) === 0,
   };
 }

@@ -78,6 +78,10 @@ export function registerAuditCommand(program: Command): void {
             );
           for (const s of report.staleEpochWrites)
             process.stdout.write(`  stale epoch ${s.epoch}: execution ${s.executionId}: ${s.detail}\n`);
+          for (const m of report.misfirePolicyViolations)
+            process.stdout.write(
+              `  misfire policy: ${m.trigger} outage from ${m.outageFrom.toISOString()} decided at ${m.decidedAt.toISOString()}: ${m.detail}\n`,
+            );
           if (report.runLog) {
             const r = report.runLog;
             process.stdout.write(

@@ -199,3 +199,43 @@ export async function instanceDeaths(
      WHERE state = 'dead' AND stopped_at IS NOT NULL`.execute(ex.db);
   return rows.map((row) => ({ instanceId: row.id, name: row.name, deadAt: row.stopped_at }));
 }
+
+export interface PolicyFireRow {
+  name: string;
+  policy: 'skip' | 'fire-once-now' | 'fire-all';
+  counted: boolean;
+  fires: { scheduledAt: Date; firedAt: Date; firstStatus: string }[];
+}
+
+/** Per trigger (not one-offs), its fires in the window with their first attempt's status: for the misfire checker. */
+export async function firesWithFirstStatus(
+  ex: Executor,
+  window: AuditWindow & { namePattern?: string },
+): Promise<PolicyFireRow[]> {
+  const { rows } = await sql<{
+    name: string;
+    misfire_policy: PolicyFireRow['policy'];
+    max_fires: string | null;
+    fires: { scheduled_at: string; fired_at: string; status: string }[] | null;
+  }>`
+    SELECT t.name, t.misfire_policy, t.max_fires,
+           (SELECT json_agg(json_build_object('scheduled_at', f.scheduled_at, 'fired_at', f.fired_at, 'status', e.status)
+                            ORDER BY f.scheduled_at)
+              FROM ${table(ex, 'fires')} f
+              JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id AND e.attempt = 1
+             WHERE f.trigger_id = t.id AND f.scheduled_at >= ${window.since} AND f.scheduled_at < ${window.until}) AS fires
+      FROM ${table(ex, 'triggers')} t
+     WHERE t.kind <> 'once'
+       AND (${window.namePattern ?? null}::text IS NULL OR t.name LIKE ${window.namePattern ?? null})
+     ORDER BY t.name`.execute(ex.db);
+  return rows.map((row) => ({
+    name: row.name,
+    policy: row.misfire_policy,
+    counted: row.max_fires !== null,
+    fires: (row.fires ?? []).map((f) => ({
+      scheduledAt: new Date(f.scheduled_at),
+      firedAt: new Date(f.fired_at),
+      firstStatus: f.status,
+    })),
+  }));
+}

@@ -238,7 +238,7 @@ it(
       `clock offsets: ${runs.offsets.map((o) => `pid ${o.pid} ${o.offsetMs} ms ±${o.uncertaintyMs}`).join(', ')}`,
     );
     log(
-      `audit: ${report.triggersChecked} triggers, ${report.firesExpected} expected fires, ${report.fireViolations.length} fire violations, ${report.executionAnomalies.length} execution anomalies, ${report.staleEpochWrites.length} stale-epoch writes; run log: ${runs.runsChecked} runs, ${runs.attemptsChecked} attempts, ${runs.violations.length} violations`,
+      `audit: ${report.triggersChecked} triggers, ${report.firesExpected} expected fires, ${report.fireViolations.length} fire violations, ${report.executionAnomalies.length} execution anomalies, ${report.staleEpochWrites.length} stale-epoch writes, ${report.misfireOutages} misfire outages with ${report.misfirePolicyViolations.length} policy violations; run log: ${runs.runsChecked} runs, ${runs.attemptsChecked} attempts, ${runs.violations.length} violations`,
     );
     for (const v of report.fireViolations.slice(0, 20))
       log(`  fire ${v.kind}: ${v.trigger} at ${v.scheduledAt.toISOString()} (${v.count})`);
@@ -258,6 +258,7 @@ it(
     expect(report.fireViolations).toEqual([]);
     expect(report.executionAnomalies).toEqual([]);
     expect(report.staleEpochWrites).toEqual([]);
+    expect(report.misfirePolicyViolations).toEqual([]);
     expect(runs.violations).toEqual([]);
     expect(runs.unplacedPids).toEqual([]);
     expect(actions.oneOffs.filter((name) => fired.get(name) !== 1)).toEqual([]);
@@ -269,6 +270,7 @@ it(
       (120 + 2 * OPS_TRIGGERS + YAML_TRIGGERS / 2) * DURATION_S,
     );
     expect(runs.runsChecked).toBeGreaterThan(100 * DURATION_S);
+    expect(report.misfireOutages).toBeGreaterThan(0);
 
     // Every fault really happened.
     expect([...record.kinds].sort()).toEqual([...FAULT_KINDS].sort());
