@@ -197,11 +197,11 @@ function waitUntilReady(child: ChildProcess, port: number, log: (line: string) =
       settled = true;
       clearTimeout(timer);
       if (child.exitCode === null) child.kill('SIGKILL');
-      const hint = /already in use|could not bind/i.test(reason)
+      const hint = /already in use|could not bind/i.test(output)
         ? `port ${port} is taken (another belfry dev?); stop it or pass --port`
-        : /postmaster\.pid/.test(reason)
+        : /postmaster\.pid/.test(output)
           ? 'another server uses this data directory (another belfry dev?); stop it first'
-          : 'see the message above';
+          : 'check the data directory and the port';
       reject(new EmbeddedPostgresError(`the embedded PostgreSQL did not start: ${reason}; ${hint}`));
     };
     const timer = setTimeout(
@@ -232,5 +232,7 @@ function lastMeaningfulLine(output: string): string {
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean);
-  return lines.find((line) => /FATAL|ERROR|error:/.test(line)) ?? lines.at(-1) ?? '';
+  const line = lines.find((candidate) => /FATAL|ERROR|error:/.test(candidate)) ?? lines.at(-1) ?? '';
+  // The server's "2026-01-01 00:00:00.000 UTC [123] " prefix says nothing the user needs.
+  return line.replace(/^\d{4}-\d\d-\d\d [\d:.]+ \S+ \[\d+\] /, '').replace(/\s+/g, ' ');
 }
