@@ -30,39 +30,11 @@ import {
   DEFAULT_PLAN_LIMITS,
   fireOf,
   planTrigger,
+  UNPLANNABLE,
+  unplannableTrigger,
   type PlanLimits,
-  type PlannedFire,
 } from './fire-planner.js';
 import type { SchedulerEventBus } from './scheduler-events.js';
-
-/** The error text of the history row written when a trigger is paused because it cannot be planned. */
-const UNPLANNABLE = 'paused: schedule failed';
-
-/**
- * The advance and history row for a trigger whose schedule cannot be built: paused with the reason, its
- * due time recorded `skipped` (and taken as the last recorded fire, so a later replan resumes after it).
- * A fix (the calendar re-created, the trigger re-applied) records a replan, which resumes it.
- */
-function unplannableTrigger(
-  trigger: DueTrigger,
-  error: unknown,
-): { advance: TriggerAdvance; fire: PlannedFire | null } {
-  const reason = `schedule failed: ${error instanceof Error ? error.message : String(error)}`;
-  const scheduledAt = trigger.nextFireAt;
-  return {
-    advance: {
-      id: trigger.id,
-      version: trigger.version,
-      nextFireAt: null,
-      previousFireAt: scheduledAt,
-      fired: 0,
-      state: 'paused',
-      misfireUntil: null,
-      pausedReason: reason,
-    },
-    fire: scheduledAt ? { scheduledAt, kind: 'skipped', delayMs: 0, note: `paused: ${reason}` } : null,
-  };
-}
 
 export interface TriggerAcquirerOptions {
   executor: Executor;
