@@ -3,10 +3,12 @@
  * Loopback is not a boundary for browsers: any web page can send a request to 127.0.0.1, and a page on
  * a rebound DNS name (evil.example resolving to 127.0.0.1) can even read the answers. So:
  *
- * - `Host` must name the server: the address it listens on, `localhost` and the loopback addresses when
- *   it listens on loopback, and the names in BELFRY_HTTP_ALLOWED_HOSTS. A server listening on every
- *   interface (0.0.0.0, ::) accepts any IP literal and this host's name; other names only when listed
- *   (it needs a token there anyway, which a rebinding page does not have).
+ * - `Host` must name the server. On loopback, where a token is optional, that is always checked: the
+ *   address it listens on, `localhost`, the loopback addresses and the names in
+ *   BELFRY_HTTP_ALLOWED_HOSTS. Beyond loopback a token is required, which a rebinding page does not
+ *   have (browsers never add it on their own), so Host is checked only when BELFRY_HTTP_ALLOWED_HOSTS
+ *   lists names: then the listen address, IP literals (when listening on every interface), this host's
+ *   name and the listed names pass. Unset, service names (`belfry-1:8080`) keep working as before.
  * - `Origin`, when a browser sends one, must be the server itself (same host and port as `Host`).
  *
  * Pure functions of the request's headers; admin-guard.ts applies them.
@@ -33,6 +35,8 @@ export interface HostPolicy {
   names: ReadonlySet<string>;
   /** Listening on every interface: any IP literal is acceptable too. */
   anyAddress: boolean;
+  /** Beyond loopback with no names configured: Host is not checked. */
+  anyHost: boolean;
 }
 
 export function hostPolicy(listenHost: string, extra: readonly string[], ownHostname: string): HostPolicy {
@@ -44,7 +48,7 @@ export function hostPolicy(listenHost: string, extra: readonly string[], ownHost
     for (const name of ['localhost', '127.0.0.1', '::1']) names.add(name);
   }
   if (anyAddress) names.add(ownHostname.toLowerCase());
-  return { names, anyAddress };
+  return { names, anyAddress, anyHost: !isLoopbackAddress(listen) && extra.length === 0 };
 }
 
 /** The host name of a `Host` header or an origin's authority: lower-case, without port or brackets. */
@@ -58,6 +62,7 @@ export function hostnameOf(authority: string): string {
 }
 
 export function hostAllowed(hostHeader: string | undefined, policy: HostPolicy): boolean {
+  if (policy.anyHost) return true;
   if (!hostHeader) return false;
   const name = hostnameOf(hostHeader);
   if (policy.names.has(name)) return true;

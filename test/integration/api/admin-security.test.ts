@@ -75,6 +75,11 @@ describe('what a browser can do to a server on loopback (item 6)', () => {
     expect(await at('10.1.2.3:8080')).toBe(200);
     expect(await at('belfry.example.com')).toBe(200);
     expect(await at('rebound.example')).toBe(403);
+    // Beyond loopback without listed names, the token is the boundary: service names keep working.
+    const open = await build({ host: '0.0.0.0', token: ADMIN });
+    expect(
+      await status(open, { method: 'GET', url: '/api/v1/jobs', headers: { host: 'belfry-1:8080', ...auth } }),
+    ).toBe(200);
   });
 
   it("refuses an Origin that is not the server's own, on reads and changes", async () => {
