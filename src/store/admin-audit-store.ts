@@ -93,3 +93,25 @@ export async function queryAdminAudit(
     instanceId: row.instance_id,
   }));
 }
+
+/**
+ * Deletes at most `limit` audit rows older than the retention window (by the database clock), oldest
+ * first; for the leader's retention pass, inside its lease-checked transaction like the history's.
+ */
+export async function pruneAdminAudit(
+  executor: Executor,
+  params: { retentionMs: number; limit: number; now?: Date },
+): Promise<number> {
+  const { rows } = await sql<{ count: number }>`
+    WITH doomed AS (
+      SELECT id FROM ${auditTable(executor)}
+       WHERE at < ${dbNow(params.now)} - ${params.retentionMs} * interval '1 millisecond'
+       ORDER BY at
+       LIMIT ${params.limit}
+    ), gone AS (
+      DELETE FROM ${auditTable(executor)} a USING doomed WHERE a.id = doomed.id RETURNING 1
+    )
+    SELECT count(*)::int AS count FROM gone
+  `.execute(executor.db);
+  return rows[0]!.count;
+}
