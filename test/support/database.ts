@@ -2,7 +2,9 @@
  * Picks the PostgreSQL server for the whole test run, in this order:
  *   1. DATABASE_URL, when set;
  *   2. a testcontainers PostgreSQL, when a Docker engine answers;
- *   3. an embedded PostgreSQL from npm (what CI on this machine uses).
+ *   3. an embedded PostgreSQL from npm (what CI on this machine uses). As root in a private folder its
+ *      data moves where the postgres user can reach it (src/dev/postgres-placement.ts); stop() removes
+ *      it wherever it lives.
  * Every test of storage, clustering and the engine runs on the real thing; there is no mock.
  */
 import { randomBytes } from 'node:crypto';
