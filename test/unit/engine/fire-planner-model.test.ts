@@ -10,7 +10,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { MisfirePolicy, PlanLimits, PlanTrigger } from '../../../src/engine/fire-planner.js';
+import {
+  planTrigger,
+  type MisfirePolicy,
+  type PlanLimits,
+  type PlanTrigger,
+} from '../../../src/engine/fire-planner.js';
 import { compileSchedule, type Schedule, type ScheduleSpec } from '../../../src/time/schedule.js';
 import { drive } from './planner-driver.js';
 
@@ -112,6 +117,53 @@ describe('planner against a brute-force model', () => {
         expect(actual).toEqual(model(s, schedule, first, resumedAt, result.endedAt.getTime()));
       }),
       { numRuns: 400 },
+    );
+  });
+});
+
+describe('replanning against its rule', () => {
+  it('keeps a due fire, never skips one, never goes back to or before the last recorded fire', () => {
+    fc.assert(
+      fc.property(
+        specs,
+        specs,
+        fc.integer({ min: 0, max: 10 * 60_000 }),
+        fc.integer({ min: 0, max: 10 * 60_000 }),
+        fc.integer({ min: 0, max: 5_000 }),
+        (oldSpec, newSpec, previousOffsetMs, changeOffsetMs, passDelayMs) => {
+          const before = compileSchedule(oldSpec);
+          const after = compileSchedule(newSpec);
+          const previous = before.next(new Date(ORIGIN + previousOffsetMs))!;
+          const next = before.next(previous)!;
+          // The change lands anywhere around the stored next fire; the planner takes it in a little later.
+          const replanAt = new Date(previous.getTime() + changeOffsetMs);
+          const now = new Date(Math.max(replanAt.getTime(), next.getTime() - 20) + passDelayMs);
+          const row: PlanTrigger = {
+            nextFireAt: next,
+            previousFireAt: previous,
+            startAt: null,
+            timesFired: 0,
+            maxFires: null,
+            endAt: null,
+            misfirePolicy: 'fire-once-now',
+            misfireThresholdMs: 86_400_000, // lateness is the outage tests' business
+            replanAt,
+            misfireUntil: null,
+          };
+          const plan = planTrigger(row, after, now);
+          if (next.getTime() <= replanAt.getTime()) {
+            // Already due when the change came: it is recorded (run, being on time) and the new schedule
+            // continues after it.
+            expect(plan.fires.map((f) => f.scheduledAt)).toEqual([next]);
+            expect(plan.nextFireAt).toEqual(after.next(next));
+          } else {
+            expect(plan.fires).toEqual([]);
+            expect(plan.nextFireAt).toEqual(after.next(replanAt));
+          }
+          expect(plan.nextFireAt!.getTime()).toBeGreaterThan(previous.getTime());
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });
