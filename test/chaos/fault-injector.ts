@@ -1,7 +1,7 @@
 /**
  * The faults of the chaos test, each of which records what it actually did, so the test can assert that
  * every fault really happened (a kill that hit nothing, or a stall shorter than the lease, proves nothing):
- *   - kill: SIGKILL a replica running recoverable work, restart it 2 s later;
+ *   - kill: SIGKILL a replica running recoverable work, restart it 2 s later (and wait until it is up);
  *   - stall: SIGSTOP the leader past its lease and past dead-after, then SIGCONT: the leader must declare
  *     the stalled instance dead while it sleeps (the dead-identity case of issue 10, item 3);
  *   - cut: pg_terminate_backend a replica's connections (another replica is tried when one had none);
@@ -86,7 +86,11 @@ export class FaultInjector {
     victim.child.kill('SIGKILL');
     await victim.exited;
     await sleep(2_000);
-    cluster.replicas = cluster.replicas.filter((r) => r !== victim).concat(cluster.start(victim.name));
+    const replacement = cluster.start(victim.name);
+    cluster.replicas = cluster.replicas.filter((r) => r !== victim).concat(replacement);
+    // The next fault waits until it is up: the library's start() does not wait for the database (only
+    // `belfry start` does), so a PostgreSQL restart during its start would fail the harness, not Belfry.
+    await replacement.waitFor('started', () => true, 60_000);
   }
 
   async #stall(): Promise<void> {
