@@ -1,10 +1,12 @@
 /**
  * The hardening of the built-in jobs (issue #11, items 7 to 9): command jobs stop their whole process
  * group and settle on exit; http jobs read a capped body, keep to their origin and time out per phase;
- * resolved secrets never reach error text or stored output.
+ * resolved secrets never reach error text, stored output or the log.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -21,6 +23,9 @@ import {
 } from '../../../src/jobs/builtin/http-job.js';
 import type { SecretSources } from '../../../src/jobs/builtin/secret-value.js';
 import type { JobContext } from '../../../src/jobs/job.js';
+import { attachExecutionLog } from '../../../src/cli/execution-log.js';
+import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 
 const SECRET = 'sup3r-s3cret-t0ken';
 const secrets: SecretSources = {
@@ -232,5 +237,54 @@ describe('the http job limits what it reads and where it goes', () => {
     const job = createHttpJobClass({ url: { env: 'URL' } }, { secrets: withSecret });
     const error = await failure(new job().execute(context()) as Promise<unknown>);
     expect(error.message).toBe('GET {env: URL} answered 500: you asked for /echo-url?token=[redacted]');
+  });
+});
+
+describe('secrets in a running scheduler', () => {
+  it('never reach the stored history or the log, only [redacted] does', async () => {
+    let logged = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logged += chunk.toString();
+        done();
+      },
+    });
+    const database = await createTestDatabase();
+    const logger = pino({ level: 'debug' }, sink);
+    const scheduler = testScheduler(database, { logger });
+    // What `belfry start` logs about executions.
+    attachExecutionLog(scheduler, logger);
+    try {
+      const env = { API_TOKEN: { env: 'API_TOKEN' } };
+      scheduler.registerJob(
+        'leaky-ok',
+        createCommandJobClass({ command: 'bash', args: ['-c', 'echo "using $API_TOKEN"'], env }, { secrets }),
+      );
+      scheduler.registerJob(
+        'leaky-fail',
+        createCommandJobClass(
+          { command: 'bash', args: ['-c', 'echo "rejected $API_TOKEN" >&2; exit 1'], env },
+          { secrets },
+        ),
+      );
+      await scheduler.start();
+      const finished = waitForEvents(scheduler, 'execution:finished', 2);
+      await scheduler.fireNow('leaky-ok');
+      await scheduler.fireNow('leaky-fail');
+      await finished;
+      await scheduler.stop();
+      const { rows } = await sql<{ job: string; result: unknown; error: string | null }>`
+        SELECT job, result, error FROM ${sql.table(`${database.schema}.job_history`)}`.execute(database.db);
+      expect(rows.find((row) => row.job === 'leaky-ok')?.result).toEqual({
+        exitCode: 0,
+        stdoutTail: 'using [redacted]\n',
+      });
+      expect(rows.find((row) => row.job === 'leaky-fail')?.error).toMatch(/rejected \[redacted\]/);
+      expect(logged).toMatch(/rejected \[redacted\]/);
+      expect(JSON.stringify(rows) + logged).not.toContain(SECRET);
+    } finally {
+      await scheduler.stop();
+      await dropTestDatabase(database);
+    }
   });
 });
