@@ -8,8 +8,8 @@
  * - the migration files are read once, when the probe is built, not per request;
  * - a check that takes longer than `timeoutMs` answers "not ready, database unreachable".
  */
+import pg from 'pg';
 import type { SchedulerHealth } from '../scheduler-options.js';
-import { openDatabase, type BelfryDatabase } from '../store/database.js';
 import { loadMigrations, migrationsCurrent, type Migration } from '../store/migrator.js';
 import type { Clock } from '../time/clock.js';
 
@@ -33,7 +33,7 @@ export class ReadinessProbe {
   readonly #cacheMs: number;
   readonly #timeoutMs: number;
   readonly #migrations: Migration[];
-  #database: BelfryDatabase | undefined;
+  #pool: pg.Pool | undefined;
   #cached: { health: SchedulerHealth; at: number } | undefined;
   #inFlight: Promise<SchedulerHealth> | undefined;
   #closed = false;
@@ -56,10 +56,12 @@ export class ReadinessProbe {
     return this.#inFlight;
   }
 
+  /** Bounded by `timeoutMs` even when the database is unreachable (a connect in flight times out). */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#inFlight?.catch(() => {});
-    await this.#database?.destroy();
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.end().catch(() => {});
   }
 
   async #run(): Promise<SchedulerHealth> {
@@ -81,16 +83,29 @@ export class ReadinessProbe {
 
   #migrationsCurrent(): Promise<boolean> {
     if (this.#closed) return Promise.reject(new Error('the readiness probe is closed'));
-    this.#database ??= openDatabase({
-      connectionString: this.#scheduler.database.connectionString,
-      schema: this.#scheduler.database.schema,
-      maxConnections: 1,
-      statementTimeoutMs: this.#timeoutMs,
-      applicationName: 'belfry-probe',
-      // An idle probe connection that the server closed is replaced at the next check.
-      onIdleError: () => {},
+    const { connectionString, schema } = this.#scheduler.database;
+    this.#pool ??= this.#openPool(connectionString);
+    return migrationsCurrent(this.#pool, schema, this.#migrations);
+  }
+
+  /**
+   * One connection, every wait bounded by `timeoutMs` (connecting too: a probe must answer quickly, and
+   * closing the probe must not wait out a long connect to an unreachable database).
+   */
+  #openPool(connectionString: string): pg.Pool {
+    const pool = new pg.Pool({
+      connectionString,
+      max: 1,
+      statement_timeout: this.#timeoutMs,
+      connectionTimeoutMillis: this.#timeoutMs,
+      // Longer than a kubelet's probe period (10 s), so periodic probes reuse the connection.
+      idleTimeoutMillis: 30_000,
+      application_name: 'belfry-probe',
     });
-    return migrationsCurrent(this.#database.pool, this.#database.schema, this.#migrations);
+    // An idle probe connection that the server closed is replaced at the next check.
+    pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
+    return pool;
   }
 
   #unreachable(): SchedulerHealth {
