@@ -10,7 +10,7 @@
  * Every handler start is appended to a run log outside the database (replica-process.ts). Then:
  *   - the history auditor (the same code as `belfry audit`) must find every owed fire exactly once
  *     (following the schedule changes), every execution terminal, recovery chains complete, no stale
- *     leader write, and, holding the run log against the history: no run without a recorded attempt, no
+ *     leader write, each outage's missed fires run as its misfire policy says, and, holding the run log against the history: no run without a recorded attempt, no
  *     succeeded attempt without a run, no recover: false fire run twice, nothing claimed or started under
  *     an identity after it was declared dead;
  *   - every fault really happened: kinds all injected, connections killed > 0, a stall longer than the

@@ -60,7 +60,7 @@ scheduler.registerJob('sleep-recover', SleepJob, { recover: true });
 scheduler.registerJob('ops-sleep', SleepJob);
 
 /** Pairs this process's wall clock (faked under libfaketime) with the database's clock_timestamp(). */
-async function sampleClock(): Promise<void> {
+async function sampleClock(): Promise<boolean> {
   const client = new pg.Client({ connectionString: env.DATABASE_URL, connectionTimeoutMillis: 2_000 });
   client.on('error', () => {});
   try {
@@ -76,14 +76,19 @@ async function sampleClock(): Promise<void> {
         rttMs: after - before,
       }),
     );
+    return true;
   } catch {
     // The database is restarting or this connection was cut: the next sample will do.
+    return false;
   } finally {
     await client.end().catch(() => {});
   }
 }
 if (runLog) {
-  void sampleClock();
+  // The first sample matters most (a process killed early must still be placeable): retry it quickly.
+  void (async () => {
+    for (let tries = 0; tries < 40 && !(await sampleClock()); tries += 1) await sleep(250);
+  })();
   setInterval(() => void sampleClock(), 5_000).unref();
 }
 
