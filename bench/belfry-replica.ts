@@ -4,9 +4,9 @@
  * goes away). Started by bench/run.ts and bench/failover.ts; not meant to be run by hand.
  *
  * Jobs:
- *   - `noop`: does nothing; records when its handler started (wall clock), so the orchestrator can
- *     measure handler-side lag next to the `job_history` lag (`started_at` there is the acquiring
- *     transaction's now(), a few ms before the handler runs).
+ *   - `noop`: does nothing; records when its handler started (wall clock) against `data.dueAt` (the
+ *     intended start the orchestrator stamped, as it does for the peers) or else the fire's scheduled
+ *     time, and against `data.addedAt` (when the orchestrator asked for it).
  *   - `sleep` (`recover: true`): tells the orchestrator it started, then runs until released or aborted:
  *     the job the failover benchmark kills a replica under.
  */
@@ -20,8 +20,9 @@ export interface ReplicaConfig {
   connectionString: string;
   schema: string;
   instanceName: string;
-  concurrency: number;
-  batchSize: number;
+  /** Unset: the library's default (the bench's "defaults" column sets none of these). */
+  concurrency?: number;
+  batchSize?: number;
   maxIdleMs?: number;
   shutdownTimeoutMs?: number;
   timings?: Partial<ClusterTimings>;
@@ -42,13 +43,15 @@ const samples = new Map<string, GroupSamples>();
 let releaseSleepers = new AbortController();
 
 class NoopJob {
-  execute(ctx: JobContext<{ addedAt?: number }>): null {
+  execute(ctx: JobContext<{ addedAt?: number; dueAt?: number } | null>): null {
     const at = wallMs();
     let group = samples.get(ctx.fire.group);
     if (!group) samples.set(ctx.fire.group, (group = { starts: [], lags: [], addLags: [] }));
     group.starts.push(at);
-    group.lags.push(at - ctx.fire.scheduledAt.getTime());
-    if (typeof ctx.data.addedAt === 'number') group.addLags.push(at - ctx.data.addedAt);
+    // The intended start the orchestrator stamped (as for the peers), else the fire's scheduled time.
+    const due = typeof ctx.data?.dueAt === 'number' ? ctx.data.dueAt : ctx.fire.scheduledAt.getTime();
+    group.lags.push(at - due);
+    if (typeof ctx.data?.addedAt === 'number') group.addLags.push(at - ctx.data.addedAt);
     return null;
   }
 }
@@ -77,15 +80,16 @@ const logger = pino(
   { level: config.logLevel ?? 'warn', base: { replica: config.instanceName } },
   pino.destination(2),
 );
+// Only the options the orchestrator set are passed, so an unset one is the library's own default.
 const scheduler = createScheduler({
   connectionString: config.connectionString,
   schema: config.schema,
   instanceName: config.instanceName,
-  concurrency: config.concurrency,
-  batchSize: config.batchSize,
-  maxIdleMs: config.maxIdleMs,
-  shutdownTimeoutMs: config.shutdownTimeoutMs ?? 10_000,
-  timings: config.timings,
+  ...(config.concurrency === undefined ? {} : { concurrency: config.concurrency }),
+  ...(config.batchSize === undefined ? {} : { batchSize: config.batchSize }),
+  ...(config.maxIdleMs === undefined ? {} : { maxIdleMs: config.maxIdleMs }),
+  ...(config.shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs: config.shutdownTimeoutMs }),
+  ...(config.timings === undefined ? {} : { timings: config.timings }),
   logger,
 });
 scheduler.registerJob('noop', NoopJob);

@@ -30,7 +30,7 @@ import { startBenchServer } from './support/postgres.js';
 import { writeJson } from './support/report.js';
 import { round, summarize } from './support/stats.js';
 import { monoMs, nextWholeSecond, sleep, waitFor, wallMs } from './support/time.js';
-import { startReplicas } from './suites/belfry.js';
+import { startReplicas } from './systems/belfry.js';
 import { openDatabase } from '../src/store/database.js';
 import { insertOneOffTrigger } from '../src/store/definition-store.js';
 import { migrate } from '../src/store/migrator.js';

@@ -1,36 +1,46 @@
 /**
  * A worker process of a peer system (graphile-worker or pg-boss) for the comparison in bench/run.ts.
- * Its one task, `noop`, records when its handler started (wall clock) and the lag against the time the
- * orchestrator put in the payload: `runAt` (the instant the job was due), `addedAt` (when it was
- * enqueued) or, for cron, the scheduled minute. Nothing is written to the database per job, so the
- * measurement adds no load to the system measured.
+ * Its one task, `noop`, records when its handler started (wall clock) and the lag against the times the
+ * orchestrator put in the payload: `dueAt` (when the job was meant to start) and `addedAt` (when it was
+ * asked for). Nothing is written to the database per job, so the measurement adds no load to the system
+ * measured. Only the options the orchestrator set are passed, so an unset one is the library's default.
  */
 import { Logger, run, type Runner } from 'graphile-worker';
 import PgBoss from 'pg-boss';
 import { childConfig, sendToParent, serveParent } from './support/children.js';
 import { wallMs } from './support/time.js';
 
+export interface GraphileWorkerOptions {
+  concurrency?: number;
+  pollInterval?: number;
+  maxPoolSize?: number;
+  /** graphile-worker's preset `worker` options (localQueue, completeJobBatchDelay, failJobBatchDelay). */
+  preset?: {
+    localQueue?: { size: number };
+    completeJobBatchDelay?: number;
+    failJobBatchDelay?: number;
+  };
+}
+
+export interface PgBossWorkerOptions {
+  /** `work()` calls on the queue per process: pg-boss 10's way to run fetch loops side by side. */
+  workers: number;
+  batchSize?: number;
+  pollingIntervalSeconds?: number;
+}
+
 export interface PeerWorkerConfig {
   system: 'graphile-worker' | 'pg-boss';
   connectionString: string;
   name: string;
-  graphile?: { concurrency: number; pollInterval: number; crontab?: string };
-  pgBoss?: {
-    queues: string[];
-    batchSize: number;
-    pollingIntervalSeconds: number;
-    schedule: boolean;
-    cronMonitorIntervalSeconds?: number;
-    cronWorkerIntervalSeconds?: number;
-  };
+  graphile?: GraphileWorkerOptions;
+  pgBoss?: PgBossWorkerOptions;
 }
 
 export interface PeerPayload {
   g: string;
-  runAt?: number;
+  dueAt?: number;
   addedAt?: number;
-  /** Added by graphile-worker to jobs its crontab created. */
-  _cron?: { ts: string };
 }
 
 interface GroupSamples {
@@ -48,47 +58,45 @@ function record(payload: PeerPayload | null | undefined): void {
   let group = samples.get(name);
   if (!group) samples.set(name, (group = { starts: [], lags: [], addLags: [] }));
   group.starts.push(at);
-  const due = payload?._cron ? Date.parse(payload._cron.ts) : payload?.runAt;
-  if (typeof due === 'number') group.lags.push(at - due);
+  if (typeof payload?.dueAt === 'number') group.lags.push(at - payload.dueAt);
   if (typeof payload?.addedAt === 'number') group.addLags.push(at - payload.addedAt);
+}
+
+/** The object without its undefined values (so the library's own default applies). */
+function defined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 let stop: () => Promise<void> = async () => {};
 
 if (config.system === 'graphile-worker') {
-  const options = config.graphile!;
+  const options = config.graphile ?? {};
   const quiet = new Logger(() => (level, message) => {
     if (level === 'error') process.stderr.write(`[graphile-worker] ${message}\n`);
   });
   const runner: Runner = await run({
     connectionString: config.connectionString,
-    concurrency: options.concurrency,
-    pollInterval: options.pollInterval,
+    ...defined({
+      concurrency: options.concurrency,
+      pollInterval: options.pollInterval,
+      maxPoolSize: options.maxPoolSize,
+    }),
+    ...(options.preset ? { preset: { worker: options.preset } } : {}),
     noHandleSignals: true,
     logger: quiet,
     taskList: { noop: async (payload) => void record(payload as PeerPayload) },
-    crontab: options.crontab ?? '',
+    crontab: '',
   });
   stop = () => runner.stop();
 } else {
-  const options = config.pgBoss!;
-  const boss = new PgBoss({
-    connectionString: config.connectionString,
-    application_name: config.name,
-    schedule: options.schedule,
-    ...(options.cronMonitorIntervalSeconds
-      ? { cronMonitorIntervalSeconds: options.cronMonitorIntervalSeconds }
-      : {}),
-    ...(options.cronWorkerIntervalSeconds
-      ? { cronWorkerIntervalSeconds: options.cronWorkerIntervalSeconds }
-      : {}),
-  });
+  const options = config.pgBoss ?? { workers: 1 };
+  const boss = new PgBoss({ connectionString: config.connectionString, application_name: config.name });
   boss.on('error', (error) => process.stderr.write(`[pg-boss] ${String(error)}\n`));
   await boss.start();
-  for (const queue of options.queues) {
+  for (let i = 0; i < options.workers; i += 1) {
     await boss.work<PeerPayload>(
-      queue,
-      { batchSize: options.batchSize, pollingIntervalSeconds: options.pollingIntervalSeconds },
+      'noop',
+      defined({ batchSize: options.batchSize, pollingIntervalSeconds: options.pollingIntervalSeconds }),
       async (jobs) => {
         for (const job of jobs) record(job.data);
       },

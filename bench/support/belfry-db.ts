@@ -73,6 +73,39 @@ export async function insertBenchTriggers(
   }
 }
 
+/**
+ * Inserts one-off triggers due at `at` (null: now, by the database clock) in one statement and notifies
+ * the replicas, in one transaction: the same rows `scheduleAt`/`fireNow` write (insertOneOffTrigger:
+ * kind 'once', max_fires 1, source 'api', misfire 'fire-once-now', a `<job>.once.<uuid>` name), so the
+ * bench enqueues N jobs in one round trip as the peers' bulk APIs do.
+ */
+export async function insertOneOffTriggers(
+  pool: pg.Pool,
+  schema: string,
+  params: { group: string; job: string; at: Date | null; data: readonly Record<string, unknown>[] },
+): Promise<void> {
+  const s = quoted(schema);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `INSERT INTO ${s}.triggers (name, group_name, job_name, kind, spec, data, state, next_fire_at, max_fires,
+                                  source, misfire_policy)
+       SELECT $2 || '.once.' || gen_random_uuid(), $1, $2, 'once', jsonb_build_object('kind', 'once', 'at', to_json(at)),
+              u.data, 'waiting', at, 1, 'api', 'fire-once-now'
+         FROM (SELECT coalesce($3::timestamptz, now()) AS at) s, unnest($4::jsonb[]) AS u(data)`,
+      [params.group, params.job, params.at, params.data.map((d) => JSON.stringify(d))],
+    );
+    await client.query('SELECT pg_notify($1, $2)', [changeChannel(schema), 'triggers']);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 export async function countFires(pool: pg.Pool, schema: string, group: string): Promise<number> {
   const { rows } = await pool.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM ${quoted(schema)}.fires WHERE trigger_group = $1`,
