@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { startEmbeddedPostgres } from '../dev/embedded-postgres.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../dev/embedded-postgres.js';
 import { openDatabase } from '../store/database.js';
 import { migrate } from '../store/migrator.js';
 import { generateAdminToken, readSettings } from './settings.js';
@@ -54,6 +54,23 @@ async function runDev(flags: DevFlags): Promise<number> {
   };
   const schema = flags.schema ?? settings.BELFRY_SCHEMA;
   const replicas = Number(flags.replicas);
+  // Installed first: a Ctrl-C while the server starts or migrates ends the run there, cleanly.
+  const stop = stopRequests();
+  try {
+    return await runServerAndReplicas({ flags, schema, replicas, adminToken, stop });
+  } finally {
+    stop.remove();
+  }
+}
+
+async function runServerAndReplicas(run: {
+  flags: DevFlags;
+  schema: string;
+  replicas: number;
+  adminToken: { value: string; generated: boolean };
+  stop: StopRequests;
+}): Promise<number> {
+  const { flags, schema, replicas, adminToken, stop } = run;
   say(`starting embedded PostgreSQL in ${flags.dataDir} …`);
   const server = await startEmbeddedPostgres({
     dataDir: flags.dataDir,
@@ -74,6 +91,7 @@ async function runDev(flags: DevFlags): Promise<number> {
   try {
     if (server.relocatedNote) say(server.relocatedNote);
     say(`PostgreSQL ready at postgres://postgres:***@127.0.0.1:${server.port}/postgres`);
+    if (stop.requested) return await stoppedEarly(server);
     const database = openDatabase({ connectionString: server.url, schema, maxConnections: 1 });
     const migrated = await migrate(database.pool, schema).finally(() => database.destroy());
     say(
@@ -81,7 +99,16 @@ async function runDev(flags: DevFlags): Promise<number> {
         ? `migrated schema "${schema}" to version ${migrated.current}`
         : `schema "${schema}" is current`,
     );
-    const failed = await runReplicas({ flags, schema, replicas, url: server.url, children, adminToken });
+    if (stop.requested) return await stoppedEarly(server);
+    const failed = await runReplicas({
+      flags,
+      schema,
+      replicas,
+      url: server.url,
+      children,
+      adminToken,
+      stop,
+    });
     await server.stop();
     say(
       failed.length
@@ -109,6 +136,7 @@ async function runReplicas(run: {
   url: string;
   children: ChildProcess[];
   adminToken: { value: string; generated: boolean };
+  stop: StopRequests;
 }): Promise<string[]> {
   const { flags, schema, children } = run;
   const adminPort = Number(flags.adminPort);
@@ -173,26 +201,62 @@ async function runReplicas(run: {
     for (const child of children)
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   };
-  const removeHandlers = onStopSignals(
-    {
-      graceful() {
-        if (stopping) return;
-        stopping = true;
-        say('stopping replicas gracefully (drain, resign, check out) …');
-        signalReplicas();
-      },
-      urgent() {
-        say('second Ctrl-C: replicas exit now');
-        signalReplicas();
-      },
+  run.stop.onRequest(
+    () => {
+      if (stopping) return;
+      stopping = true;
+      say('stopping replicas gracefully (drain, resign, check out) …');
+      signalReplicas();
     },
-    { clock: systemClock },
+    () => {
+      say('second Ctrl-C: replicas exit now');
+      signalReplicas();
+    },
   );
   // Every replica exited on its own: nothing left to run.
   void Promise.all(exited).then(() => (stopping = true));
   await Promise.all(exited);
-  removeHandlers();
   return failed;
+}
+
+async function stoppedEarly(server: EmbeddedServer): Promise<number> {
+  await server.stop();
+  say('stopped before the replicas started; data kept for the next run');
+  return 0;
+}
+
+interface StopRequests {
+  readonly requested: boolean;
+  /** What to do on the first request (at once if it already came) and on a later, separate one. */
+  onRequest(graceful: () => void, urgent: () => void): void;
+  remove(): void;
+}
+
+function stopRequests(): StopRequests {
+  let requested = false;
+  let graceful = () => {};
+  let urgent = () => {};
+  const remove = onStopSignals(
+    {
+      graceful() {
+        requested = true;
+        graceful();
+      },
+      urgent: () => urgent(),
+    },
+    { clock: systemClock },
+  );
+  return {
+    get requested() {
+      return requested;
+    },
+    onRequest(onGraceful, onUrgent) {
+      graceful = onGraceful;
+      urgent = onUrgent;
+      if (requested) onGraceful();
+    },
+    remove,
+  };
 }
 
 function say(message: string): void {

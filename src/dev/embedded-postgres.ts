@@ -75,7 +75,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     if (runAs) chownSync(dataDir, runAs.uid, runAs.gid);
     try {
-      await initialise(join(binDir, 'initdb'), dataDir, runAs, log);
+      await initialise(join(binDir, 'initdb'), dataDir, { runAs, detached: options.ownProcessGroup }, log);
     } catch (error) {
       rmSync(dataDir, { recursive: true, force: true }); // the next run starts clean
       throw error;
@@ -133,16 +133,16 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
 async function initialise(
   initdb: string,
   dataDir: string,
-  runAs: RunAs | undefined,
+  how: RunHow,
   log: (line: string) => void,
 ): Promise<void> {
   // The password file must be readable by the server's user and by nobody else.
   const folder = mkdtempSync(join(tmpdir(), 'belfry-pw-'));
   const passwordFile = join(folder, 'password');
   writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
-  if (runAs) {
-    chownSync(folder, runAs.uid, runAs.gid);
-    chownSync(passwordFile, runAs.uid, runAs.gid);
+  if (how.runAs) {
+    chownSync(folder, how.runAs.uid, how.runAs.gid);
+    chownSync(passwordFile, how.runAs.uid, how.runAs.gid);
   }
   try {
     const output = await run(
@@ -157,7 +157,7 @@ async function initialise(
         '--no-sync',
         '--no-instructions',
       ],
-      runAs,
+      how,
     );
     log(output);
   } catch (error) {
@@ -170,10 +170,17 @@ async function initialise(
   }
 }
 
-function run(command: string, args: string[], runAs: RunAs | undefined): Promise<string> {
+interface RunHow {
+  runAs?: RunAs;
+  /** In its own process group (see ownProcessGroup): a Ctrl-C must not kill initdb half-way. */
+  detached?: boolean;
+}
+
+function run(command: string, args: string[], how: RunHow): Promise<string> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(command, args, {
-      ...runAs,
+      ...how.runAs,
+      detached: how.detached ?? false,
       env: { ...process.env, LC_MESSAGES: 'C' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

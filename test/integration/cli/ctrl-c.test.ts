@@ -5,12 +5,13 @@
  * replica to declare. The terminal is a tmux pane running an interactive bash.
  */
 import { spawnSync } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../src/dev/embedded-postgres.js';
-import { REPO } from './cli-process.js';
+import { belfry, REPO } from './cli-process.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux) {
@@ -77,4 +78,29 @@ describe.skipIf(!hasTmux)('Ctrl-C in a terminal', () => {
     expect(second).not.toMatch(/declared dead|second signal/);
     expect(second).toMatch(/EXIT=0/);
   }, 240_000);
+});
+
+describe('Ctrl-C while belfry dev is still starting', () => {
+  it('stops the embedded server it was starting and exits 0', async () => {
+    const port = await freePort();
+    const dataDir = join(folder, 'early', 'pg');
+    const run = belfry(['dev', '--data-dir', dataDir, '--port', String(port), '--admin-port', '0'], {
+      ownProcessGroup: true,
+    });
+    await run.waitForOutput(/starting embedded PostgreSQL/);
+    process.kill(-run.child.pid!, 'SIGINT');
+    expect(await run.exited).toBe(0);
+    expect(run.output().stdout).toMatch(/stopped before the replicas started/);
+    const refused = await new Promise<boolean>((resolve) =>
+      connect(port, '127.0.0.1')
+        .on('connect', function (this: Socket) {
+          this.destroy();
+          resolve(false);
+        })
+        .on('error', () => resolve(true)),
+    );
+    expect(refused).toBe(true);
+    if (existsSync(dataDir) && lstatSync(dataDir).isSymbolicLink())
+      rmSync(readlinkSync(dataDir), { recursive: true, force: true });
+  }, 60_000);
 });
