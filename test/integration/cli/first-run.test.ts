@@ -85,4 +85,21 @@ describe('first run from a private folder', () => {
       expect(stdout).toMatch(/links there/);
     }
   }, 120_000);
+
+  it('runs the tests there too (their embedded server starts)', async () => {
+    const run = runCli(
+      [
+        process.execPath,
+        join(clone, 'node_modules', 'vitest', 'vitest.mjs'),
+        'run',
+        'test/unit/cli/shutdown-signals.test.ts',
+      ],
+      { cwd: clone, env: { DATABASE_URL: '', BELFRY_TEST_NO_DOCKER: '1' } },
+    );
+    const code = await run.exited;
+    const { stdout, stderr } = run.output();
+    expect(stdout + stderr).toMatch(/PostgreSQL: embedded/);
+    expect(stdout + stderr).not.toMatch(/EACCES/);
+    expect(code).toBe(0);
+  }, 120_000);
 });
