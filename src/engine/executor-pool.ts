@@ -132,6 +132,10 @@ export class ExecutorPool {
     await this.#execute(dispatch, entry.controller, claimedAs);
   }
 
+  #aliveNow(claimedAs: string, signal: AbortSignal): boolean {
+    return !signal.aborted && this.options.identity.verdict(claimedAs) === 'alive';
+  }
+
   /** True when the attempt may start now: not aborted, and its identity known alive (waits to know). */
   async #mayStart(claimedAs: string, signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return false;
@@ -252,11 +256,7 @@ export class ExecutorPool {
       return this.#release(dispatch, controller.signal, claimedAs, active);
     const startedMs = clock.monotonicMs();
     events.emit('execution:started', event);
-    if (listeners?.wants('jobToBeExecuted')) {
-      await listeners.jobToBeExecuted(info);
-      if (!(await this.#mayStart(claimedAs, controller.signal)))
-        return this.#release(dispatch, controller.signal, claimedAs, active);
-    }
+    if (listeners?.wants('jobToBeExecuted')) await listeners.jobToBeExecuted(info);
 
     let status: 'succeeded' | 'failed' | 'timed_out' = 'succeeded';
     let error: unknown;
@@ -294,7 +294,17 @@ export class ExecutorPool {
         logger: log,
       };
       const instance = new registered.jobClass();
-      const running = Promise.resolve().then(() => instance.execute(ctx));
+      // The last check, with nothing that yields between it and the handler's call: a replica stalled past
+      // dead-after sees the lapse here, and its handler does not start under an identity that may be dead.
+      while (!this.#aliveNow(claimedAs, controller.signal))
+        if (!(await this.#mayStart(claimedAs, controller.signal)))
+          return this.#release(dispatch, controller.signal, claimedAs, active);
+      let running: Promise<unknown>;
+      try {
+        running = Promise.resolve(instance.execute(ctx));
+      } catch (thrown) {
+        running = Promise.reject(thrown);
+      }
       const timeout =
         timeoutMs === null
           ? undefined

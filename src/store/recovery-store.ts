@@ -47,11 +47,14 @@ export async function instancesWithoutSession(
  * that has not checked in for `deadAfterMs` whatever its session says (alive but stalled: SIGSTOP, a
  * blocked event loop, a partition that kept the socket open).
  *
- * Every condition is in the UPDATE's own WHERE, on the instance row: a replica that holds its row FOR
- * SHARE (a claim, an acquisition, a completion) or is checking in makes this statement wait, and
- * PostgreSQL then judges the row again as it is after that commit. So a replica whose check-in commits
- * first is not declared dead on the strength of its previous check-in, and one whose guarded write
- * commits first has that write seen by the recovery that follows in this transaction.
+ * The rows are locked before they are changed (FOR UPDATE), which serializes the declaration with the
+ * replica's own guarded writes (they hold the row FOR SHARE: see instance-store.ts) and its check-ins.
+ * A row that is locked right now is skipped, not waited for: a replica with a guarded write or a check-in
+ * in flight is not dead this instant, and one stalled in the middle of a transaction must not hold up
+ * the recovery of every other instance (the server ends that transaction after
+ * idle_in_transaction_session_timeout, and a later pass declares it). A row that changed since this
+ * statement's snapshot is judged again as it is now (READ COMMITTED rechecks locked rows), so a check-in
+ * that committed meanwhile keeps its replica alive.
  */
 export async function markDeadInstances(
   ex: Executor,
@@ -70,6 +73,11 @@ export async function markDeadInstances(
                            ${params.sessionLost.map((lost) => lost.since.toISOString())}::timestamptz[]) s(id, since)
        WHERE s.id = i.id AND date_trunc('milliseconds', i.last_checkin_at) <= s.since)`;
   const { rows } = await sql<DeadInstance>`
+    WITH judged AS (
+      SELECT i.id FROM ${table(ex, 'instances')} i
+       WHERE i.state = 'active' AND i.id <> ${params.selfId}::uuid AND (${stale} OR ${silentSinceLoss})
+         FOR UPDATE SKIP LOCKED
+    )
     UPDATE ${table(ex, 'instances')} i
        SET state = 'dead', stopped_at = ${now},
            dead_reason = CASE
@@ -77,7 +85,8 @@ export async function markDeadInstances(
                THEN 'no check-in for ' || round(extract(epoch FROM ${now} - i.last_checkin_at)::numeric, 1) || ' s'
              ELSE 'database session ended'
            END
-     WHERE i.state = 'active' AND i.id <> ${params.selfId}::uuid AND (${stale} OR ${silentSinceLoss})
+      FROM judged j
+     WHERE i.id = j.id
     RETURNING i.id, i.name, i.dead_reason AS reason`.execute(ex.db);
   return rows;
 }

@@ -5,7 +5,6 @@
  * ahead of its time and not yet started when the replica stops is handed back, not run.
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
@@ -101,7 +100,7 @@ describe('the identity guard in the store', () => {
     expect(await statusOf(running)).toMatchObject({ status: 'running', instance_id: id });
   });
 
-  it("makes the leader's declaration wait for a claim in flight; the recovery right after it sees the claim", async () => {
+  it("keeps the leader's declaration off an instance with a claim in flight; the next pass declares it and recovers the claim", async () => {
     const id = await register();
     const pending = await execution('pending');
     let claimed!: () => void;
@@ -118,25 +117,24 @@ describe('the identity guard in the store', () => {
       return rows;
     });
     await hasClaimed;
+    const leaderPass = () =>
+      inTransaction(ex(), async (tx) => {
+        const dead = await declareDead(id, tx);
+        const recovered = await recoverOrphanedExecutions(tx, { epoch: 1, limit: 100 });
+        return { dead, recovered };
+      });
 
-    let declared = false;
-    const leader = inTransaction(ex(), async (tx) => {
-      const dead = await declareDead(id, tx);
-      const recovered = await recoverOrphanedExecutions(tx, { epoch: 1, limit: 100 });
-      return { dead, recovered };
-    }).finally(() => (declared = true));
-    await sleep(300);
-    expect(declared).toBe(false); // blocked on the claim's FOR SHARE lock
-
+    // The claim holds the instance row FOR SHARE: the declaration skips it (and does not wait for it).
+    expect((await leaderPass()).dead).toEqual([]);
     commit();
     expect((await claim).map((row) => row.executionId)).toContain(pending);
-    const { dead, recovered } = await leader;
+    const { dead, recovered } = await leaderPass();
     expect(dead.map((instance) => instance.id)).toEqual([id]);
     expect(recovered.map((row) => row.executionId)).toContain(pending);
     expect((await statusOf(pending)).status).toBe('abandoned');
   });
 
-  it('does not declare dead a replica whose check-in commits while the declaration waits for its row', async () => {
+  it('does not declare dead a replica whose check-in is in flight, nor after that check-in commits', async () => {
     const id = await register();
     await sql`UPDATE ${t('instances')} SET last_checkin_at = now() - interval '1 hour' WHERE id = ${id}`.execute(
       database.db,
@@ -152,12 +150,13 @@ describe('the identity guard in the store', () => {
       return active;
     });
     await hasCheckedIn;
-    // Stale by the snapshot the leader starts from: one hour without a check-in, ten minutes allowed.
-    const leader = markDeadInstances(ex(), { selfId: randomUUID(), sessionLost: [], deadAfterMs: 600_000 });
-    await sleep(200);
+    // Stale by the committed row: one hour without a check-in, ten minutes allowed.
+    const judge = () =>
+      markDeadInstances(ex(), { selfId: randomUUID(), sessionLost: [], deadAfterMs: 600_000 });
+    expect(await judge()).toEqual([]);
     commit();
     expect(await checkIn).toBe(true);
-    expect(await leader).toEqual([]);
+    expect(await judge()).toEqual([]);
     const { rows } = await sql<{
       state: string;
     }>`SELECT state FROM ${t('instances')} WHERE id = ${id}`.execute(database.db);
