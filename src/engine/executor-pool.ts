@@ -10,11 +10,10 @@
  *                    |                                                      |
  *                    +-- aborted or identity dead --> released (not run)     +-- cut off (no outcome)
  *
- * Nothing starts unless the identity it was claimed under is known alive at that moment (IdentityGuard,
- * checked after any wait and again right before the handler). An attempt that never started is
- * "released": at shutdown it is handed back as pending, due at its scheduled time, so a peer runs it on
- * time (as Quartz releases acquired triggers); under a dead identity nothing can be written, and the
- * leader's recovery re-dispatches or abandons it as it does all the dead instance's work.
+ * Nothing starts unless the identity it was claimed under is known alive at that moment: the StartGate
+ * (start-gate.ts) is asked after any wait, after the listener hooks, and last in the same synchronous
+ * step as the handler's call. An attempt that never started is released (handed back at shutdown, left
+ * to the leader's recovery under a dead identity).
  *
  * At shutdown the pool stops being fed, releases what has not started, waits for running jobs up to the
  * deadline, then aborts them. Jobs cut off that way get no outcome here: they stay `running` under a
@@ -41,6 +40,7 @@ import { idempotencyKey, PermanentJobError, type JobContext } from '../jobs/job.
 import type { JobRegistry } from '../jobs/job-registry.js';
 import { resolveBackoff, retryDelayMs } from '../jobs/retry-policy.js';
 import type { CompletionWriter } from './completion-writer.js';
+import { ReleaseAbort, StartGate } from './start-gate.js';
 import type { ExecutionEvent, SchedulerEventBus } from './scheduler-events.js';
 
 export interface Dispatch {
@@ -81,8 +81,6 @@ export interface ExecutorPoolOptions {
 
 /** Cuts a started attempt off: it gets no outcome here, the leader's recovery decides. */
 class ShutdownAbort extends Error {}
-/** Stops an attempt that has not started: it is handed back as pending. */
-class ReleaseAbort extends Error {}
 
 interface Entry {
   controller: AbortController;
@@ -94,9 +92,11 @@ export class ExecutorPool {
   readonly #running = new Map<string, Entry>();
   #accepting = true;
   readonly #tracing: ExecutionTracing;
+  readonly #gate: StartGate;
 
   constructor(private readonly options: ExecutorPoolOptions) {
     this.#tracing = options.tracing ?? new ExecutionTracing();
+    this.#gate = new StartGate(options);
   }
 
   get freeSlots(): number {
@@ -122,61 +122,17 @@ export class ExecutorPool {
   }
 
   async #run(dispatch: Dispatch, entry: Entry, claimedAs: string): Promise<void> {
-    const { clock } = this.options;
     const { signal } = entry.controller;
-    const waitMs = dispatch.notBeforeMono === undefined ? 0 : dispatch.notBeforeMono - clock.monotonicMs();
-    if (waitMs > 0) await clock.sleep(waitMs, signal);
-    // An aborted wait resolves like a finished one: whether the attempt may start is decided here.
-    if (!(await this.#mayStart(claimedAs, signal))) return this.#release(dispatch, signal, claimedAs, null);
+    if (!(await this.#gate.waitToStart(dispatch.notBeforeMono, claimedAs, signal)))
+      return this.#gate.release(this.#eventOf(dispatch, claimedAs), signal);
     entry.started = true;
     await this.#execute(dispatch, entry.controller, claimedAs);
   }
 
-  #aliveNow(claimedAs: string, signal: AbortSignal): boolean {
-    return !signal.aborted && this.options.identity.verdict(claimedAs) === 'alive';
-  }
-
-  /** True when the attempt may start now: not aborted, and its identity known alive (waits to know). */
-  async #mayStart(claimedAs: string, signal: AbortSignal): Promise<boolean> {
-    if (signal.aborted) return false;
-    const verdict = this.options.identity.verdict(claimedAs);
-    if (verdict !== 'unknown') return verdict === 'alive';
-    return (await this.options.identity.settle(claimedAs, signal)) === 'alive' && !signal.aborted;
-  }
-
-  /**
-   * An attempt that will not start. At shutdown it is handed back as pending; under a dead identity it is
-   * left to the leader's recovery (nothing can be written under that id any more).
-   */
-  async #release(
-    dispatch: Dispatch,
-    signal: AbortSignal,
-    claimedAs: string,
-    active: ActiveExecution | null,
-  ): Promise<void> {
-    const { logger, events, completions } = this.options;
+  /** Ends the span of an attempt that began (listeners ran) but will not start after all. */
+  #notStarted(event: ExecutionEvent, signal: AbortSignal, active: ActiveExecution | null): Promise<void> {
     if (active) this.#tracing.endExecute(active, 'cut_off');
-    const stopping = signal.reason instanceof ReleaseAbort;
-    const reason = signal.reason instanceof Error ? signal.reason.message : 'instance declared dead';
-    let handedBack = false;
-    if (stopping) {
-      try {
-        const note = `handed back before it started: instance ${claimedAs} was stopping`;
-        handedBack =
-          (await completions.release({ instanceId: claimedAs, executionIds: [dispatch.executionId], note }))
-            .length > 0;
-      } catch (error) {
-        logger.warn(
-          { err: error, executionId: dispatch.executionId },
-          'could not hand back; left to recovery',
-        );
-      }
-    }
-    logger.info(
-      { executionId: dispatch.executionId, job: dispatch.job, reason, handedBack },
-      handedBack ? 'execution handed back before it started' : 'execution not started; left to recovery',
-    );
-    events.emit('execution:released', { ...this.#eventOf(dispatch, claimedAs), reason, handedBack });
+    return this.#gate.release(event, signal);
   }
 
   /**
@@ -252,8 +208,8 @@ export class ExecutorPool {
       if (vetoedBy !== null) return this.#recordVeto(event, info, active, vetoedBy);
     }
     // Listener hooks may have taken a while: ask again, right before the start.
-    if (!(await this.#mayStart(claimedAs, controller.signal)))
-      return this.#release(dispatch, controller.signal, claimedAs, active);
+    if (!(await this.#gate.mayStart(claimedAs, controller.signal)))
+      return this.#notStarted(event, controller.signal, active);
     const startedMs = clock.monotonicMs();
     events.emit('execution:started', event);
     if (listeners?.wants('jobToBeExecuted')) await listeners.jobToBeExecuted(info);
@@ -296,9 +252,9 @@ export class ExecutorPool {
       const instance = new registered.jobClass();
       // The last check, with nothing that yields between it and the handler's call: a replica stalled past
       // dead-after sees the lapse here, and its handler does not start under an identity that may be dead.
-      while (!this.#aliveNow(claimedAs, controller.signal))
-        if (!(await this.#mayStart(claimedAs, controller.signal)))
-          return this.#release(dispatch, controller.signal, claimedAs, active);
+      while (!this.#gate.aliveNow(claimedAs, controller.signal))
+        if (!(await this.#gate.mayStart(claimedAs, controller.signal)))
+          return this.#notStarted(event, controller.signal, active);
       let running: Promise<unknown>;
       try {
         running = Promise.resolve(instance.execute(ctx));
