@@ -61,7 +61,7 @@ await runMain(async () => {
 
   /** One acquisition as TriggerAcquirer does it: lock, plan, record, in the caller's transaction. */
   const acquire = async (tx: Executor, limit: number) => {
-    const triggers = await lockDueTriggers(tx, { instanceId, jobs: ['noop'], limit });
+    const { triggers } = await lockDueTriggers(tx, { instanceId, jobs: ['noop'], limit });
     if (triggers.length === 0) return { recorded: [], planMs: 0 };
     const planStart = monoMs();
     const advances: TriggerAdvance[] = [];

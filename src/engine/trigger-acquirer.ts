@@ -142,7 +142,7 @@ export class TriggerAcquirer {
     const startedMs = this.#clock.monotonicMs();
     return inTransaction(this.options.executor, async (tx) => {
       fireSpans = undefined;
-      const due = await lockDueTriggers(tx, {
+      const { triggers: due, idleDelayMs } = await lockDueTriggers(tx, {
         instanceId,
         jobs,
         limit,
@@ -150,8 +150,7 @@ export class TriggerAcquirer {
       });
       const lockedAtMono = this.#clock.monotonicMs();
       batchSize = due.length;
-      if (due.length === 0)
-        return { dispatches: [], more: false, locked: 0, delayMs: await nextDueDelayMs(tx, { jobs }) };
+      if (due.length === 0) return { dispatches: [], more: false, locked: 0, delayMs: idleDelayMs ?? null };
       this.options.onAcquired?.(due.length);
 
       const advances: TriggerAdvance[] = [];

@@ -11,7 +11,7 @@
  * A conflicting fire row (one the constraint already holds) is skipped on its own: it never rolls back
  * or delays the rest of the batch, and its trigger still advances.
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { dbNow, table, type Executor } from './executor.js';
 import { liveInstanceGuard } from './instance-store.js';
 import type { ExecutionStatus, JobsTable, TriggersTable } from './tables.js';
@@ -95,64 +95,73 @@ interface DueRow {
   db_now: Date;
 }
 
+/** What one acquisition statement locked, and when nothing was, how long until something is due. */
+export interface LockedTriggers {
+  triggers: DueTrigger[];
+  /**
+   * Only when nothing was locked: milliseconds until the earliest due trigger, replan or pending execution
+   * this replica could take (null: none), as `nextDueDelayMs` measures it, from the same statement. Peers'
+   * locked rows count as due. Undefined when something was locked (the caller plans and commits first).
+   */
+  idleDelayMs?: number | null;
+}
+
 /**
- * Locks up to `limit` triggers to plan: first those whose schedule changed (`replan_at`, oldest change
- * first, from a small partial index), then the due ones in fire-time order. Two locking selects, each
- * with its own index range, rather than one `OR`: an `OR` would turn the due index's range into a filter
- * and scan every waiting trigger.
+ * Locks up to `limit` triggers to plan, in one statement: first those whose schedule changed (`replan_at`,
+ * oldest change first, from a small partial index), then the due ones in fire-time order, walked by the
+ * `lock_due_triggers` function (migration 0006) whose plan follows triggers_due whatever the statistics
+ * say. Two locking CTEs, each with its own index range, rather than one `OR`: an `OR` would turn the due
+ * index's range into a filter and scan every waiting trigger. With the transaction's BEGIN and COMMIT and
+ * `recordFires`, an acquisition is four round trips.
  */
-export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParams): Promise<DueTrigger[]> {
+export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParams): Promise<LockedTriggers> {
   const now = dbNow(params.now);
   const jobs = params.jobs as string[];
-  const columns = sql`t.id, t.name, t.group_name, t.job_name, t.kind, t.spec, t.calendar_name,
-           j.data || coalesce(t.data, '{}'::jsonb) AS data, t.next_fire_at, t.previous_fire_at,
-           t.times_fired, t.max_fires, t.start_at, t.end_at, t.misfire_policy, t.misfire_threshold_ms,
-           t.replan_at, t.misfire_until, t.version,
-           j.concurrency, j.timeout_ms, j.max_attempts, j.backoff, j.recover, ${now} AS db_now`;
-  // FOR SHARE holds off a concurrent "declare dead" until this transaction ends: either it sees the
-  // instance active and its fires commit before the death, or it sees it dead and locks nothing.
-  const alive = sql`EXISTS (${liveInstanceGuard(ex, { instanceId: params.instanceId })})`;
-  const replanned = await sql<DueRow>`
-    SELECT ${columns}
-      FROM ${table(ex, 'triggers')} t
-      JOIN ${table(ex, 'jobs')} j ON j.name = t.job_name
-     WHERE t.replan_at IS NOT NULL AND t.state = 'waiting'
-       AND t.job_name = ANY(${jobs}::text[])
-       AND NOT j.paused
-       AND ${alive}
-     ORDER BY t.replan_at
-     LIMIT ${params.limit}
-       FOR UPDATE OF t SKIP LOCKED`.execute(ex.db);
-  const rows = replanned.rows;
-  if (rows.length < params.limit) {
-    // Walk triggers_due in order and stop after `limit` lockable rows: O(batch), whatever the backlog.
-    // With a sort or bitmap plan (chosen on stale statistics of a table that filled in seconds) the query
-    // joined and sorted every due row to return a few: 13 ms at 20,000 due one-offs against 0.07 ms, and
-    // it grows with the backlog (docs/decisions/0004-replanning.md). Transaction-local, restored below.
-    const { rows: saved } = await sql<{ sort: string; bitmap: string }>`
-      SELECT current_setting('enable_sort') AS sort, current_setting('enable_bitmapscan') AS bitmap,
-             set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)`.execute(
-      ex.db,
-    );
-    const due = await sql<DueRow>`
-      SELECT ${columns}
+  const { rows } = await sql<DueRow & { idle_delay_ms: number | null }>`
+    -- FOR SHARE holds off a concurrent "declare dead" until this transaction ends: either it sees the
+    -- instance active and its fires commit before the death, or it sees it dead and locks nothing.
+    WITH alive AS MATERIALIZED (${liveInstanceGuard(ex, { instanceId: params.instanceId })}),
+    replanned AS MATERIALIZED (
+      SELECT t.*
         FROM ${table(ex, 'triggers')} t
         JOIN ${table(ex, 'jobs')} j ON j.name = t.job_name
-       WHERE t.state = 'waiting'
-         AND t.next_fire_at <= ${now} + ${params.lookaheadMs ?? 0} * interval '1 millisecond'
-         AND (j.concurrency <> 'forbid' OR t.next_fire_at <= ${now})
-         AND t.replan_at IS NULL
+       WHERE t.replan_at IS NOT NULL AND t.state = 'waiting'
          AND t.job_name = ANY(${jobs}::text[])
          AND NOT j.paused
-         AND ${alive}
-       ORDER BY t.next_fire_at, t.priority DESC
-       LIMIT ${params.limit - rows.length}
-         FOR UPDATE OF t SKIP LOCKED`.execute(ex.db);
-    await sql`SELECT set_config('enable_sort', ${saved[0]!.sort}, true),
-                     set_config('enable_bitmapscan', ${saved[0]!.bitmap}, true)`.execute(ex.db);
-    rows.push(...due.rows);
+         AND EXISTS (SELECT 1 FROM alive)
+       ORDER BY t.replan_at
+       LIMIT ${params.limit}
+         FOR UPDATE OF t SKIP LOCKED
+    ), due AS MATERIALIZED (
+      -- Walks triggers_due in order and stops after the rows the replans left room for: O(batch).
+      SELECT d.*
+        FROM ${sql.table(`${ex.schema}.lock_due_triggers`)}(
+               ${jobs}::text[],
+               CASE WHEN EXISTS (SELECT 1 FROM alive) THEN ${params.limit}::bigint - (SELECT count(*) FROM replanned) ELSE 0 END,
+               ${params.lookaheadMs ?? 0}::float8, ${now}) d
+    ), locked AS (
+      SELECT * FROM replanned UNION ALL SELECT * FROM due
+    ), found AS (
+      SELECT t.id, t.name, t.group_name, t.job_name, t.kind, t.spec, t.calendar_name,
+             j.data || coalesce(t.data, '{}'::jsonb) AS data, t.next_fire_at, t.previous_fire_at,
+             t.times_fired, t.max_fires, t.start_at, t.end_at, t.misfire_policy, t.misfire_threshold_ms,
+             t.replan_at, t.misfire_until, t.version,
+             j.concurrency, j.timeout_ms, j.max_attempts, j.backoff, j.recover, ${now} AS db_now
+        FROM locked t JOIN ${table(ex, 'jobs')} j ON j.name = t.job_name
+    )
+    -- The locked rows; or, when there are none, one row of nulls carrying the idle delay, so an idle tick
+    -- learns how long to sleep without another round trip (the delay subqueries run only then).
+    SELECT found.*, idle.delay_ms AS idle_delay_ms
+      FROM (VALUES (1)) one(x)
+      LEFT JOIN found ON true
+      LEFT JOIN (SELECT ${nextDueDelay(ex, jobs)} AS delay_ms WHERE NOT EXISTS (SELECT 1 FROM found)) idle ON true`.execute(
+    ex.db,
+  );
+  if (rows.length === 1 && rows[0]!.id === null) {
+    const delay = rows[0]!.idle_delay_ms;
+    return { triggers: [], idleDelayMs: delay === null ? null : Math.max(0, delay) };
   }
-  return rows.map((row) => ({
+  const triggers = rows.map((row) => ({
     id: row.id,
     name: row.name,
     group: row.group_name,
@@ -181,6 +190,7 @@ export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParam
     },
     dbNow: row.db_now,
   }));
+  return { triggers };
 }
 
 /**
@@ -335,9 +345,15 @@ export async function nextDueDelayMs(
   ex: Executor,
   params: { jobs: readonly string[] },
 ): Promise<number | null> {
-  const jobs = params.jobs as string[];
   const { rows } = await sql<{ delay_ms: number | null }>`
-    SELECT (extract(epoch FROM least(
+    SELECT ${nextDueDelay(ex, params.jobs as string[])} AS delay_ms`.execute(ex.db);
+  const delay = rows[0]?.delay_ms;
+  return delay === null || delay === undefined ? null : Math.max(0, delay);
+}
+
+/** The expression behind `nextDueDelayMs`, shared with the acquisition's idle answer. */
+function nextDueDelay(ex: Executor, jobs: string[]): RawBuilder<number | null> {
+  return sql<number | null>`(extract(epoch FROM least(
               (SELECT min(t.next_fire_at) FROM ${table(ex, 'triggers')} t
                 WHERE t.state = 'waiting' AND t.job_name = ANY(${jobs}::text[])
                   AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = t.job_name AND j.paused)),
@@ -347,7 +363,5 @@ export async function nextDueDelayMs(
               (SELECT min(t.replan_at) FROM ${table(ex, 'triggers')} t
                 WHERE t.replan_at IS NOT NULL AND t.state = 'waiting' AND t.job_name = ANY(${jobs}::text[])
                   AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = t.job_name AND j.paused))
-            ) - clock_timestamp()) * 1000)::float8 AS delay_ms`.execute(ex.db);
-  const delay = rows[0]?.delay_ms;
-  return delay === null || delay === undefined ? null : Math.max(0, delay);
+            ) - clock_timestamp()) * 1000)::float8`;
 }

@@ -55,7 +55,7 @@ async function registerInstance(state: 'active' | 'dead'): Promise<string> {
 /** One acquisition as the acquirer does it (lock, plan, record), in a transaction. */
 function acquireOnce(instanceId: string) {
   return inTransaction(ex(), async (tx) => {
-    const due = await lockDueTriggers(tx, { instanceId, jobs: ['work'], limit: 10 });
+    const { triggers: due } = await lockDueTriggers(tx, { instanceId, jobs: ['work'], limit: 10 });
     const advances = [];
     const fires = [];
     for (const trigger of due) {
