@@ -10,7 +10,7 @@
  * column's backlog does not leak into the next workload.
  */
 import { collectSamples, countStarted, firstAndLast } from './support/samples.js';
-import { round, summarize, type Summary } from './support/stats.js';
+import { censoredPercentiles as censoredLags, round } from './support/stats.js';
 import { monoMs, nextWholeSecond, sleep, sleepUntil, wallMs } from './support/time.js';
 import type { BenchServer } from './support/postgres.js';
 import type { JobPayload, RunningSystem } from './systems/system.js';
@@ -83,36 +83,19 @@ async function waitFinished(
   }
 }
 
-/**
- * Lag percentiles over all `total` jobs, of which only `lags.length` started: a job still waiting after
- * `waitedMs` (the wait after the last job was due) has a lag of at least that, so a percentile that
- * falls among the waiting jobs is reported as that lower bound (and listed in `lowerBounds`).
- */
-function censoredLags(
-  keys: { p50: string; p99: string; max?: string },
-  lags: readonly number[],
-  total: number,
-  waitedMs: number,
-): { metrics: Record<string, number | null>; lowerBounds: string[]; summary: Summary } {
-  const sorted = Float64Array.from(lags).sort();
-  const metrics: Record<string, number | null> = {};
-  const lowerBounds: string[] = [];
-  const wanted: [string | undefined, number][] = [
-    [keys.p50, 50],
-    [keys.p99, 99],
-    [keys.max, 100],
-  ];
-  for (const [key, p] of wanted) {
-    if (key === undefined) continue;
-    const rank = Math.max(1, Math.ceil((p / 100) * total));
-    if (rank <= sorted.length) {
-      metrics[key] = round(sorted[rank - 1]);
-    } else {
-      metrics[key] = round(Math.max(waitedMs, sorted.length ? sorted[sorted.length - 1]! : 0));
-      lowerBounds.push(key);
-    }
+/** Notes when a job ran twice: more handler starts than jobs, or a duplicate in the system's own record. */
+function duplicateNotes(
+  name: string,
+  starts: number,
+  expected: number,
+  audit: Record<string, unknown> | undefined,
+): string[] {
+  const notes = starts > expected ? [`${name}: ${starts} handler starts for ${expected} jobs`] : [];
+  for (const [key, value] of Object.entries(audit ?? {})) {
+    if (key.startsWith('duplicate') && typeof value === 'number' && value > 0)
+      notes.push(`${name}: ${key} ${value}`);
   }
-  return { metrics, lowerBounds, summary: summarize(lags) };
+  return notes;
 }
 
 function partial(name: string, started: number, expected: number, limitSeconds: number): string[] {
@@ -193,6 +176,7 @@ const herd: Workload = {
     const lags = censoredLags({ p50: 'herd.lagP50', p99: 'herd.lagP99' }, samples.lags, n, limitMs);
     const lag = lags.summary;
     if (started < n) await system.discard('herd');
+    const audit = await system.audit?.('herd');
     return {
       metrics: {
         'herd.allStartedMs': started < n || last === null ? limitMs : round(last - due, 0),
@@ -207,8 +191,13 @@ const herd: Workload = {
         lastStartAfterDueMs: last === null ? null : last - due,
         lag,
         perProcess: samples.perChild,
+        audit,
       },
-      notes: [...notes, ...partial('herd', started, n, sizes.limitSeconds)],
+      notes: [
+        ...notes,
+        ...partial('herd', started, n, sizes.limitSeconds),
+        ...duplicateNotes('herd', samples.starts.length, n, audit),
+      ],
     };
   },
 };
@@ -285,6 +274,7 @@ const drain: Workload = {
     const samples = await collectSamples(system.processes, 'drain');
     const { last } = firstAndLast(samples.starts);
     if (started < n) await system.discard('drain');
+    const audit = await system.audit?.('drain');
     return {
       metrics: {
         'drain.startPerSec': ratePerSec(started, inserted, started < n ? waitedUntil : last),
@@ -302,8 +292,12 @@ const drain: Workload = {
         lastStartAfterInsertMs: last === null ? null : last - inserted,
         allFinishedAfterInsertMs: finishedAt === null ? null : finishedAt - inserted,
         perProcess: samples.perChild,
+        audit,
       },
-      notes: partial('drain', started, n, sizes.limitSeconds),
+      notes: [
+        ...partial('drain', started, n, sizes.limitSeconds),
+        ...duplicateNotes('drain', samples.starts.length, n, audit),
+      ],
     };
   },
 };

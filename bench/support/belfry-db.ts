@@ -106,6 +106,44 @@ export async function insertOneOffTriggers(
   }
 }
 
+/**
+ * What became of a group of one-off triggers: each should have exactly one fire (the UNIQUE constraint
+ * on (trigger, scheduled time) guarantees it) and one first attempt in `job_history`.
+ */
+export async function oneOffAudit(
+  pool: pg.Pool,
+  schema: string,
+  group: string,
+): Promise<{
+  triggers: number;
+  fires: number;
+  duplicateFirstAttempts: number;
+  statuses: Record<string, number>;
+}> {
+  const s = quoted(schema);
+  const { rows } = await pool.query<{
+    triggers: number;
+    fires: number;
+    duplicates: number;
+    statuses: Record<string, number> | null;
+  }>(
+    `SELECT (SELECT count(*)::int FROM ${s}.triggers WHERE group_name = $1) AS triggers,
+            (SELECT count(*)::int FROM ${s}.fires WHERE trigger_group = $1) AS fires,
+            (SELECT (count(*) - count(DISTINCT fire_id))::int FROM ${s}.job_history
+              WHERE trigger_group = $1 AND attempt = 1) AS duplicates,
+            (SELECT json_object_agg(status, n) FROM (SELECT status, count(*) AS n FROM ${s}.job_history
+                                                      WHERE trigger_group = $1 GROUP BY status) st) AS statuses`,
+    [group],
+  );
+  const row = rows[0]!;
+  return {
+    triggers: row.triggers,
+    fires: row.fires,
+    duplicateFirstAttempts: row.duplicates,
+    statuses: row.statuses ?? {},
+  };
+}
+
 export async function countFires(pool: pg.Pool, schema: string, group: string): Promise<number> {
   const { rows } = await pool.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM ${quoted(schema)}.fires WHERE trigger_group = $1`,

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { onCleanup } from '../support/cleanup.js';
 import { BenchChild, stopAll } from '../support/children.js';
-import { countFinished, insertOneOffTriggers } from '../support/belfry-db.js';
+import { countFinished, insertOneOffTriggers, oneOffAudit } from '../support/belfry-db.js';
 import { openDatabase } from '../../src/store/database.js';
 import { insertOneOffTrigger, setTriggersPaused } from '../../src/store/definition-store.js';
 import { migrate } from '../../src/store/migrator.js';
@@ -113,6 +113,7 @@ export function belfryDriver(columns: Record<Column, BelfryBenchOptions>): Syste
           });
         },
         finished: (group) => countFinished(database.pool, SCHEMA, group),
+        audit: (group) => oneOffAudit(database.pool, SCHEMA, group),
         async discard(group) {
           // What `scheduler.pause({ group })` does: the triggers not yet fired stay unfired.
           await setTriggersPaused(ex, { target: { group }, paused: true });

@@ -37,6 +37,8 @@ export interface RunningSystem {
   addOne(payload: JobPayload): Promise<void>;
   /** Jobs of `group` the database records as finished (of `enqueued` put in). */
   finished(group: string, enqueued: number): Promise<number>;
+  /** The system's own record of what became of a group's jobs, when it keeps one (Belfry's history). */
+  audit?(group: string): Promise<Record<string, unknown>>;
   /** Takes the group's jobs that have not started out of the queue (after a workload's time limit). */
   discard(group: string): Promise<void>;
   /** Stops the processes and closes the orchestrator's connections. */
