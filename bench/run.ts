@@ -106,12 +106,14 @@ function sizesOf(flags: Flags): WorkloadSizes {
 /** Every system's driver with its two columns: nothing set, and the best documented tuning. */
 function driversOf(flags: Flags): Record<string, SystemDriver> {
   const completeDelay = intFlag(flags['graphile-complete-delay'], 0);
+  const cpuProfDir = flags['cpu-prof'] ? join(process.cwd(), '.tmp', 'bench-profiles') : undefined;
   return {
     belfry: belfryDriver({
-      defaults: {},
+      defaults: { cpuProfDir },
       tuned: {
         concurrency: intFlag(flags['belfry-concurrency'], 1_000),
         batchSize: intFlag(flags['belfry-batch-size'], 500),
+        cpuProfDir,
       },
     }),
     'graphile-worker': graphileDriver({
@@ -163,18 +165,6 @@ await runMain(async () => {
   const logDir = join(process.cwd(), '.tmp', 'bench-logs', startedAt.toISOString().replace(/[:.]/g, '-'));
   const log = (message: string) =>
     process.stdout.write(`[${((monoMs() - t0) / 1_000).toFixed(1).padStart(6)} s] ${message}\n`);
-  if (flags['cpu-prof']) {
-    const cpuProfDir = join(process.cwd(), '.tmp', 'bench-profiles');
-    drivers.belfry = belfryDriver({
-      defaults: { cpuProfDir },
-      tuned: {
-        concurrency: intFlag(flags['belfry-concurrency'], 1_000),
-        batchSize: intFlag(flags['belfry-batch-size'], 500),
-        cpuProfDir,
-      },
-    });
-  }
-
   log(`starting PostgreSQL (embedded); child logs in ${logDir}`);
   const pgLogMs = stringFlag(flags['pg-log-min-duration-ms']);
   const server = await startBenchServer({
