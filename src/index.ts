@@ -4,6 +4,9 @@
 export { createScheduler, Scheduler, DEFAULT_TIMINGS, BELFRY_VERSION } from './scheduler.js';
 export type { SchedulerOptions, SchedulerHealth, ClusterTimings } from './scheduler.js';
 export { PermanentJobError, idempotencyKey } from './jobs/job.js';
+export { BelfryError } from './errors/belfry-error.js';
+export { ERROR_CODES, RETIRED_ERROR_CODES } from './errors/error-codes.js';
+export type { ErrorCode, ErrorCodeInfo } from './errors/error-codes.js';
 export type { Job, JobClass, JobContext, JobOptions, FireInfo } from './jobs/job.js';
 export type { SchedulerEvents, SchedulerEventName, ExecutionEvent } from './engine/scheduler-events.js';
 export type { PauseTarget } from './store/definition-store.js';

@@ -16,25 +16,24 @@ import {
 } from '../store/definition-store.js';
 import { inTransaction, type Executor } from '../store/executor.js';
 import { parseInstant } from '../time/schedule.js';
+import { BelfryError } from '../errors/belfry-error.js';
 
-export class UnknownNameError extends Error {
-  readonly code = 'BELFRY_UNKNOWN_NAME';
+export class UnknownNameError extends BelfryError {
   constructor(
     readonly kind: 'trigger' | 'job' | 'group',
     readonly unknownName: string,
   ) {
-    super(`unknown ${kind} "${unknownName}"`);
+    super('BELFRY_ERR_UNKNOWN_NAME', `unknown ${kind} "${unknownName}"`);
   }
 }
 
 /** A malformed fire request (data that is not an object, an instant without an offset). */
-export class FireRequestError extends Error {
-  readonly code = 'BELFRY_BAD_FIRE_REQUEST';
+export class FireRequestError extends BelfryError {
   constructor(
     message: string,
     readonly field: 'data' | 'at',
   ) {
-    super(message);
+    super('BELFRY_ERR_BAD_FIRE_REQUEST', message);
   }
 }
 

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { HistoryFilter } from '../store/history-store.js';
 import type { ExecutionStatus } from '../store/tables.js';
 import { parseDuration } from '../time/duration.js';
+import { BelfryError } from '../errors/belfry-error.js';
 
 export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   'pending',
@@ -55,14 +56,13 @@ export const historyQuerySchema = z
 
 export type HistoryQuery = z.input<typeof historyQuerySchema>;
 
-export class HistoryFilterError extends Error {
-  readonly code = 'BELFRY_BAD_HISTORY_FILTER';
+export class HistoryFilterError extends BelfryError {
   constructor(
     message: string,
     /** The filter's field (`since`, `status`, …). */
     readonly field: keyof HistoryQuery,
   ) {
-    super(message);
+    super('BELFRY_ERR_BAD_HISTORY_FILTER', message);
   }
 }
 

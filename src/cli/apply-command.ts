@@ -23,6 +23,7 @@ import { loadDefinitions } from '../config/definition-loader.js';
 import type { Definitions } from '../config/definitions.js';
 import { formatPlan, formatPlanSummary, planToJson } from '../config/plan-format.js';
 import { PruneRefusedError } from '../config/prune-impact.js';
+import type { ErrorCode } from '../errors/error-codes.js';
 import type { BelfryDatabase } from '../store/database.js';
 import type { Executor } from '../store/executor.js';
 import { migrate, migrationStatus } from '../store/migrator.js';
@@ -75,7 +76,7 @@ export function registerApplyCommand(program: Command, deps: ApplyCommandDeps = 
         `${loaded.errors.map(formatDefinitionError).join('\n')}\n${count} error${count === 1 ? '' : 's'}; nothing was applied`,
         {
           exitCode: 1,
-          code: 'belfry.invalid',
+          code: 'BELFRY_ERR_INVALID_DEFINITIONS' satisfies ErrorCode,
         },
       );
       return;
@@ -83,7 +84,7 @@ export function registerApplyCommand(program: Command, deps: ApplyCommandDeps = 
     if (flags.force && !flags.prune) {
       this.error('--force only changes what --prune may delete; add --prune', {
         exitCode: 1,
-        code: 'belfry.usage',
+        code: 'BELFRY_ERR_USAGE' satisfies ErrorCode,
       });
       return;
     }
@@ -107,7 +108,7 @@ export function registerApplyCommand(program: Command, deps: ApplyCommandDeps = 
       if (!(error instanceof PruneRefusedError)) {
         this.error(`apply failed, ${unchanged()}: ${(error as Error).message}`, {
           exitCode: 1,
-          code: 'belfry.apply',
+          code: 'BELFRY_ERR_APPLY_FAILED' satisfies ErrorCode,
         });
         return;
       }
@@ -129,7 +130,7 @@ export function registerApplyCommand(program: Command, deps: ApplyCommandDeps = 
       const verdict = dryRun ? 'apply would be refused' : `apply refused, ${unchanged()}`;
       this.error(plan.refusals.map((refusal) => `${verdict}: ${refusal.message}`).join('\n'), {
         exitCode: 1,
-        code: 'belfry.prune-refused',
+        code: 'BELFRY_ERR_PRUNE_REFUSED' satisfies ErrorCode,
       });
     }
   });

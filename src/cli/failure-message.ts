@@ -3,6 +3,7 @@
  * Errors are recognised by their codes (SQLSTATE, Node's socket codes, Belfry's own), never by text.
  */
 import { UnknownNameError } from '../api/admin-operations.js';
+import { BelfryError } from '../errors/belfry-error.js';
 import { classifyDatabaseError, sqlState } from '../store/errors.js';
 import { redactSecretsInText } from './logger.js';
 
@@ -50,9 +51,8 @@ function describe(error: unknown): string {
   if (classifyDatabaseError(error) === 'connection' || classifyDatabaseError(error) === 'timeout') {
     return `cannot reach PostgreSQL (${message}): is the server running? ${CHECK_URL}`;
   }
-  const code = (error as { code?: unknown }).code;
   // Belfry's own errors say what to do; anything else is unexpected, and its stack is the lead.
-  if (typeof code === 'string' && code.startsWith('BELFRY_')) return message;
+  if (error instanceof BelfryError) return message;
   return `${message || error.name} (--verbose shows the stack)`;
 }
 

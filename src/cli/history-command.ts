@@ -17,6 +17,7 @@ import type { ExecutionStatus } from '../store/tables.js';
 import { systemClock } from '../time/clock.js';
 import { withDatabase, withDatabaseFlags, type DatabaseFlags } from './database-command.js';
 import { formatCsv, formatTable, printJson } from './output.js';
+import { BelfryError } from '../errors/belfry-error.js';
 
 export const STATUSES: ExecutionStatus[] = [...EXECUTION_STATUSES];
 
@@ -76,8 +77,10 @@ const ADMIN_CSV_COLUMNS = [
   'instanceId',
 ];
 
-export class UsageError extends Error {
-  readonly code = 'BELFRY_USAGE';
+export class UsageError extends BelfryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BELFRY_ERR_USAGE', message, options);
+  }
 }
 
 /** An instant, or a duration meaning "that long ago" (`--since 24h`). */

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseDuration } from '../time/duration.js';
+import { BelfryError } from '../errors/belfry-error.js';
 
 const duration = (fallback: string) =>
   z
@@ -72,8 +73,10 @@ export const settingsSchema = z.object({
 
 export type Settings = z.infer<typeof settingsSchema>;
 
-export class SettingsError extends Error {
-  readonly code = 'BELFRY_BAD_SETTINGS';
+export class SettingsError extends BelfryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BELFRY_ERR_BAD_SETTINGS', message, options);
+  }
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { formatDefinitionError } from '../config/definition-error.js';
 import { loadDefinitions } from '../config/definition-loader.js';
+import type { ErrorCode } from '../errors/error-codes.js';
 
 export interface ValidateCommandDeps {
   write?: (text: string) => void;
@@ -23,7 +24,8 @@ export function registerValidateCommand(program: Command, deps: ValidateCommandD
       const result = await loadDefinitions(files);
       if (options.json) {
         write(`${JSON.stringify(result.ok ? { ok: true, errors: [] } : result, null, 2)}\n`);
-        if (!result.ok) this.error('', { exitCode: 1, code: 'belfry.invalid' });
+        if (!result.ok)
+          this.error('', { exitCode: 1, code: 'BELFRY_ERR_INVALID_DEFINITIONS' satisfies ErrorCode });
         return;
       }
       if (!result.ok) {
@@ -32,7 +34,7 @@ export function registerValidateCommand(program: Command, deps: ValidateCommandD
           `${result.errors.map(formatDefinitionError).join('\n')}\n${count} error${count === 1 ? '' : 's'}`,
           {
             exitCode: 1,
-            code: 'belfry.invalid',
+            code: 'BELFRY_ERR_INVALID_DEFINITIONS' satisfies ErrorCode,
           },
         );
       }

@@ -2,6 +2,8 @@
  * Errors in definition files, each with its place: `file:line:column: message` (1-based), so editors
  * and CI logs jump to it. Loading collects every error rather than stopping at the first.
  */
+import { BelfryError } from '../errors/belfry-error.js';
+
 export interface SourcePosition {
   file: string;
   /** 1-based. */
@@ -23,13 +25,12 @@ export function formatDefinitionErrors(errors: readonly DefinitionError[]): stri
 }
 
 /** Thrown where a list of definition errors must become an exception (registering jobs, applying). */
-export class DefinitionsInvalidError extends Error {
-  readonly code = 'BELFRY_INVALID_DEFINITIONS';
+export class DefinitionsInvalidError extends BelfryError {
   constructor(readonly errors: readonly DefinitionError[]) {
     super(
+      'BELFRY_ERR_INVALID_DEFINITIONS',
       `${errors.length} error${errors.length === 1 ? '' : 's'} in definitions:\n${formatDefinitionErrors(errors)}`,
     );
-    this.name = 'DefinitionsInvalidError';
   }
 }
 

@@ -21,6 +21,7 @@ import type { ScheduleSpec } from '../time/schedule.js';
 import type { ApplyPlan } from './definition-reconciler.js';
 import type { Definitions } from './definitions.js';
 import { scheduleSummary, type PlanEntry, type StoredDefinitions } from './reconcile-diff.js';
+import { BelfryError } from '../errors/belfry-error.js';
 
 export interface PruneRefusal {
   type: 'job' | 'calendar';
@@ -122,10 +123,8 @@ function triggerCalendar(trigger: { calendarName: string | null; spec: unknown }
 }
 
 /** An apply that would delete what something else still needs; nothing was written. */
-export class PruneRefusedError extends Error {
-  readonly code = 'BELFRY_PRUNE_REFUSED';
+export class PruneRefusedError extends BelfryError {
   constructor(readonly plan: Pick<ApplyPlan, 'entries' | 'refusals' | 'prune' | 'force'>) {
-    super(plan.refusals.map((refusal) => refusal.message).join('\n'));
-    this.name = 'PruneRefusedError';
+    super('BELFRY_ERR_PRUNE_REFUSED', plan.refusals.map((refusal) => refusal.message).join('\n'));
   }
 }

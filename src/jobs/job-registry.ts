@@ -3,6 +3,7 @@
  * so replicas with different code can share a database safely.
  */
 import type { JobClass, JobOptions } from './job.js';
+import { BelfryError } from '../errors/belfry-error.js';
 
 export interface RegisteredJob {
   name: string;
@@ -14,8 +15,10 @@ export interface RegisteredJob {
   exportName?: string;
 }
 
-export class JobRegistryError extends Error {
-  readonly code = 'BELFRY_JOB_REGISTRY';
+export class JobRegistryError extends BelfryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BELFRY_ERR_JOB_REGISTRY', message, options);
+  }
 }
 
 export class JobRegistry {

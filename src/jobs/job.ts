@@ -3,6 +3,7 @@
  */
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
+import { BelfryError } from '../errors/belfry-error.js';
 
 export interface FireInfo {
   /** The trigger that fired (a generated name for fireNow/scheduleAt one-offs). */
@@ -64,6 +65,8 @@ export function idempotencyKey(trigger: string, scheduledAt: Date): string {
 }
 
 /** Thrown by a job to fail without further retries (bad input, say). */
-export class PermanentJobError extends Error {
-  readonly code = 'BELFRY_PERMANENT';
+export class PermanentJobError extends BelfryError {
+  constructor(message = '', options?: ErrorOptions) {
+    super('BELFRY_ERR_PERMANENT', message, options);
+  }
 }

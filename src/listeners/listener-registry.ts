@@ -21,6 +21,7 @@ import type {
   VetoInfo,
 } from './listener.js';
 import { compileMatcher, type ListenerMatcher, type MatchTest } from './listener-matcher.js';
+import { BelfryError } from '../errors/belfry-error.js';
 
 export interface ListenerFailure {
   listener: string;
@@ -41,8 +42,10 @@ interface Matched<L> {
   matches: MatchTest;
 }
 
-export class ListenerTimeoutError extends Error {
-  readonly code = 'BELFRY_LISTENER_TIMEOUT';
+export class ListenerTimeoutError extends BelfryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BELFRY_ERR_LISTENER_TIMEOUT', message, options);
+  }
 }
 
 type SchedulerPayload<H extends SchedulerHook> = Parameters<NonNullable<SchedulerListener[H]>>[0];

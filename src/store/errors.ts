@@ -1,6 +1,8 @@
 /**
  * Driver errors classified by SQLSTATE at the store boundary, never by message text.
  */
+import { BelfryError } from '../errors/belfry-error.js';
+
 export type DatabaseErrorKind = 'conflict' | 'retryable' | 'connection' | 'timeout' | 'other';
 
 const RETRYABLE = new Set(['40001', '40P01', '55P03']);
@@ -35,6 +37,8 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
   return 'other';
 }
 
-export class MigrationError extends Error {
-  readonly code = 'BELFRY_MIGRATION';
+export class MigrationError extends BelfryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BELFRY_ERR_MIGRATION', message, options);
+  }
 }

@@ -2,11 +2,15 @@
  * Human durations as written in YAML and on the command line: `500ms`, `30s`, `5m`, `1h30m`, `2d`.
  * A bare number is milliseconds.
  */
+import { BelfryError } from '../errors/belfry-error.js';
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
 
-export class DurationError extends Error {
-  readonly code = 'BELFRY_BAD_DURATION';
+export class DurationError extends BelfryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BELFRY_ERR_BAD_DURATION', message, options);
+  }
 }
 
 export function parseDuration(input: string | number): number {

@@ -1,13 +1,13 @@
+import { BelfryError } from '../errors/belfry-error.js';
+
 /** The error every schedule and calendar check throws; `field` names the part of the spec at fault. */
-export class ScheduleError extends Error {
-  readonly code = 'BELFRY_BAD_SCHEDULE';
+export class ScheduleError extends BelfryError {
   constructor(
     message: string,
     /** The part of the spec at fault, e.g. `cron`, `quartz`, `timezone`, `every`, `calendar`. */
     readonly field: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
-    super(message, options);
-    this.name = 'ScheduleError';
+    super('BELFRY_ERR_BAD_SCHEDULE', message, options);
   }
 }

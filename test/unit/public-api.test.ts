@@ -35,7 +35,7 @@ describe('public API', () => {
     expectTypeOf(
       scheduler.addTriggerListener(vetoWeekends, { group: 'reports*' }),
     ).toEqualTypeOf<Scheduler>();
-    expect(new PermanentJobError('x').code).toBe('BELFRY_PERMANENT');
+    expect(new PermanentJobError('x').code).toBe('BELFRY_ERR_PERMANENT');
     return scheduler.stop(); // never started: stop is safe and closes the pool
   });
 });

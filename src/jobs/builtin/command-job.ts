@@ -21,6 +21,7 @@ import type { JobClass, JobContext } from '../job.js';
 import { ProcessGroup } from './process-group.js';
 import { resolveSecretMap, secretRedactor, type SecretValue } from './secret-value.js';
 import type { BuiltinJobDeps } from './http-job.js';
+import { BelfryError } from '../../errors/belfry-error.js';
 
 export const OUTPUT_TAIL_BYTES = 4_096;
 /** Applied when neither the job nor the command sets a timeout: a hung command must not hold a slot forever. */
@@ -47,15 +48,13 @@ export interface CommandJobResult {
   stdoutTail: string;
 }
 
-export class CommandJobError extends Error {
-  readonly code = 'BELFRY_COMMAND_JOB_FAILED';
+export class CommandJobError extends BelfryError {
   constructor(
     message: string,
     readonly exitCode: number | null,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
-    super(message, options);
-    this.name = 'CommandJobError';
+    super('BELFRY_ERR_COMMAND_JOB_FAILED', message, options);
   }
 }
 

@@ -27,6 +27,7 @@ import {
   type SecretSources,
   type SecretValue,
 } from './secret-value.js';
+import { BelfryError } from '../../errors/belfry-error.js';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -65,15 +66,13 @@ export interface BuiltinJobDeps {
   fetch?: typeof fetch;
 }
 
-export class HttpJobError extends Error {
-  readonly code = 'BELFRY_HTTP_JOB_FAILED';
+export class HttpJobError extends BelfryError {
   constructor(
     message: string,
     readonly status: number | null,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
-    super(message, options);
-    this.name = 'HttpJobError';
+    super('BELFRY_ERR_HTTP_JOB_FAILED', message, options);
   }
 }
 

@@ -4,6 +4,7 @@
  * from sources the caller injects, and never logged.
  */
 import { readFile } from 'node:fs/promises';
+import { BelfryError } from '../../errors/belfry-error.js';
 
 export type SecretValue = string | { env: string } | { file: string };
 
@@ -14,8 +15,10 @@ export interface SecretSources {
   readFile?: (path: string) => Promise<string>;
 }
 
-export class SecretError extends Error {
-  readonly code = 'BELFRY_SECRET_UNAVAILABLE';
+export class SecretError extends BelfryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BELFRY_ERR_SECRET_UNAVAILABLE', message, options);
+  }
 }
 
 /** Names that must never carry a clear-text value (headers, environment variables). */

@@ -5,6 +5,7 @@ import {
   describeFailure,
   describeFailureVerbose,
 } from '../../../src/cli/failure-message.js';
+import { SettingsError } from '../../../src/cli/settings.js';
 
 describe('checkDatabaseUrl', () => {
   it.each([
@@ -23,9 +24,7 @@ describe('checkDatabaseUrl', () => {
 
 describe('describeFailure', () => {
   it('joins a multi-line message into one line and never shows a password', () => {
-    const error = Object.assign(new Error('bad\nthing at postgres://app:hunter2@db/app'), {
-      code: 'BELFRY_X',
-    });
+    const error = new SettingsError('bad\nthing at postgres://app:hunter2@db/app');
     expect(describeFailure(error)).toBe('bad; thing at postgres://app:[redacted]@db/app');
   });
 

@@ -91,7 +91,7 @@ describe('cron syntax', () => {
   ] as const)('rejects %s (%s) naming the %s field', (expression, dialect, field, text) => {
     const error = errorOf(expression, dialect);
     expect(error.field).toBe(dialect);
-    expect(error.code).toBe('BELFRY_BAD_SCHEDULE');
+    expect(error.code).toBe('BELFRY_ERR_BAD_SCHEDULE');
     if (field) expect(error.message).toContain(`in its ${field} field`);
     expect(error.message).toContain(text);
   });
