@@ -17,6 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ANONYMOUS_NAME, bearerToken, type AccessTokens, type Principal } from './access-tokens.js';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
+import { httpStatusOf } from '../errors/error-codes.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { hostAllowed, originAllowed, type HostPolicy } from './request-origin.js';
 
@@ -43,12 +44,12 @@ export function installAdminGuard(app: FastifyInstance, options: AdminGuardOptio
   const { tokens, hosts, limiter, logger } = options;
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0]!;
-    const refuse = (status: number, title: string, detail: string) => {
+    const refuse = (code: RefusalCode, title: string, detail: string) => {
       logger.warn(
-        { status, method: request.method, path, remoteAddress: request.ip },
+        { status: httpStatusOf(code), code, method: request.method, path, remoteAddress: request.ip },
         'admin request refused',
       );
-      return sendRefusal(reply, status, title, detail);
+      return sendRefusal(reply, code, title, detail);
     };
     let principal: Principal | undefined;
     const given = bearerToken(request.headers.authorization);
@@ -61,29 +62,38 @@ export function installAdminGuard(app: FastifyInstance, options: AdminGuardOptio
       const retryAfter = limiter.take(request.ip);
       if (retryAfter > 0) {
         reply.header('retry-after', String(retryAfter));
-        return sendRefusal(reply, 429, 'Too Many Requests', 'too many requests without a token; slow down');
+        return sendRefusal(
+          reply,
+          'BELFRY_ERR_RATE_LIMITED',
+          'Too Many Requests',
+          'too many requests without a token; slow down',
+        );
       }
     }
     if (!hostAllowed(request.headers.host, hosts))
       return refuse(
-        403,
+        'BELFRY_ERR_HOST_NOT_ALLOWED',
         'Forbidden',
         'the Host header does not name this server (BELFRY_HTTP_ALLOWED_HOSTS)',
       );
     if (!originAllowed(header(request, 'origin'), request.headers.host))
-      return refuse(403, 'Forbidden', 'cross-origin requests are not accepted');
+      return refuse('BELFRY_ERR_CROSS_ORIGIN', 'Forbidden', 'cross-origin requests are not accepted');
 
     if (!principal) {
       reply.header('www-authenticate', 'Bearer');
-      return refuse(401, 'Unauthorized', 'a valid bearer token is required');
+      return refuse('BELFRY_ERR_UNAUTHORIZED', 'Unauthorized', 'a valid bearer token is required');
     }
     principals.set(request, principal);
     if (READ_METHODS.includes(request.method)) return;
     if (principal.scope !== 'admin')
-      return refuse(403, 'Forbidden', `token "${principal.name}" is read-only; changes need the admin token`);
+      return refuse(
+        'BELFRY_ERR_READ_ONLY_TOKEN',
+        'Forbidden',
+        `token "${principal.name}" is read-only; changes need the admin token`,
+      );
     if (!isJson(request.headers['content-type']))
       return refuse(
-        415,
+        'BELFRY_ERR_NOT_JSON',
         'Unsupported Media Type',
         'state-changing requests must be sent as application/json',
       );
@@ -99,6 +109,19 @@ function isJson(contentType: string | undefined): boolean {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'application/json';
 }
 
-async function sendRefusal(reply: FastifyReply, status: number, title: string, detail: string) {
-  await reply.code(status).type(PROBLEM_CONTENT_TYPE).send({ type: 'about:blank', title, status, detail });
+type RefusalCode =
+  | 'BELFRY_ERR_UNAUTHORIZED'
+  | 'BELFRY_ERR_READ_ONLY_TOKEN'
+  | 'BELFRY_ERR_HOST_NOT_ALLOWED'
+  | 'BELFRY_ERR_CROSS_ORIGIN'
+  | 'BELFRY_ERR_NOT_JSON'
+  | 'BELFRY_ERR_RATE_LIMITED';
+
+/** A refusal before any route runs: a plain problem (about:blank) with its status and code. */
+async function sendRefusal(reply: FastifyReply, code: RefusalCode, title: string, detail: string) {
+  const status = httpStatusOf(code)!;
+  await reply
+    .code(status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send({ type: 'about:blank', title, status, detail, code });
 }

@@ -5,9 +5,10 @@
 import { z } from 'zod';
 import { queryAdminAudit, type AdminAuditEntry, type AdminAuditFilter } from '../store/admin-audit-store.js';
 import { parseTimeBound } from './history-filter.js';
-import { invalidRequest } from './problem.js';
+import { problemFrom } from './problem.js';
 import { route, type ApiRoute } from './route.js';
 import { instant, iso } from './wire.js';
+import { BelfryError } from '../errors/belfry-error.js';
 
 export const MAX_AUDIT_LIMIT = 10_000;
 
@@ -26,13 +27,12 @@ export const auditQuerySchema = z
 
 export type AuditQuery = z.input<typeof auditQuerySchema>;
 
-export class AuditFilterError extends Error {
-  readonly code = 'BELFRY_BAD_AUDIT_FILTER';
+export class AuditFilterError extends BelfryError {
   constructor(
     message: string,
     readonly field: keyof AuditQuery,
   ) {
-    super(message);
+    super('BELFRY_ERR_BAD_AUDIT_FILTER', message);
   }
 }
 
@@ -104,9 +104,7 @@ export const auditRoutes: ApiRoute[] = [
         filter = toAdminAuditFilter(query, clock.now());
       } catch (error) {
         if (error instanceof AuditFilterError)
-          throw invalidRequest(error.message, [
-            { location: 'query', path: error.field, message: error.message },
-          ]);
+          throw problemFrom(error, [{ location: 'query', path: error.field, message: error.message }]);
         throw error;
       }
       return (await queryAdminAudit(executor, filter)).map(toAuditEntry);

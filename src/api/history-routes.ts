@@ -7,7 +7,7 @@ import {
   historyQuerySchema,
   toHistoryFilter,
 } from './history-filter.js';
-import { invalidRequest } from './problem.js';
+import { problemFrom } from './problem.js';
 import { route, type ApiRoute } from './route.js';
 import { instant, iso } from './wire.js';
 
@@ -60,9 +60,7 @@ export const historyRoutes: ApiRoute[] = [
         filter = toHistoryFilter(query, clock.now());
       } catch (error) {
         if (error instanceof HistoryFilterError) {
-          throw invalidRequest(error.message, [
-            { location: 'query', path: error.field, message: error.message },
-          ]);
+          throw problemFrom(error, [{ location: 'query', path: error.field, message: error.message }]);
         }
         throw error;
       }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { listJobs, type StoredJob } from '../store/definition-store.js';
 import { FireRequestError, fireJob, fireRequestSchema, parseFireAt, removeJob } from './admin-operations.js';
-import { invalidRequest } from './problem.js';
+import { ApiProblem } from './problem.js';
 import { pauseResumeRoutes } from './pause-routes.js';
 import { route, type ApiRoute } from './route.js';
 import { instant, iso, nameParams } from './wire.js';
@@ -77,7 +77,7 @@ export const jobRoutes: ApiRoute[] = [
         at = parseFireAt(body.at);
       } catch (error) {
         if (error instanceof FireRequestError)
-          throw invalidRequest(`invalid body ${error.field}: ${error.message}`, [
+          throw new ApiProblem(error.code, `invalid body ${error.field}: ${error.message}`, [
             { location: 'body', path: error.field, message: error.message },
           ]);
         throw error;

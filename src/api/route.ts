@@ -10,12 +10,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { insertAdminAudit, type AdminAuditRecord } from '../store/admin-audit-store.js';
-import { sqlState } from '../store/errors.js';
 import { inTransaction, type Executor } from '../store/executor.js';
 import type { Clock } from '../time/clock.js';
-import { UnknownNameError } from './admin-operations.js';
 import { principalOf } from './admin-guard.js';
-import { ApiProblem, invalidRequest, notFound, problemFromZod } from './problem.js';
+import { invalidRequest, problemFromZod, problemStatusOf } from './problem.js';
 
 export interface ApiContext {
   executor: Executor;
@@ -94,12 +92,8 @@ export function registerRoute(app: FastifyInstance, spec: ApiRoute, context: Api
       query: check(spec.query, request.query, 'query'),
       body: check(spec.body, bodyOf(request.body, spec.body !== undefined), 'body'),
     };
-    try {
-      return { input, result: await spec.handle(input, { ...context, executor }) };
-    } catch (error) {
-      if (error instanceof UnknownNameError) throw notFound(error.message);
-      throw error;
-    }
+    // A BelfryError with an API status (an unknown name: 404) becomes its problem in problem.ts.
+    return { input, result: await spec.handle(input, { ...context, executor }) };
   };
   app.route({
     method: spec.method,
@@ -116,7 +110,7 @@ export function registerRoute(app: FastifyInstance, spec: ApiRoute, context: Api
           return done.result;
         });
       } catch (error) {
-        await insertAdminAudit(context.executor, audit(statusOf(error))).catch((failure: unknown) =>
+        await insertAdminAudit(context.executor, audit(problemStatusOf(error))).catch((failure: unknown) =>
           request.log.error({ err: failure }, 'could not record an admin call in the audit trail'),
         );
         throw error;
@@ -164,12 +158,4 @@ function auditRecord(
     userAgent: userAgent ? userAgent.slice(0, 200) : null,
     instanceId: context.instanceId ?? null,
   };
-}
-
-function statusOf(error: unknown): number {
-  if (error instanceof ApiProblem) return error.status;
-  if (error instanceof UnknownNameError) return 404;
-  if (sqlState(error) === '23503') return 409;
-  const status = (error as { statusCode?: unknown }).statusCode;
-  return typeof status === 'number' ? status : 500;
 }

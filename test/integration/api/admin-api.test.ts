@@ -12,6 +12,7 @@ import { clusterSchema } from '../../../src/api/cluster-routes.js';
 import { historyRowSchema } from '../../../src/api/history-routes.js';
 import { fireResultSchema, jobSchema } from '../../../src/api/job-routes.js';
 import { problemSchema } from '../../../src/api/problem.js';
+import { ERROR_CODES, type ErrorCode } from '../../../src/errors/error-codes.js';
 import { triggerDetailSchema, triggerSummarySchema } from '../../../src/api/trigger-routes.js';
 import { pauseResultSchema } from '../../../src/api/wire.js';
 import { buildAdminApp } from '../../../src/cli/admin-server.js';
@@ -55,13 +56,15 @@ async function call(options: InjectOptions, target = app) {
   };
 }
 
-/** Asserts an RFC 9457 problem with this status, and returns it. */
-async function problem(options: InjectOptions, status: number) {
+/** Asserts an RFC 9457 problem with this status and a registered code (this one, if given), and returns it. */
+async function problem(options: InjectOptions, status: number, code?: ErrorCode) {
   const response = await call(options);
   expect(response.status, JSON.stringify(response.body)).toBe(status);
   expect(response.type).toMatch(/^application\/problem\+json/);
   const parsed = problemSchema.parse(response.body);
   expect(parsed.status).toBe(status);
+  expect(Object.keys(ERROR_CODES)).toContain(parsed.code);
+  if (code) expect(parsed.code).toBe(code);
   return parsed;
 }
 
@@ -141,7 +144,11 @@ describe('triggers', () => {
       (await call({ method: 'GET', url: '/api/v1/triggers/report-hourly?executions=1' })).body,
     );
     expect(limited.recentExecutions).toHaveLength(1);
-    const missing = await problem({ method: 'GET', url: '/api/v1/triggers/no-such-trigger' }, 404);
+    const missing = await problem(
+      { method: 'GET', url: '/api/v1/triggers/no-such-trigger' },
+      404,
+      'BELFRY_ERR_UNKNOWN_NAME',
+    );
     expect(missing.detail).toBe('unknown trigger "no-such-trigger"');
     expect(missing.type).toBe('urn:belfry:problem:not-found');
   });
@@ -277,11 +284,13 @@ describe('jobs', () => {
     const noOffset = await problem(
       { method: 'POST', url: '/api/v1/jobs/report/fire', payload: { at: '2031-02-03T04:05:06' } },
       400,
+      'BELFRY_ERR_BAD_FIRE_REQUEST',
     );
     expect(noOffset.detail).toMatch(/offset/);
     const extra = await problem(
       { method: 'POST', url: '/api/v1/jobs/report/fire', payload: { data: {}, when: 'now' } },
       400,
+      'BELFRY_ERR_INVALID_REQUEST',
     );
     expect(extra.detail).toMatch(/when/);
     const text = await problem(
@@ -292,6 +301,7 @@ describe('jobs', () => {
         payload: 'hello',
       },
       415,
+      'BELFRY_ERR_NOT_JSON',
     );
     expect(text.detail).toMatch(/application\/json/);
     await problem(
@@ -365,7 +375,11 @@ describe('GET /api/v1/history', () => {
   });
 
   it('rejects a bad time range, status, duration, limit or parameter with a 400', async () => {
-    const range = await problem({ method: 'GET', url: '/api/v1/history?since=1h&until=2h' }, 400);
+    const range = await problem(
+      { method: 'GET', url: '/api/v1/history?since=1h&until=2h' },
+      400,
+      'BELFRY_ERR_BAD_HISTORY_FILTER',
+    );
     expect(range.detail).toMatch(/since .* must be before until/);
     expect(range.errors?.[0]).toMatchObject({ location: 'query', path: 'since' });
     expect((await problem({ method: 'GET', url: '/api/v1/history?status=exploded' }, 400)).detail).toMatch(
@@ -387,7 +401,11 @@ describe('GET /api/v1/history', () => {
 
 describe('routing, OpenAPI and auth', () => {
   it('answers an unknown API route with a problem', async () => {
-    const missing = await problem({ method: 'GET', url: '/api/v1/nothing-here' }, 404);
+    const missing = await problem(
+      { method: 'GET', url: '/api/v1/nothing-here' },
+      404,
+      'BELFRY_ERR_NOT_FOUND',
+    );
     expect(missing.detail).toMatch(/nothing-here/);
   });
 
@@ -429,6 +447,7 @@ describe('routing, OpenAPI and auth', () => {
       const anonymous = await call({ method: 'GET', url: '/api/v1/triggers' }, open);
       expect(anonymous.status).toBe(401);
       expect(anonymous.type).toMatch(/^application\/problem\+json/);
+      expect(problemSchema.parse(anonymous.body).code).toBe('BELFRY_ERR_UNAUTHORIZED');
       const wrong = await call(
         {
           method: 'POST',
