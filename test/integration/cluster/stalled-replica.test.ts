@@ -105,4 +105,9 @@ it('starts no handler under its dead identity after a stall past dead-after, and
   expect(underDeadId.length).toBeGreaterThan(0); // it did work before the stall
   expect(afterDeath).toEqual([]);
   expect(log.runs.some((run) => run.instanceId === newId)).toBe(true);
+  // Nor did the database take a claim or an acquisition under the dead id once it was dead.
+  const { rows: late } = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM ${sql.table(`${database.schema}.executions`)}
+     WHERE instance_id = ${deadId} AND started_at >= ${rows[0]!.stopped_at}`.execute(database.db);
+  expect(late[0]!.n).toBe(0);
 }, 90_000);
