@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { openDatabase, type BelfryDatabase } from '../store/database.js';
 import type { Executor } from '../store/executor.js';
-import { readSettings, requireDatabaseUrl } from './settings.js';
+import { chooseDatabase, localClusterNotice } from './local-cluster.js';
+import { readSettings, type Settings } from './settings.js';
 
 export interface DatabaseFlags {
   databaseUrl?: string;
@@ -11,7 +12,10 @@ export interface DatabaseFlags {
 
 export function withDatabaseFlags(command: Command): Command {
   return command
-    .option('--database-url <url>', 'PostgreSQL URL (default: $DATABASE_URL)')
+    .option(
+      '--database-url <url>',
+      "PostgreSQL URL (default: $DATABASE_URL, else this project's running `belfry dev`)",
+    )
     .option('--schema <name>', 'Belfry schema (default: $BELFRY_SCHEMA or belfry)');
 }
 
@@ -20,9 +24,14 @@ export async function withDatabase<T>(
   work: (ex: Executor, database: BelfryDatabase) => Promise<T>,
 ): Promise<T> {
   const settings = readSettings();
+  const choice = databaseOf(settings, flags.databaseUrl);
   const database = openDatabase({
-    connectionString: requireDatabaseUrl(settings, flags.databaseUrl),
-    schema: flags.schema ?? settings.BELFRY_SCHEMA,
+    connectionString: choice.url,
+    // BELFRY_SCHEMA, when set, wins over the local cluster's (it names the schema the user means).
+    schema:
+      flags.schema ??
+      (process.env.BELFRY_SCHEMA ? settings.BELFRY_SCHEMA : choice.schema) ??
+      settings.BELFRY_SCHEMA,
     maxConnections: 2,
     applicationName: 'belfry-cli',
   });
@@ -31,4 +40,14 @@ export async function withDatabase<T>(
   } finally {
     await database.destroy();
   }
+}
+
+/**
+ * The database a command was given, else the project's running `belfry dev`, which it then names in one
+ * line on stderr (stdout stays the command's own: `--json` output remains parseable).
+ */
+export function databaseOf(settings: Settings, flag: string | undefined): { url: string; schema?: string } {
+  const choice = chooseDatabase(settings, flag, process.cwd());
+  if (choice.localFolder) process.stderr.write(localClusterNotice(choice.localFolder, process.stderr.isTTY));
+  return choice;
 }

@@ -5,13 +5,19 @@
  * folder (or, when the postgres user cannot reach it, in a folder it links to) and the next run reuses it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../dev/embedded-postgres.js';
-import { openDatabase } from '../store/database.js';
+import { openDatabase, type BelfryDatabase } from '../store/database.js';
+import { demoKeyHandler, KEYS_HELP, listenForKeys, RESTART_DELAY_MS } from '../dev/demo-keys.js';
+import { ReplicaSet } from '../dev/replica-set.js';
+import { COLORS, fireScheduledAt, formatReplicaLine, RESET } from '../dev/replica-log-line.js';
+import { localClusterFile, removeLocalCluster, writeLocalCluster } from './local-cluster.js';
 import { migrate } from '../store/migrator.js';
 import { generateAdminToken, readSettings } from './settings.js';
-import { onStopSignals } from './shutdown-signals.js';
+import { onStopSignals, type SignalSource } from './shutdown-signals.js';
 import { systemClock } from '../time/clock.js';
 
 interface DevFlags {
@@ -22,9 +28,6 @@ interface DevFlags {
   adminPort: string;
   schema?: string;
 }
-
-const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[33m', '\x1b[32m', '\x1b[34m'];
-const RESET = '\x1b[0m';
 
 export function registerDevCommand(program: Command): void {
   program
@@ -57,7 +60,14 @@ async function runDev(flags: DevFlags): Promise<number> {
   // Installed first: a Ctrl-C while the server starts or migrates ends the run there, cleanly.
   const stop = stopRequests();
   try {
-    return await runServerAndReplicas({ flags, schema, replicas, adminToken, stop });
+    return await runServerAndReplicas({
+      flags,
+      schema,
+      replicas,
+      adminToken,
+      stop,
+      leaseTtlMs: settings.BELFRY_LEASE_TTL,
+    });
   } finally {
     stop.remove();
   }
@@ -69,6 +79,7 @@ async function runServerAndReplicas(run: {
   replicas: number;
   adminToken: { value: string; generated: boolean };
   stop: StopRequests;
+  leaseTtlMs: number;
 }): Promise<number> {
   const { flags, schema, replicas, adminToken, stop } = run;
   say(`starting embedded PostgreSQL in ${flags.dataDir} …`);
@@ -84,10 +95,32 @@ async function runServerAndReplicas(run: {
   const children: ChildProcess[] = [];
   const leaveNothingRunning = () => {
     for (const child of children)
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        // A replica stopped by the `s` key would hold its SIGTERM until continued.
+        child.kill('SIGCONT');
+      }
     server.signalStop();
   };
   process.once('exit', leaveNothingRunning);
+  // The connection file lets the project's other commands find this cluster while it runs, and only then.
+  const connectionFile = localClusterFile(process.cwd(), flags.dataDir);
+  const adminPort = Number(flags.adminPort);
+  const announce = () => {
+    if (!connectionFile) return;
+    writeLocalCluster(connectionFile, {
+      url: server.url,
+      pid: process.pid,
+      dataDir: resolve(flags.dataDir),
+      port: server.port,
+      schema,
+      ...(adminPort ? { adminUrl: `http://127.0.0.1:${adminPort}`, adminToken: adminToken.value } : {}),
+    });
+  };
+  const unannounce = () => {
+    if (connectionFile) removeLocalCluster(connectionFile, process.pid);
+  };
+  process.once('exit', unannounce);
   try {
     if (server.relocatedNote) say(server.relocatedNote);
     say(`PostgreSQL ready at postgres://postgres:***@127.0.0.1:${server.port}/postgres`);
@@ -100,6 +133,7 @@ async function runServerAndReplicas(run: {
         : `schema "${schema}" is current`,
     );
     if (stop.requested) return await stoppedEarly(server);
+    announce();
     const failed = await runReplicas({
       flags,
       schema,
@@ -108,7 +142,9 @@ async function runServerAndReplicas(run: {
       children,
       adminToken,
       stop,
+      leaseTtlMs: run.leaseTtlMs,
     });
+    unannounce();
     await server.stop();
     say(
       failed.length
@@ -117,9 +153,11 @@ async function runServerAndReplicas(run: {
     );
     return failed.length ? 1 : 0;
   } finally {
+    unannounce();
     leaveNothingRunning();
     await server.stop();
     process.removeListener('exit', leaveNothingRunning);
+    process.removeListener('exit', unannounce);
   }
 }
 
@@ -137,87 +175,119 @@ async function runReplicas(run: {
   children: ChildProcess[];
   adminToken: { value: string; generated: boolean };
   stop: StopRequests;
+  leaseTtlMs: number;
 }): Promise<string[]> {
   const { flags, schema, children } = run;
   const adminPort = Number(flags.adminPort);
-  let stopping = false;
-  const failed: string[] = [];
-  const exited: Promise<void>[] = [];
-  for (let i = 1; i <= run.replicas; i += 1) {
-    const name = `replica-${i}`;
-    const child = spawn(
-      process.execPath,
-      [
-        ...process.execArgv,
-        process.argv[1]!,
-        'start',
-        '--config',
-        ...flags.config,
-        '--name',
-        name,
-        '--schema',
-        schema,
-      ],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: run.url,
-          BELFRY_HTTP_PORT: adminPort === 0 ? '0' : String(adminPort + i - 1),
-          BELFRY_SHUTDOWN_TIMEOUT: '10s',
-          BELFRY_HTTP_TOKEN: run.adminToken.value,
+  const names = Array.from({ length: run.replicas }, (_, i) => `replica-${i + 1}`);
+  const replicas = new ReplicaSet({
+    names,
+    restartDelayMs: RESTART_DELAY_MS,
+    spawn(name) {
+      const i = names.indexOf(name) + 1;
+      const child = spawn(
+        process.execPath,
+        [
+          ...process.execArgv,
+          process.argv[1]!,
+          'start',
+          '--config',
+          ...flags.config,
+          '--name',
+          name,
+          '--schema',
+          schema,
+        ],
+        {
+          env: {
+            ...process.env,
+            DATABASE_URL: run.url,
+            BELFRY_HTTP_PORT: adminPort === 0 ? '0' : String(adminPort + i - 1),
+            BELFRY_SHUTDOWN_TIMEOUT: '10s',
+            BELFRY_HTTP_TOKEN: run.adminToken.value,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      },
-    );
-    children.push(child);
-    const color = COLORS[(i - 1) % COLORS.length]!;
-    createInterface({ input: child.stdout! }).on('line', (line) => printLogLine(line, name, color));
-    createInterface({ input: child.stderr! }).on('line', (line) =>
-      process.stderr.write(`${color}${name}${RESET} ${line}\n`),
-    );
-    exited.push(
-      new Promise((resolve) =>
-        child.on('exit', (code, signal) => {
-          if (code !== 0) failed.push(name);
-          if (!stopping) say(`${name} exited (${signal ?? code}); Ctrl-C to stop the rest`);
-          resolve();
-        }),
-      ),
-    );
-  }
+      );
+      children.push(child);
+      const color = COLORS[(i - 1) % COLORS.length]!;
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        firstFireAt ??= fireScheduledAt(line);
+        const text = formatReplicaLine(line, name, color);
+        if (text !== undefined) process.stdout.write(`${text}\n`);
+      });
+      createInterface({ input: child.stderr! }).on('line', (line) =>
+        process.stderr.write(`${color}${name}${RESET} ${line}\n`),
+      );
+      return child;
+    },
+    onUnexpectedExit: (name, how) => say(`${name} exited (${how}); Ctrl-C to stop the rest`),
+    onRestarted: (name, pid) => say(`k: restarted ${name} (pid ${pid})`),
+  });
+  let firstFireAt: Date | undefined;
+  replicas.start();
   say(
     `${run.replicas} replicas started${adminPort ? ` (admin: http://127.0.0.1:${adminPort}/readyz …)` : ''}; Ctrl-C to stop`,
   );
-
   if (adminPort)
     say(
       run.adminToken.generated
         ? `admin API token (generated for this run): ${run.adminToken.value}`
         : 'admin API token: $BELFRY_HTTP_TOKEN',
     );
+  say('try, in a second terminal of this project (no DATABASE_URL needed):');
+  for (const command of TRY_NEXT) say(`  ${command}`);
 
-  const signalReplicas = () => {
-    for (const child of children)
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  };
+  let database: BelfryDatabase | undefined;
+  const stopKeys = listenForKeys(process.stdin, {
+    onCtrlC: () => run.stop.ctrlC(),
+    onKey: demoKeyHandler({
+      replicas,
+      executor() {
+        database ??= openDatabase({
+          connectionString: run.url,
+          schema,
+          maxConnections: 2,
+          applicationName: 'belfry-dev',
+        });
+        return { db: database.db, schema: database.schema };
+      },
+      clock: systemClock,
+      leaseTtlMs: run.leaseTtlMs,
+      auditSince: () => firstFireAt,
+      say,
+      print: (text) => process.stdout.write(text),
+    }),
+  });
+  // Whatever way this process ends, the terminal gets its line discipline back.
+  if (stopKeys) process.once('exit', stopKeys);
+  if (stopKeys) say(`keys: ${KEYS_HELP}`);
+
   run.stop.onRequest(
     () => {
-      if (stopping) return;
-      stopping = true;
       say('stopping replicas gracefully (drain, resign, check out) …');
-      signalReplicas();
+      replicas.stop();
     },
     () => {
       say('second Ctrl-C: replicas exit now');
-      signalReplicas();
+      replicas.stopNow();
     },
   );
-  // Every replica exited on its own: nothing left to run.
-  void Promise.all(exited).then(() => (stopping = true));
-  await Promise.all(exited);
-  return failed;
+  try {
+    return await replicas.done;
+  } finally {
+    stopKeys?.();
+    await database?.destroy();
+  }
 }
+
+/** What the banner suggests next; the README's "Try it" block runs the first two (a test checks it). */
+const TRY_NEXT = [
+  'npx belfry history --since 1m   # the fires so far',
+  'npx belfry cluster              # the replicas, the leader and its epoch',
+  'npx belfry triggers             # the triggers and their next fire times',
+];
 
 async function stoppedEarly(server: EmbeddedServer): Promise<number> {
   await server.stop();
@@ -227,6 +297,8 @@ async function stoppedEarly(server: EmbeddedServer): Promise<number> {
 
 interface StopRequests {
   readonly requested: boolean;
+  /** A Ctrl-C read as a key (raw mode): the same request a SIGINT makes. */
+  ctrlC(): void;
   /** What to do on the first request (at once if it already came) and on a later, separate one. */
   onRequest(graceful: () => void, urgent: () => void): void;
   remove(): void;
@@ -236,6 +308,7 @@ function stopRequests(): StopRequests {
   let requested = false;
   let graceful = () => {};
   let urgent = () => {};
+  const keyboard = new EventEmitter();
   const remove = onStopSignals(
     {
       graceful() {
@@ -244,9 +317,10 @@ function stopRequests(): StopRequests {
       },
       urgent: () => urgent(),
     },
-    { clock: systemClock },
+    { clock: systemClock, source: signalsAndKeyboard(keyboard) },
   );
   return {
+    ctrlC: () => keyboard.emit('SIGINT', 'SIGINT'),
     get requested() {
       return requested;
     },
@@ -259,52 +333,20 @@ function stopRequests(): StopRequests {
   };
 }
 
-function say(message: string): void {
-  process.stdout.write(`\x1b[1mbelfry dev\x1b[0m ${message}\n`);
+/** The process's signals, plus the Ctrl-C that raw mode delivers as a key (emitted as 'SIGINT'). */
+function signalsAndKeyboard(keyboard: EventEmitter): SignalSource {
+  return {
+    on(signal, listener) {
+      process.on(signal, listener);
+      keyboard.on(signal, listener);
+    },
+    removeListener(signal, listener) {
+      process.removeListener(signal, listener);
+      keyboard.removeListener(signal, listener);
+    },
+  };
 }
 
-function printLogLine(line: string, replica: string, color: string): void {
-  let entry: Record<string, unknown>;
-  try {
-    entry = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    process.stdout.write(`${color}${replica}${RESET} ${line}\n`);
-    return;
-  }
-  const time = typeof entry.time === 'string' ? entry.time.slice(11, 23) : '';
-  const who = `${color}${replica.padEnd(10)}${RESET}`;
-  if (
-    entry.msg === 'execution finished' ||
-    entry.msg === 'execution skipped' ||
-    entry.msg === 'trigger misfired'
-  ) {
-    const status = String(entry.status);
-    const mark =
-      status === 'succeeded'
-        ? '\x1b[32m✓'
-        : status === 'skipped' || status === 'misfired'
-          ? '\x1b[33m-'
-          : '\x1b[31m✗';
-    const detail = [
-      entry.attempt && Number(entry.attempt) > 1 ? `attempt ${entry.attempt}` : '',
-      entry.durationMs !== undefined ? `${entry.durationMs} ms` : '',
-      entry.retryInMs ? `retry in ${entry.retryInMs} ms` : '',
-      entry.error ? String(entry.error) : '',
-    ]
-      .filter(Boolean)
-      .join(', ');
-    process.stdout.write(
-      `${time}  ${who} ${mark} ${String(entry.trigger).padEnd(22)} ${status}${RESET}${detail ? `  (${detail})` : ''}\n`,
-    );
-  } else if (Number(entry.level) >= 40 || /leader|started|stopped|dead|listening/.test(String(entry.msg))) {
-    const extra =
-      entry.epoch !== undefined
-        ? ` epoch ${entry.epoch}`
-        : entry.reason
-          ? ` (${entry.reason})`
-          : entry.url
-            ? ` ${entry.url}`
-            : '';
-    process.stdout.write(`${time}  ${who} · ${entry.msg}${extra}\n`);
-  }
+function say(message: string): void {
+  process.stdout.write(`\x1b[1mbelfry dev\x1b[0m ${message}\n`);
 }

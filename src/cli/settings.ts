@@ -91,12 +91,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return parsed.data;
 }
 
-export function requireDatabaseUrl(settings: Settings, flag?: string): string {
-  const url = flag ?? settings.DATABASE_URL;
-  if (!url) throw new SettingsError('no database: set DATABASE_URL (or pass --database-url)');
-  return url;
-}
-
 /** A fresh admin token (for `belfry dev`, which must not leave the admin API open to browsers). */
 export function generateAdminToken(): string {
   return randomBytes(24).toString('base64url');

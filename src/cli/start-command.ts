@@ -16,7 +16,8 @@ import { BELFRY_VERSION, createScheduler, type Scheduler } from '../scheduler.js
 import type { Telemetry } from '../observability/telemetry-sdk.js';
 import { systemClock } from '../time/clock.js';
 import { createLogger } from './logger.js';
-import { readSettings, requireDatabaseUrl, type Settings } from './settings.js';
+import { readSettings, type Settings } from './settings.js';
+import { databaseOf } from './database-command.js';
 import { migrateWhenReachable } from './wait-for-database.js';
 import { prepareDefinitions } from './definitions.js';
 import { attachExecutionLog } from './execution-log.js';
@@ -37,7 +38,10 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description('run a replica: reconcile the YAML definitions, then fire triggers until SIGTERM')
     .option('-c, --config <file...>', 'YAML definitions (default: $BELFRY_CONFIG)')
-    .option('--database-url <url>', 'PostgreSQL URL (default: $DATABASE_URL)')
+    .option(
+      '--database-url <url>',
+      "PostgreSQL URL (default: $DATABASE_URL, else this project's running `belfry dev`)",
+    )
     .option('--schema <name>', 'Belfry schema (default: $BELFRY_SCHEMA or belfry)')
     .option('--name <name>', 'instance name (default: $BELFRY_INSTANCE_NAME or host-pid)')
     .action(async (options: StartOptions) => {
@@ -61,7 +65,7 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
   }
   const telemetry = await setUpTelemetry(instanceName, settings, logger);
   const scheduler = createScheduler({
-    connectionString: requireDatabaseUrl(settings, options.databaseUrl),
+    connectionString: databaseOf(settings, options.databaseUrl).url,
     sessionConnectionString: settings.BELFRY_SESSION_DATABASE_URL,
     schema: options.schema ?? settings.BELFRY_SCHEMA,
     instanceName,

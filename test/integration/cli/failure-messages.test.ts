@@ -41,6 +41,8 @@ interface Case {
   name: string;
   args: () => string[];
   env?: () => Record<string, string>;
+  /** Where the command runs (default: the repository). */
+  cwd?: () => string;
   says: RegExp;
 }
 
@@ -66,7 +68,9 @@ const cases: Case[] = [
     name: 'no database at all',
     args: () => ['cluster'],
     env: () => ({ DATABASE_URL: '' }),
-    says: /^belfry: no database: set DATABASE_URL \(or pass --database-url\)$/,
+    // Outside any project with a running `belfry dev`: there is no local cluster to fall back on.
+    cwd: () => folder,
+    says: /^belfry: no database: set DATABASE_URL \(or pass --database-url\), or run `npm start` \(belfry dev\) in this project to start a local cluster$/,
   },
   {
     name: 'a bad setting',
@@ -106,8 +110,8 @@ function failureLines(stderr: string): string[] {
 describe('CLI failures', () => {
   it.each(cases)(
     '$name: one line, non-zero exit, no stack',
-    async ({ args, env, says }) => {
-      const run = belfry(args(), { env: env?.() });
+    async ({ args, env, cwd, says }) => {
+      const run = belfry(args(), { env: env?.(), cwd: cwd?.() });
       const code = await run.exited;
       const { stderr } = run.output();
       expect(code).not.toBe(0);
