@@ -4,13 +4,22 @@
  * under the row lock and writes its answer in the same transaction as the fires.
  *
  * Replanning: writers that change a schedule (apply, calendar edits) only record `replanAt`, the database
- * time of the change, and leave `nextFireAt` alone. Here, under the lock:
+ * time of the change, and leave `nextFireAt` alone. They also keep the schedules that were in effect
+ * (`superseded`: each with the time it stopped governing, oldest first), so the trigger's schedule is
+ * piecewise: superseded[0] up to its `until` (= the first change), superseded[1] from there up to the
+ * second change, ..., and the current schedule after the last change. Here, under the lock:
  *   - a fire already due when the change came (`nextFireAt <= replanAt`) is kept and judged like any
- *     other (on time or misfired); the trigger continues on the new schedule after it;
- *   - otherwise the next fire is the new schedule's first after max(replanAt, previousFireAt, start - 1 ms),
- *     capped by end, and nothing fires in this pass.
- * Either way the next fire is never at or before `previousFireAt`, the last recorded fire, so a change can
- * neither skip a due fire nor repeat one.
+ *     other; the trigger then walks the piecewise schedule, so every time the old schedule owed up to the
+ *     change is kept too: run on time, or judged with the rest as one outage (one misfire decision);
+ *   - otherwise the stored next fire is dropped (not due when the change came) and the next fire is the
+ *     piecewise schedule's first after max(replanAt, previousFireAt, start - 1 ms), capped by end, and
+ *     nothing fires in this pass.
+ * While the next fire still lies in a superseded piece, the plan keeps the replan state, with `replanAt`
+ * moved to that next fire (so the next pass keeps it, as a fire due at the change); once the next fire
+ * is past the last change (or there is none) the replan state is cleared. Either way the next fire is
+ * never at or before `previousFireAt`, the last recorded fire, so a change can neither skip a due fire
+ * nor repeat one. Without `superseded` (rows written before migration 0007) the due fire is kept and the
+ * current schedule continues after it.
  *
  * On time (no later than the trigger's misfire threshold): the due fire runs and the trigger advances
  * from that *scheduled* time, so a slow replica never drifts a schedule. A fire that is still due after
@@ -51,6 +60,12 @@ export interface PlanTrigger {
   misfireUntil: Date | null;
 }
 
+/** A schedule a change replaced, and the database time it stopped governing (the change). */
+export interface SupersededSchedule {
+  schedule: Schedule;
+  until: Date;
+}
+
 export interface PlanLimits {
   maxMissedPerPlan: number;
   catchUpMax: number;
@@ -81,6 +96,8 @@ export interface TriggerPlan {
   fired: number;
   /** The outage still being walked (persisted so the next pass continues the same decision), or null. */
   misfireUntil: Date | null;
+  /** The replan state to keep (the next fire, still in a superseded piece), or null to clear it. */
+  replanAt: Date | null;
 }
 
 const ms = (date: Date) => date.getTime();
@@ -95,12 +112,21 @@ export function planTrigger(
   schedule: Schedule,
   now: Date,
   limits: PlanLimits = DEFAULT_PLAN_LIMITS,
+  superseded: readonly SupersededSchedule[] = [],
 ): TriggerPlan {
+  const pieces = trigger.replanAt ? superseded : [];
+  const governing = pieces.length > 0 ? piecewise(pieces, schedule) : schedule;
+  const lastChange = pieces.length > 0 ? ms(pieces[pieces.length - 1]!.until) : -Infinity;
   const startFloor = trigger.startAt ? ms(trigger.startAt) - 1 : -Infinity;
   const following = (after: Date): Date | null => {
-    const next = schedule.next(new Date(Math.max(ms(after), startFloor)));
+    const next = governing.next(new Date(Math.max(ms(after), startFloor)));
     return next && trigger.endAt && ms(next) > ms(trigger.endAt) ? null : next;
   };
+  // The replan state stays while the next fire is still owed by a superseded schedule.
+  const finish = (plan: Omit<TriggerPlan, 'replanAt'>): TriggerPlan => ({
+    ...plan,
+    replanAt: plan.nextFireAt && ms(plan.nextFireAt) <= lastChange ? plan.nextFireAt : null,
+  });
   const remaining = trigger.maxFires === null ? Infinity : Math.max(0, trigger.maxFires - trigger.timesFired);
   const due = trigger.nextFireAt;
   let until = trigger.misfireUntil;
@@ -112,26 +138,51 @@ export function planTrigger(
         trigger.previousFireAt ? ms(trigger.previousFireAt) : -Infinity,
       );
       const next = remaining > 0 ? following(new Date(floor)) : null;
-      return { fires: [], nextFireAt: next, fired: 0, misfireUntil: null };
+      return finish({ fires: [], nextFireAt: next, fired: 0, misfireUntil: null });
     }
-    until = null; // the kept fire is judged afresh, under the new schedule
+    // Without superseded schedules only the kept fire is left of the old schedule: it is judged afresh.
+    // With them the walk goes on through the old schedule's times, and an outage's decision still holds.
+    if (pieces.length === 0) until = null;
   }
-  if (due === null || remaining === 0) return { fires: [], nextFireAt: null, fired: 0, misfireUntil: null };
+  if (due === null || remaining === 0)
+    return { fires: [], nextFireAt: null, fired: 0, misfireUntil: null, replanAt: null };
   if (until !== null && ms(due) > ms(until)) until = null;
 
   if (until === null) {
     if (ms(now) - ms(due) <= trigger.misfireThresholdMs) {
       const nextFireAt = remaining > 1 ? following(due) : null;
-      return {
+      return finish({
         fires: [{ scheduledAt: due, kind: 'run', delayMs: 0, note: null }],
         nextFireAt,
         fired: 1,
         misfireUntil: null,
-      };
+      });
     }
     until = now;
   }
-  return walkOutage(trigger, due, until, following, remaining, limits);
+  return finish(walkOutage(trigger, due, until, following, remaining, limits));
+}
+
+/**
+ * The trigger's schedule across its changes: each superseded schedule governs the times after the
+ * previous change up to and including its own `until`; the current one governs after the last change.
+ */
+export function piecewise(pieces: readonly SupersededSchedule[], current: Schedule): Schedule {
+  return {
+    spec: current.spec,
+    next(after: Date): Date | null {
+      let from = -Infinity;
+      for (const piece of pieces) {
+        const until = ms(piece.until);
+        if (ms(after) < until) {
+          const next = piece.schedule.next(new Date(Math.max(ms(after), from)));
+          if (next && ms(next) <= until) return next;
+        }
+        from = Math.max(from, until);
+      }
+      return current.next(new Date(Math.max(ms(after), from)));
+    },
+  };
 }
 
 /** One chunk of an outage: fires scheduled from `due` up to `until`, the time the misfire was decided. */
@@ -142,7 +193,7 @@ function walkOutage(
   following: (after: Date) => Date | null,
   remaining: number,
   limits: PlanLimits,
-): TriggerPlan {
+): Omit<TriggerPlan, 'replanAt'> {
   const chunk = Math.max(1, limits.maxMissedPerPlan);
   const held = policyRuns(trigger.misfirePolicy, limits);
   const missed: Date[] = [];
@@ -202,6 +253,7 @@ export function advanceOf(trigger: Pick<DueTrigger, 'id' | 'version'>, plan: Tri
     state: plan.nextFireAt ? 'waiting' : 'complete',
     misfireUntil: plan.misfireUntil,
     pausedReason: null,
+    replanAt: plan.replanAt,
   };
 }
 
@@ -256,6 +308,7 @@ export function unplannableTrigger(
       state: 'paused',
       misfireUntil: null,
       pausedReason: reason,
+      replanAt: null,
     },
     fire: scheduledAt ? { scheduledAt, kind: 'skipped', delayMs: 0, note: `paused: ${reason}` } : null,
   };

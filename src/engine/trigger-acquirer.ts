@@ -30,6 +30,7 @@ import {
   DEFAULT_PLAN_LIMITS,
   fireOf,
   planTrigger,
+  type SupersededSchedule,
   UNPLANNABLE,
   unplannableTrigger,
   type PlanLimits,
@@ -72,6 +73,8 @@ export interface AcquireResult {
 
 export class TriggerAcquirer {
   readonly #schedules = new Map<string, { version: number; schedule: Schedule }>();
+  /** The superseded schedules of triggers with a pending replan, compiled like #schedules. */
+  readonly #superseded = new Map<string, { version: number; schedules: SupersededSchedule[] }>();
   readonly #tracing: ExecutionTracing;
   readonly #clock: Clock;
   readonly #random: () => number;
@@ -172,17 +175,21 @@ export class TriggerAcquirer {
         let plan;
         try {
           let schedule: Schedule;
+          let superseded: SupersededSchedule[];
           try {
             schedule = this.#schedule(trigger);
+            superseded = this.#supersededSchedules(trigger);
           } catch (error) {
             if (!(await syncCalendars())) throw error;
             schedule = this.#schedule(trigger);
+            superseded = this.#supersededSchedules(trigger);
           }
           plan = planTrigger(
             trigger,
             schedule,
             trigger.dbNow,
             this.options.planLimits ?? DEFAULT_PLAN_LIMITS,
+            superseded,
           );
         } catch (error) {
           // A trigger whose spec no longer compiles (a calendar was deleted, say) must not block the rest,
@@ -358,6 +365,24 @@ export class TriggerAcquirer {
   /** Drops compiled schedules (calendars changed: schedules built on them are stale). */
   forgetSchedules(): void {
     this.#schedules.clear();
+    this.#superseded.clear();
+  }
+
+  /** The schedules a pending change replaced (each governs up to its change), compiled once per version. */
+  #supersededSchedules(trigger: DueTrigger): SupersededSchedule[] {
+    if (!trigger.replanAt || !trigger.supersededSchedules?.length) return [];
+    const cached = this.#superseded.get(trigger.id);
+    if (cached && cached.version === trigger.version) return cached.schedules;
+    const schedules = trigger.supersededSchedules.map((piece) => {
+      const spec = piece.spec as ScheduleSpec;
+      return {
+        schedule: this.options.compile ? this.options.compile(spec, trigger) : compileSchedule(spec),
+        until: new Date(piece.until),
+      };
+    });
+    this.#superseded.set(trigger.id, { version: trigger.version, schedules });
+    if (this.#superseded.size > 10_000) this.#superseded.clear();
+    return schedules;
   }
 
   #schedule(trigger: DueTrigger): Schedule {

@@ -6,6 +6,8 @@
  * spec, a calendar edit) only records `replan_at`, the database time of the change, and makes the row
  * acquirable; the fire planner computes the next fire under the acquisition lock (engine/fire-planner.ts).
  * Only a new trigger gets its first fire here: nothing can have raced a row that did not exist.
+ * A changed spec also appends the spec it replaces to `superseded_schedules`, with the time of the change,
+ * so the planner still owes the old schedule's times up to the change (docs/decisions/0004-replanning.md).
  */
 import { sql } from 'kysely';
 import { dbNow, notifyChange, table, type Executor } from './executor.js';
@@ -61,7 +63,10 @@ export interface StoredTrigger extends TriggerRecord {
   version: number;
   /** Why the engine paused it (its schedule failed); null when running or paused by an operator. */
   pausedReason: string | null;
-  /** A schedule change the planner has not taken in yet. */
+  /**
+   * A schedule change the planner has not fully taken in yet (while it still walks the old schedule's
+   * times, the next of them).
+   */
   replanAt: Date | null;
 }
 
@@ -245,6 +250,24 @@ export async function insertTrigger(
  * Either way a trigger the engine paused because its schedule failed is resumed through a replan: the
  * new definition may be the fix, and if it is not the planner pauses it again.
  */
+/** Most superseded schedules kept for one pending replan (see `supersede`). */
+export const MAX_SUPERSEDED_SCHEDULES = 32;
+
+/**
+ * The spec in effect, appended to the trigger's superseded schedules with the database time of this
+ * change (SET expressions read the row as it was). Each change appends one, so two changes before any
+ * replica plans keep both old schedules, each up to its own change. Past MAX_SUPERSEDED_SCHEDULES
+ * (changes far faster than any replica plans) nothing more is appended: the newest definition then
+ * governs from the last recorded change on.
+ */
+function supersede() {
+  return sql`CASE WHEN jsonb_array_length(coalesce(superseded_schedules, '[]'::jsonb)) >= ${MAX_SUPERSEDED_SCHEDULES}
+                  THEN superseded_schedules
+                  ELSE coalesce(superseded_schedules, '[]'::jsonb)
+                       || jsonb_build_array(jsonb_build_object('spec', spec, 'until', date_trunc('milliseconds', now())))
+             END`;
+}
+
 export async function updateTrigger(
   ex: Executor,
   params: { trigger: TriggerRecord; reschedule?: boolean },
@@ -259,7 +282,7 @@ export async function updateTrigger(
       updated_at: sql`now()`,
       replan_at: sql`CASE WHEN ${reschedule} OR paused_reason IS NOT NULL THEN coalesce(replan_at, now())
                           ELSE replan_at END`,
-      ...(reschedule ? { times_fired: 0 } : {}),
+      ...(reschedule ? { times_fired: 0, superseded_schedules: supersede() } : {}),
       // A completed trigger comes back for the planner to judge; an operator's pause is kept.
       state: sql`CASE WHEN paused_reason IS NOT NULL THEN 'waiting'
                       WHEN ${reschedule} AND state = 'complete' THEN 'waiting' ELSE state END`,

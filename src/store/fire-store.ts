@@ -35,12 +35,20 @@ export interface DueTrigger {
   misfirePolicy: TriggersTable['misfire_policy'];
   misfireThresholdMs: number;
   replanAt: Date | null;
+  /** With `replanAt`: the schedules the change replaced, `[{ spec, until }]` oldest first (migration 0007). */
+  supersededSchedules: SupersededSpec[] | null;
   misfireUntil: Date | null;
   version: number;
   concurrency: JobsTable['concurrency'];
   settings: JobSettings;
   /** The database's now() for this transaction: what due-ness and misfires are judged against. */
   dbNow: Date;
+}
+
+/** A spec a schedule change replaced, and the database time of that change (ISO text, as stored). */
+export interface SupersededSpec {
+  spec: unknown;
+  until: string;
 }
 
 /** What the executor needs to know of a job, read with the trigger so a fire needs no extra query. */
@@ -85,6 +93,7 @@ interface DueRow {
   misfire_policy: DueTrigger['misfirePolicy'];
   misfire_threshold_ms: number;
   replan_at: Date | null;
+  superseded_schedules: SupersededSpec[] | null;
   misfire_until: Date | null;
   version: number;
   concurrency: DueTrigger['concurrency'];
@@ -145,7 +154,7 @@ export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParam
       SELECT t.id, t.name, t.group_name, t.job_name, t.kind, t.spec, t.calendar_name,
              j.data || coalesce(t.data, '{}'::jsonb) AS data, t.next_fire_at, t.previous_fire_at,
              t.times_fired, t.max_fires, t.start_at, t.end_at, t.misfire_policy, t.misfire_threshold_ms,
-             t.replan_at, t.misfire_until, t.version,
+             t.replan_at, t.superseded_schedules, t.misfire_until, t.version,
              j.concurrency, j.timeout_ms, j.max_attempts, j.backoff, j.recover, ${now} AS db_now
         FROM locked t JOIN ${table(ex, 'jobs')} j ON j.name = t.job_name
     )
@@ -179,6 +188,7 @@ export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParam
     misfirePolicy: row.misfire_policy,
     misfireThresholdMs: row.misfire_threshold_ms,
     replanAt: row.replan_at,
+    supersededSchedules: row.superseded_schedules,
     misfireUntil: row.misfire_until,
     version: row.version,
     concurrency: row.concurrency,
@@ -222,6 +232,8 @@ export interface TriggerAdvance {
   state: 'waiting' | 'complete' | 'paused';
   misfireUntil: Date | null;
   pausedReason: string | null;
+  /** Keep the replan state, at this next fire (the planner still walks superseded schedules); null clears it. */
+  replanAt: Date | null;
 }
 
 export interface FireToRecord {
@@ -274,13 +286,14 @@ export async function recordFires(
          SET next_fire_at = a.next_fire_at,
              previous_fire_at = greatest(a.previous_fire_at, t.previous_fire_at),
              times_fired = t.times_fired + a.fired, state = a.state, updated_at = ${now},
-             replan_at = NULL, misfire_until = a.misfire_until, paused_reason = a.paused_reason
+             replan_at = a.replan_at, misfire_until = a.misfire_until, paused_reason = a.paused_reason,
+             superseded_schedules = CASE WHEN a.replan_at IS NULL THEN NULL ELSE t.superseded_schedules END
         FROM unnest(${advances.map((a) => a.id)}::bigint[], ${advances.map((a) => a.version)}::int[],
                     ${advances.map((a) => a.nextFireAt)}::timestamptz[],
                     ${advances.map((a) => a.previousFireAt)}::timestamptz[], ${advances.map((a) => a.fired)}::int[],
                     ${advances.map((a) => a.state)}::text[], ${advances.map((a) => a.misfireUntil)}::timestamptz[],
-                    ${advances.map((a) => a.pausedReason)}::text[])
-             AS a(id, version, next_fire_at, previous_fire_at, fired, state, misfire_until, paused_reason)
+                    ${advances.map((a) => a.pausedReason)}::text[], ${advances.map((a) => a.replanAt)}::timestamptz[])
+             AS a(id, version, next_fire_at, previous_fire_at, fired, state, misfire_until, paused_reason, replan_at)
        -- The redundant ANY lets the planner probe the primary key instead of hashing the whole table.
        -- The version check holds anyway under FOR UPDATE; it documents and enforces that the plan was
        -- made from this very row.

@@ -85,6 +85,8 @@ export interface TriggersTable {
   replan_at: NullableTimestamp;
   /** The misfire decision of the outage being walked (migrations/0003). */
   misfire_until: NullableTimestamp;
+  /** The schedules a pending change replaced: [{spec, until}], oldest first (migrations/0007). */
+  superseded_schedules: ColumnType<unknown, string | null | undefined, unknown>;
   /** Why the engine paused the trigger; null for an operator's pause (migrations/0003). */
   paused_reason: string | null;
   created_at: Timestamp;

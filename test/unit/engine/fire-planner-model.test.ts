@@ -7,6 +7,9 @@
  *   - resumed later: every fire scheduled up to the resume is recorded, the policy runs the most recent
  *     ones (none, one, or catchUpMax, and never more than the fire count leaves), the rest are misfired;
  *     fires that come due while the outage is walked run on time.
+ * Replanning is checked the same way: a trigger several fires behind when its schedule changes (once or
+ * twice before any pass) records exactly the piecewise schedule's times (each old schedule's up to its
+ * change, the current one's after the last change).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +18,7 @@ import {
   type MisfirePolicy,
   type PlanLimits,
   type PlanTrigger,
+  type SupersededSchedule,
 } from '../../../src/engine/fire-planner.js';
 import { compileSchedule, type Schedule, type ScheduleSpec } from '../../../src/time/schedule.js';
 import { drive } from './planner-driver.js';
@@ -122,7 +126,7 @@ describe('planner against a brute-force model', () => {
 });
 
 describe('replanning against its rule', () => {
-  it('keeps a due fire, never skips one, never goes back to or before the last recorded fire', () => {
+  it('rows without superseded schedules (before migration 0007): keeps a due fire, never skips one, never goes back to or before the last recorded fire', () => {
     fc.assert(
       fc.property(
         specs,
@@ -161,6 +165,81 @@ describe('replanning against its rule', () => {
             expect(plan.nextFireAt).toEqual(after.next(replanAt));
           }
           expect(plan.nextFireAt!.getTime()).toBeGreaterThan(previous.getTime());
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** Brute force: the times of `schedule` in (fromMs, toMs]. */
+function between(schedule: Schedule, fromMs: number, toMs: number): number[] {
+  const out: number[] = [];
+  for (let t = schedule.next(new Date(fromMs)); t && t.getTime() <= toMs; t = schedule.next(t))
+    out.push(t.getTime());
+  return out;
+}
+
+describe('replanning a trigger several fires behind', () => {
+  it('records every superseded schedule time up to its change and the new schedule after the last', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          oldSpec: specs,
+          middleSpec: fc.option(specs, { nil: null }),
+          newSpec: specs,
+          previousOffsetMs: fc.integer({ min: 0, max: 10 * 60_000 }),
+          // How many old-schedule fires were due when the change came (0: the stored one was not).
+          behind: fc.integer({ min: 0, max: 8 }),
+          changeFraction: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+          secondChangeAfterMs: fc.integer({ min: 0, max: 10_000 }),
+          passDelayMs: fc.integer({ min: 0, max: 5_000 }),
+          stepMs: fc.integer({ min: 0, max: 5 }),
+        }),
+        (s) => {
+          const before = compileSchedule(s.oldSpec);
+          const after = compileSchedule(s.newSpec);
+          const previous = before.next(new Date(ORIGIN + s.previousOffsetMs))!;
+          const owed = [previous.getTime()];
+          while (owed.length < s.behind + 2)
+            owed.push(before.next(new Date(owed[owed.length - 1]!))!.getTime());
+          const low = owed[s.behind]!;
+          const firstChange = low + Math.floor(s.changeFraction * (owed[s.behind + 1]! - low));
+          const superseded: SupersededSchedule[] = [{ schedule: before, until: new Date(firstChange) }];
+          let lastChange = firstChange;
+          if (s.middleSpec) {
+            lastChange = firstChange + s.secondChangeAfterMs;
+            superseded.push({ schedule: compileSchedule(s.middleSpec), until: new Date(lastChange) });
+          }
+          const row: PlanTrigger = {
+            nextFireAt: new Date(owed[1]!),
+            previousFireAt: previous,
+            startAt: null,
+            timesFired: 0,
+            maxFires: null,
+            endAt: null,
+            misfirePolicy: 'fire-once-now',
+            misfireThresholdMs: 86_400_000, // lateness is the outage tests' business
+            replanAt: new Date(firstChange),
+            misfireUntil: null,
+          };
+          const startAt = new Date(Math.max(lastChange, owed[1]! - 20) + s.passDelayMs);
+          const result = drive(row, after, {
+            startAt,
+            stepMs: s.stepMs,
+            limits: { maxMissedPerPlan: 500, catchUpMax: 10, catchUpSpacingMs: 0 },
+            superseded,
+          });
+          const endedAt = result.endedAt.getTime();
+          const expected = [
+            ...between(before, previous.getTime(), firstChange),
+            ...(s.middleSpec ? between(superseded[1]!.schedule, firstChange, lastChange) : []),
+            ...between(after, lastChange, endedAt),
+          ];
+          expect(result.fires.map((f) => f.scheduledAt.getTime())).toEqual(expected);
+          expect(result.fires.every((f) => f.kind === 'run')).toBe(true);
+          expect(result.row.replanAt).toBeNull();
+          expect(result.row.nextFireAt).toEqual(after.next(new Date(Math.max(endedAt, lastChange))));
         },
       ),
       { numRuns: 300 },

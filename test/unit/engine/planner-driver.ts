@@ -8,6 +8,7 @@ import {
   type PlanLimits,
   type PlanTrigger,
   type PlannedFire,
+  type SupersededSchedule,
 } from '../../../src/engine/fire-planner.js';
 import type { Schedule } from '../../../src/time/schedule.js';
 
@@ -27,7 +28,14 @@ export interface DriveResult {
 export function drive(
   initial: PlanTrigger,
   schedule: Schedule,
-  options: { startAt: Date; stepMs?: number; limits: PlanLimits; maxPasses?: number },
+  options: {
+    startAt: Date;
+    stepMs?: number;
+    limits: PlanLimits;
+    maxPasses?: number;
+    /** The schedules a pending change (`initial.replanAt`) replaced, as the acquirer compiles them. */
+    superseded?: readonly SupersededSchedule[];
+  },
 ): DriveResult {
   const row: PlanTrigger = { ...initial };
   const fires: PlannedFire[] = [];
@@ -36,7 +44,7 @@ export function drive(
   const due = () => row.replanAt !== null || (row.nextFireAt !== null && row.nextFireAt.getTime() <= now);
   while (due()) {
     if (passes >= (options.maxPasses ?? 100_000)) throw new Error('planner does not converge');
-    const plan = planTrigger(row, schedule, new Date(now), options.limits);
+    const plan = planTrigger(row, schedule, new Date(now), options.limits, options.superseded);
     const advance = advanceOf({ id: '1', version: 1 }, plan);
     fires.push(...plan.fires);
     row.nextFireAt = advance.nextFireAt;
@@ -47,7 +55,7 @@ export function drive(
           : advance.previousFireAt;
     row.timesFired += advance.fired;
     row.misfireUntil = advance.misfireUntil;
-    row.replanAt = null;
+    row.replanAt = advance.replanAt;
     passes += 1;
     if (advance.state === 'complete') break;
     now += options.stepMs ?? 0;
