@@ -5,7 +5,10 @@
  * caller then passes each change with the database-time bracket it happened in (`notBefore`..`notAfter`:
  * `now()` read just before and just after the apply). Around a change the promise is:
  *   - every fire of the old schedule due before the change (scheduled < notBefore) has a fire row: a
- *     schedule change never skips a due fire;
+ *     schedule change never skips a due fire, however many fires behind the trigger was (the planner
+ *     walks the superseded schedule up to the change: docs/decisions/0004-replanning.md). With several
+ *     changes, each version's times between its neighbours' changes are required, even when no replica
+ *     planned in between;
  *   - every fire of the new schedule after the change has settled (scheduled > notAfter + settleMs) has
  *     one: whether the new next fire is computed from the change, from the last recorded fire or from a
  *     due fire taken late, every later time of the new schedule is owed. `settleMs` only covers the

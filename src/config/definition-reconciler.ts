@@ -7,7 +7,8 @@
  * unchanged. Any failure rolls the whole apply back.
  *
  * Next fire times: a new trigger starts from the database's now (`next(max(now, start - 1ms))`, capped
- * by `end`). A trigger whose schedule changed only records the change (`replan_at`); the fire planner
+ * by `end`). A trigger whose schedule changed only records the change (`replan_at`, and the spec it
+ * replaces in `superseded_schedules`, so the old schedule's times up to the change stay owed); the fire planner
  * decides its next fire under the acquisition lock (architecture invariant 6), so an apply racing the
  * acquirer can neither skip a due fire nor repeat a recorded one. A trigger whose schedule is unchanged
  * keeps its next fire time, so re-applying, or changing only priority or data, never shifts or repeats
