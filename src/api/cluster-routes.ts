@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { listInstances } from '../store/instance-store.js';
 import { currentLeader } from '../store/leader-store.js';
-import { setPaused } from './admin-operations.js';
+import { setPaused } from '../operations/pause-operations.js';
 import { route, type ApiRoute } from './route.js';
 import { instant, iso, pauseResultSchema } from './wire.js';
 

@@ -1,7 +1,8 @@
 /** Jobs: list, pause, resume, fire now (or at an instant) with data, delete. */
 import { z } from 'zod';
 import { listJobs, type StoredJob } from '../store/definition-store.js';
-import { FireRequestError, fireJob, fireRequestSchema, parseFireAt, removeJob } from './admin-operations.js';
+import { removeJob } from '../operations/delete-operations.js';
+import { FireRequestError, fireJob, fireRequestSchema, parseFireAt } from '../operations/fire-operations.js';
 import { ApiProblem } from './problem.js';
 import { pauseResumeRoutes } from './pause-routes.js';
 import { route, type ApiRoute } from './route.js';

@@ -1,5 +1,5 @@
 /** The pause and resume routes of one kind of target (a trigger, a job, a group): one shape, three uses. */
-import { setPaused } from './admin-operations.js';
+import { setPaused } from '../operations/pause-operations.js';
 import { route } from './route.js';
 import { nameParams, pauseResultSchema } from './wire.js';
 

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { listTriggers, type StoredTrigger } from '../store/definition-store.js';
 import { queryHistory } from '../store/history-store.js';
-import { getTrigger, removeTrigger } from './admin-operations.js';
+import { removeTrigger } from '../operations/delete-operations.js';
+import { requireTrigger } from '../operations/name-checks.js';
 import { historyRowSchema, toHistoryRow } from './history-routes.js';
 import { pauseResumeRoutes } from './pause-routes.js';
 import { route, type ApiRoute } from './route.js';
@@ -119,7 +120,7 @@ export const triggerRoutes: ApiRoute[] = [
     responseDescription: 'the trigger',
     problems: [400, 404],
     async handle({ params, query }, { executor }) {
-      const trigger = await getTrigger(executor, params.name);
+      const trigger = await requireTrigger(executor, params.name);
       const limit = Math.min(Math.max(Number(query.executions ?? 20), 1), 1_000);
       const executions = await queryHistory(executor, { trigger: params.name, limit });
       return {

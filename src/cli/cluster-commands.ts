@@ -1,13 +1,7 @@
 /** Admin commands: the cluster's state, the triggers, pause/resume, fire now. */
 import type { Command } from 'commander';
-import {
-  FireRequestError,
-  UnknownNameError,
-  fireJob,
-  parseFireAt,
-  parseFireData,
-  setPaused,
-} from '../api/admin-operations.js';
+import { FireRequestError, fireJob, parseFireAt, parseFireData } from '../operations/fire-operations.js';
+import { setPaused } from '../operations/pause-operations.js';
 import { listTriggers, type PauseTarget } from '../store/definition-store.js';
 import { listInstances } from '../store/instance-store.js';
 import { currentLeader } from '../store/leader-store.js';
@@ -32,12 +26,6 @@ export function pauseTargetFromFlags(flags: TargetFlags): PauseTarget {
   ].filter(Boolean);
   if (given.length !== 1) throw new UsageError('name exactly one of --trigger, --job, --group or --all');
   return given[0] as PauseTarget;
-}
-
-/** An unknown trigger, job or group is the user's mistake: a usage error, not a crash. */
-function asUsageError(error: unknown): never {
-  if (error instanceof UnknownNameError) throw new UsageError(`${error.message}; nothing was changed`);
-  throw error;
 }
 
 export function registerClusterCommands(program: Command): void {
@@ -106,9 +94,8 @@ export function registerClusterCommands(program: Command): void {
       .option('--json', 'JSON output')
       .action(async (flags: TargetFlags) => {
         const target = pauseTargetFromFlags(flags);
-        const changed = await withDatabase(flags, (ex) => setPaused(ex, { target, paused })).catch(
-          asUsageError,
-        );
+        // An unknown name is an UnknownNameError, described by failure-message.ts as for every command.
+        const changed = await withDatabase(flags, (ex) => setPaused(ex, { target, paused }));
         if (flags.json) return printJson({ target, changed });
         process.stdout.write(`${paused ? 'paused' : 'resumed'} ${changed} trigger(s)\n`);
       });
@@ -129,7 +116,7 @@ export function registerClusterCommands(program: Command): void {
         if (error instanceof FireRequestError) throw new UsageError(`--${error.field}: ${error.message}`);
         throw error;
       }
-      const trigger = await withDatabase(flags, (ex) => fireJob(ex, { job, at, data })).catch(asUsageError);
+      const trigger = await withDatabase(flags, (ex) => fireJob(ex, { job, at, data }));
       const name = trigger.name;
       if (flags.json) return printJson({ trigger: name, job, at: trigger.nextFireAt?.toISOString() ?? null });
       process.stdout.write(`scheduled ${job} ${at ? `at ${at.toISOString()}` : 'now'} (trigger ${name})\n`);

@@ -2,7 +2,7 @@
  * Every CLI failure as one line: what went wrong, where, and what to do. The stack is for `--verbose`.
  * Errors are recognised by their codes (SQLSTATE, Node's socket codes, Belfry's own), never by text.
  */
-import { UnknownNameError } from '../api/admin-operations.js';
+import { UnknownNameError } from '../operations/name-checks.js';
 import { BelfryError } from '../errors/belfry-error.js';
 import { classifyDatabaseError, sqlState } from '../store/errors.js';
 import { redactSecretsInText } from './logger.js';
@@ -30,7 +30,7 @@ function describe(error: unknown): string {
   const message = redactSecretsInText(error.message);
   if (error instanceof UnknownNameError) {
     const list = error.kind === 'trigger' ? 'belfry triggers' : 'belfry triggers or belfry history';
-    return `${message}: check the name and --schema (\`${list}\` shows what exists)`;
+    return `${message}: check the name and --schema (\`${list}\` shows what exists); nothing was changed`;
   }
   const fields = error as Error & { code?: unknown; address?: unknown; port?: unknown; hostname?: unknown };
   const state = sqlState(error);

@@ -1,6 +1,7 @@
 /** `belfry trigger NAME` (one trigger with its recent executions) and `belfry delete` (a trigger or a job). */
 import type { Command } from 'commander';
-import { getTrigger, removeJob, removeTrigger } from '../api/admin-operations.js';
+import { removeJob, removeTrigger } from '../operations/delete-operations.js';
+import { requireTrigger } from '../operations/name-checks.js';
 import { queryHistory } from '../store/history-store.js';
 import { withDatabase, withDatabaseFlags, type DatabaseFlags } from './database-command.js';
 import { UsageError } from './history-command.js';
@@ -17,7 +18,7 @@ export function registerTriggerCommands(program: Command): void {
       if (!Number.isInteger(limit) || limit < 1)
         throw new UsageError(`--limit must be a positive integer, got "${flags.limit}"`);
       const { trigger, recent } = await withDatabase(flags, async (ex) => ({
-        trigger: await getTrigger(ex, name),
+        trigger: await requireTrigger(ex, name),
         recent: await queryHistory(ex, { trigger: name, limit }),
       }));
       if (flags.json) return printJson({ ...trigger, recentExecutions: recent });

@@ -14,7 +14,8 @@
 import { sql } from 'kysely';
 import { applyDefinitions } from '../../src/config/definition-reconciler.js';
 import type { Definitions, TriggerDefinition } from '../../src/config/definitions.js';
-import { fireJob, setPaused } from '../../src/api/admin-operations.js';
+import { fireJob } from '../../src/operations/fire-operations.js';
+import { setPaused } from '../../src/operations/pause-operations.js';
 import type { ScheduleHistory } from '../../src/audit/history-auditor.js';
 import type { ScheduleVersion } from '../../src/audit/expected-fires.js';
 import type { PauseTarget } from '../../src/store/definition-store.js';

@@ -158,7 +158,7 @@ describe('belfry admin commands', () => {
     expect(json(trigger)).toEqual({ target: { trigger: 'report-hourly' }, changed: 1 });
     expect(job.stdout).toBe('paused 1 trigger(s)\n');
     expect(unknownTrigger.code).toBe(1);
-    expect(unknownTrigger.stderr).toMatch(/unknown trigger "nope"; nothing was changed/);
+    expect(unknownTrigger.stderr).toMatch(/unknown trigger "nope": check the name .*; nothing was changed/);
     expect(unknownGroup.code).toBe(1);
     expect(unknownGroup.stderr).toMatch(/unknown group "nope"/);
     expect(noTarget.code).toBe(1);
@@ -197,7 +197,7 @@ describe('belfry admin commands', () => {
     expect(noOffset.code).toBe(1);
     expect(noOffset.stderr).toMatch(/--at: .*offset/);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/unknown job "ghost"; nothing was changed/);
+    expect(unknown.stderr).toMatch(/unknown job "ghost": check the name .*; nothing was changed/);
     expect(await countRows(ex, 'triggers')).toBe(before);
 
     const fired = json<{ trigger: string; job: string; at: string }>(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnknownNameError } from '../../../src/api/admin-operations.js';
+import { UnknownNameError } from '../../../src/operations/name-checks.js';
 import {
   checkDatabaseUrl,
   describeFailure,
