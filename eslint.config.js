@@ -1,5 +1,6 @@
 // Lint rules that carry the style guide's bans: ambient time only in the clock module, SQL only in the store.
 import tseslint from 'typescript-eslint';
+import importLayers from './scripts/eslint-import-layers.js';
 
 const ambientTime = [
   {
@@ -46,5 +47,12 @@ export default tseslint.config(
   {
     files: ['src/store/**/*.ts'],
     rules: { 'no-restricted-syntax': ['error', ...ambientTime] },
+  },
+  {
+    // The import graph of src/: no cycles, and each folder imports only its layer's folders (LAYERS in
+    // scripts/import-graph.js; `npm run layers` prints them).
+    files: ['src/**/*.ts'],
+    plugins: { belfry: importLayers },
+    rules: { 'belfry/no-import-cycle': 'error', 'belfry/import-layers': 'error' },
   },
 );

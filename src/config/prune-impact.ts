@@ -18,7 +18,6 @@
  */
 import type { CalendarSpec } from '../time/calendar.js';
 import type { ScheduleSpec } from '../time/schedule.js';
-import type { ApplyPlan } from './definition-reconciler.js';
 import type { Definitions } from './definitions.js';
 import { scheduleSummary, type PlanEntry, type StoredDefinitions } from './reconcile-diff.js';
 import { BelfryError } from '../errors/belfry-error.js';
@@ -122,9 +121,20 @@ function triggerCalendar(trigger: { calendarName: string | null; spec: unknown }
   return typeof spec?.calendar === 'string' ? spec.calendar : null;
 }
 
+/**
+ * The part of an apply plan a refusal reports. Spelled out here rather than picked from ApplyPlan, so this
+ * module does not import the reconciler that imports it (an import cycle).
+ */
+export interface RefusedPlan {
+  entries: PlanEntry[];
+  refusals: PruneRefusal[];
+  prune: boolean;
+  force: boolean;
+}
+
 /** An apply that would delete what something else still needs; nothing was written. */
 export class PruneRefusedError extends BelfryError {
-  constructor(readonly plan: Pick<ApplyPlan, 'entries' | 'refusals' | 'prune' | 'force'>) {
+  constructor(readonly plan: RefusedPlan) {
     super('BELFRY_ERR_PRUNE_REFUSED', plan.refusals.map((refusal) => refusal.message).join('\n'));
   }
 }

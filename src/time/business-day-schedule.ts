@@ -10,14 +10,27 @@ import {
   MS_PER_DAY,
   parseTimeOfDay,
   weekdayOfDays,
+  type DayName,
 } from './civil.js';
 import type { Calendar } from './calendar.js';
 import type { LocalSequence } from './cron-matcher.js';
 import { MAX_YEAR } from './cron-syntax.js';
-import type { BusinessDaySpec } from './schedule.js';
 import { ScheduleError } from './schedule-error.js';
+import type { WallClockOptions } from './wall-clock-options.js';
 import { instantOfLocal } from './wall-clock-schedule.js';
 import type { ZoneRules } from './zone-rules.js';
+
+/** The `day`-th business day of the month (negative: from the end) at `time`, in `months` (default all). */
+export interface BusinessDaySpec {
+  kind: 'business-day';
+  day: number;
+  time: string;
+  timezone: string;
+  calendar?: string;
+  weekend?: DayName[];
+  months?: number[];
+  dst?: WallClockOptions['dst'];
+}
 
 export function businessDaySequence(
   spec: BusinessDaySpec,

@@ -7,8 +7,17 @@
 import { civilFromDays, daysInMonth, localMsOf, MS_PER_DAY, parseLocalDateTime } from './civil.js';
 import type { LocalSequence } from './cron-matcher.js';
 import { MAX_YEAR } from './cron-syntax.js';
-import type { CalendarIntervalSpec } from './schedule.js';
+import type { WallClockOptions } from './wall-clock-options.js';
 import { ScheduleError } from './schedule-error.js';
+
+/** Every `every` days/weeks/months/years at the local time of `start` (`YYYY-MM-DDTHH:mm[:ss]`, no offset). */
+export interface CalendarIntervalSpec extends WallClockOptions {
+  kind: 'calendar-interval';
+  every: number;
+  unit: 'day' | 'week' | 'month' | 'year';
+  start: string;
+  timezone: string;
+}
 
 export function calendarIntervalSequence(spec: CalendarIntervalSpec): LocalSequence {
   if (!Number.isInteger(spec.every) || spec.every < 1) {

@@ -15,7 +15,7 @@ import {
 } from './civil.js';
 import { CronMatcher } from './cron-matcher.js';
 import { parseCronExpression } from './cron-syntax.js';
-import type { CalendarSpec, NamedDate } from './calendar.js';
+import type { CalendarSpec, NamedDate } from './calendar-spec.js';
 import { ScheduleError } from './schedule-error.js';
 
 export interface LocalExclusionRule {

@@ -3,10 +3,20 @@
  * `from` to `to` (both included when hit) on the chosen weekdays, e.g. every 15 min 09:00-17:00 MON-FRI.
  * Each day restarts at `from`.
  */
-import { DAY_NAMES, MS_PER_DAY, parseTimeOfDay, weekdayOfDays } from './civil.js';
+import { DAY_NAMES, MS_PER_DAY, parseTimeOfDay, weekdayOfDays, type DayName } from './civil.js';
 import type { LocalSequence } from './cron-matcher.js';
-import type { DailyIntervalSpec } from './schedule.js';
+import type { WallClockOptions } from './wall-clock-options.js';
 import { ScheduleError } from './schedule-error.js';
+
+/** Every `everyMs` of wall-clock time between `from` and `to` (`HH:mm`, both included) on `days` (default all). */
+export interface DailyIntervalSpec extends WallClockOptions {
+  kind: 'daily-interval';
+  everyMs: number;
+  from: string;
+  to: string;
+  days?: DayName[];
+  timezone: string;
+}
 
 export function parseDayNames(names: readonly string[], field: string): Set<number> {
   const days = new Set<number>();

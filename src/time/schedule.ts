@@ -13,20 +13,25 @@
  * (`onExcludedDay`, see excluded-day-policy.ts).
  */
 import { IANAZone } from 'luxon';
-import { businessDaySequence } from './business-day-schedule.js';
+import { businessDaySequence, type BusinessDaySpec } from './business-day-schedule.js';
 import type { CalendarResolver } from './calendar.js';
-import { calendarIntervalSequence } from './calendar-interval.js';
-import type { DayName } from './civil.js';
+import { calendarIntervalSequence, type CalendarIntervalSpec } from './calendar-interval.js';
 import { CronMatcher, type LocalSequence } from './cron-matcher.js';
 import { parseCronExpression } from './cron-syntax.js';
-import { dailyIntervalSequence, parseDayNames } from './daily-interval.js';
-import { applyExcludedDayPolicy, type FireDetail, type OnExcludedDay } from './excluded-day-policy.js';
+import { dailyIntervalSequence, parseDayNames, type DailyIntervalSpec } from './daily-interval.js';
+import { applyExcludedDayPolicy, type FireDetail } from './excluded-day-policy.js';
 import { ScheduleError } from './schedule-error.js';
 import { DEFAULT_DST_POLICY, nextWallClockFire, type DstPolicy } from './wall-clock-schedule.js';
+import type { WallClockOptions } from './wall-clock-options.js';
 import { ZoneRules } from './zone-rules.js';
 
 export { ScheduleError } from './schedule-error.js';
 export type { OnExcludedDay } from './excluded-day-policy.js';
+// Each kind's spec lives beside the code that walks it; these names are the schedule module's surface.
+export type { BusinessDaySpec } from './business-day-schedule.js';
+export type { CalendarIntervalSpec } from './calendar-interval.js';
+export type { DailyIntervalSpec } from './daily-interval.js';
+export type { WallClockOptions } from './wall-clock-options.js';
 
 export type ScheduleSpec =
   | CronSpec
@@ -36,18 +41,6 @@ export type ScheduleSpec =
   | CalendarIntervalSpec
   | DailyIntervalSpec
   | BusinessDaySpec;
-
-/** Options shared by the wall-clock kinds. */
-export interface WallClockOptions {
-  /** A calendar name (user-defined or shipped) whose excluded times this schedule avoids. */
-  calendar?: string;
-  /** What a fire on an excluded day does; default `skip`. */
-  onExcludedDay?: OnExcludedDay;
-  /** Spring gap: `shift-forward` (default) or `skip`; autumn overlap: `once` (default) or `twice`. */
-  dst?: { gap?: 'shift-forward' | 'skip'; overlap?: 'once' | 'twice' };
-  /** Days that are never business days, for the moving rules; default SAT and SUN. */
-  weekend?: DayName[];
-}
 
 /** Unix cron: 5 fields, or 6 with seconds first; day of week 0-7 with 0 and 7 = Sunday; day fields OR-ed. */
 export interface CronSpec extends WallClockOptions {
@@ -77,37 +70,6 @@ export interface IntervalSpec {
 export interface OnceSpec {
   kind: 'once';
   at: string;
-}
-
-/** Every `every` days/weeks/months/years at the local time of `start` (`YYYY-MM-DDTHH:mm[:ss]`, no offset). */
-export interface CalendarIntervalSpec extends WallClockOptions {
-  kind: 'calendar-interval';
-  every: number;
-  unit: 'day' | 'week' | 'month' | 'year';
-  start: string;
-  timezone: string;
-}
-
-/** Every `everyMs` of wall-clock time between `from` and `to` (`HH:mm`, both included) on `days` (default all). */
-export interface DailyIntervalSpec extends WallClockOptions {
-  kind: 'daily-interval';
-  everyMs: number;
-  from: string;
-  to: string;
-  days?: DayName[];
-  timezone: string;
-}
-
-/** The `day`-th business day of the month (negative: from the end) at `time`, in `months` (default all). */
-export interface BusinessDaySpec {
-  kind: 'business-day';
-  day: number;
-  time: string;
-  timezone: string;
-  calendar?: string;
-  weekend?: DayName[];
-  months?: number[];
-  dst?: WallClockOptions['dst'];
 }
 
 export interface ScheduleContext {
