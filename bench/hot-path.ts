@@ -14,7 +14,7 @@ import { startBenchServer } from './support/postgres.js';
 import { median, round } from './support/stats.js';
 import { monoMs, wallMs } from './support/time.js';
 import { advanceOf, fireOf, planTrigger } from '../src/engine/fire-planner.js';
-import { jobRecordFromOptions } from '../src/scheduler.js';
+import { jobRecordFromOptions } from '../src/jobs/job-record.js';
 import { upsertJob } from '../src/store/definition-store.js';
 import { completeExecutions } from '../src/store/execution-store.js';
 import { inTransaction, type Executor } from '../src/store/executor.js';

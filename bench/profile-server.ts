@@ -9,7 +9,7 @@ import { intFlag, parseFlags } from './support/args.js';
 import { insertOneOffTriggers } from './support/belfry-db.js';
 import { runMain } from './support/cleanup.js';
 import { startBenchServer } from './support/postgres.js';
-import { jobRecordFromOptions } from '../src/scheduler.js';
+import { jobRecordFromOptions } from '../src/jobs/job-record.js';
 import { Kysely, PostgresDialect } from 'kysely';
 import { upsertJob } from '../src/store/definition-store.js';
 import { migrate } from '../src/store/migrator.js';

@@ -1,7 +1,7 @@
 /** Small builders for test definitions, written through the store like any caller would. */
 import type { Executor } from '../../src/store/executor.js';
 import { insertTrigger, upsertJob, type TriggerRecord } from '../../src/store/definition-store.js';
-import { jobRecordFromOptions } from '../../src/scheduler.js';
+import { jobRecordFromOptions } from '../../src/jobs/job-record.js';
 import type { JobOptions } from '../../src/jobs/job.js';
 
 export async function defineJob(ex: Executor, name: string, options: JobOptions = {}): Promise<void> {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertOneOffTriggers } from '../../../bench/support/belfry-db.js';
 import type { BelfryDatabase } from '../../../src/store/database.js';
-import { jobRecordFromOptions } from '../../../src/scheduler.js';
+import { jobRecordFromOptions } from '../../../src/jobs/job-record.js';
 import { insertOneOffTrigger, upsertJob } from '../../../src/store/definition-store.js';
 import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
 
