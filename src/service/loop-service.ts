@@ -2,7 +2,11 @@
  * Every background loop in Belfry is one of these.
  *
  * State machine:  idle --start()--> running --stop()--> stopping --(loop exits)--> idle
+ *                  stopping --start()--> stopping, restart pending --(loop exits)--> running
  * - start() is idempotent; the first tick runs at once, so nobody waits an interval for the first result.
+ * - The last call wins. A start() during a stop() cannot reuse the exiting loop (its signal is aborted),
+ *   so it waits for that loop to exit and then starts a fresh one; a stop() before that cancels the
+ *   restart. The promise start() returns resolves once the loop runs (at once, unless it had to wait).
  * - stop() is safe before start() and twice; concurrent callers share one promise, which resolves when
  *   the loop has exited (the in-flight tick is awaited; its signal is aborted so it can cut waits short).
  * - tick(signal) does the work and returns how long to wait before the next tick; wake() cuts a wait
@@ -34,6 +38,9 @@ export class LoopService {
   #sleep: AbortController | undefined;
   #wakeRequested = false;
   #failures = 0;
+  /** What the last start()/stop() asked for; a restart pending behind a stop reads it when the stop ends. */
+  #wanted = false;
+  #restart: Promise<void> | undefined;
 
   constructor(private readonly options: LoopServiceOptions) {
     this.name = options.name;
@@ -48,23 +55,41 @@ export class LoopService {
   }
 
   start(): Promise<void> {
-    if (!this.#running) {
-      this.#stop = new AbortController();
-      this.#stopping = undefined;
-      this.#running = this.#loop();
+    this.#wanted = true;
+    if (this.#stopping) {
+      this.#restart ??= this.#stopping
+        .catch(() => undefined)
+        .then(() => {
+          this.#restart = undefined;
+          if (this.#wanted && !this.#running) this.#begin();
+        });
+      return this.#restart;
     }
+    if (!this.#running) this.#begin();
     return Promise.resolve();
   }
 
   stop(): Promise<void> {
+    this.#wanted = false;
+    if (this.#stopping) return this.#stopping;
     if (!this.#running) return Promise.resolve();
-    this.#stopping ??= (async () => {
+    const running = this.#running;
+    this.#stopping = (async () => {
       this.#stop.abort();
       this.#sleep?.abort();
-      await this.#running;
-      this.#running = undefined;
+      try {
+        await running;
+      } finally {
+        this.#running = undefined;
+        this.#stopping = undefined;
+      }
     })();
     return this.#stopping;
+  }
+
+  #begin(): void {
+    this.#stop = new AbortController();
+    this.#running = this.#loop();
   }
 
   wake(): void {
