@@ -1,10 +1,12 @@
 /**
- * Retry delays: exponential backoff with jitter. Pure; randomness injected.
+ * Retry delays: exponential backoff with jitter (the shared backoffDelay). Pure; randomness injected.
  *
  * The delay before attempt n+1 is drawn uniformly from [base/2, base] where base = initial * factor^(n-1),
  * capped at max ("equal jitter"): retries of many failed fires spread out instead of returning together,
  * while no retry comes sooner than half its nominal delay.
  */
+import { backoffDelay } from '../time/backoff.js';
+
 export interface Backoff {
   initialMs: number;
   maxMs: number;
@@ -25,6 +27,5 @@ export function retryDelayMs(
   backoff: Backoff,
   random: () => number = Math.random,
 ): number {
-  const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** Math.max(0, failedAttempt - 1));
-  return Math.round(base / 2 + random() * (base / 2));
+  return backoffDelay({ attempt: failedAttempt, ...backoff, jitter: 'equal' }, random);
 }
