@@ -16,8 +16,9 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { backoffDelay } from '../time/backoff.js';
+import { listenForChanges, lockSession, unlockSession } from '../store/session-store.js';
 import type { Clock } from '../time/clock.js';
-import { changeChannel } from '../store/executor.js';
 
 export interface SessionConnectionOptions {
   connectionString: string;
@@ -29,6 +30,8 @@ export interface SessionConnectionOptions {
   onNotify: (payload: string) => void;
   onLost: (error: unknown) => void;
   onReconnected: () => void;
+  /** The reconnect backoff's jitter; default Math.random. */
+  random?: () => number;
 }
 
 export class SessionConnection {
@@ -60,11 +63,9 @@ export class SessionConnection {
     const old = this.#lockKey;
     this.#lockKey = lockKey;
     if (!client) return;
-    await client.query('SELECT pg_advisory_lock($1, $2)', [this.options.lockNamespace, lockKey]);
+    await lockSession(client, { namespace: this.options.lockNamespace, key: lockKey });
     if (old !== undefined && old !== lockKey) {
-      await client
-        .query('SELECT pg_advisory_unlock($1, $2)', [this.options.lockNamespace, old])
-        .catch(() => {});
+      await unlockSession(client, { namespace: this.options.lockNamespace, key: old }).catch(() => {});
     }
   }
 
@@ -89,8 +90,10 @@ export class SessionConnection {
     client.on('end', () => this.#lost(client, new Error('session connection ended')));
     try {
       await client.connect();
-      await client.query('SELECT pg_advisory_lock($1, $2)', [this.options.lockNamespace, this.#lockKey]);
-      await client.query(`LISTEN "${changeChannel(this.options.schema)}"`);
+      if (this.#lockKey !== undefined) {
+        await lockSession(client, { namespace: this.options.lockNamespace, key: this.#lockKey });
+      }
+      await listenForChanges(client, this.options.schema);
     } catch (error) {
       client.removeAllListeners('end');
       await client.end().catch(() => {});
@@ -111,9 +114,13 @@ export class SessionConnection {
 
   async #reconnect(): Promise<void> {
     for (let attempt = 1; !this.#closed; attempt += 1) {
-      // Capped at 1 s: the leader judges a session gone for `sessionGraceMs` (2 s) as a crash.
-      const cap = Math.min(1_000, 100 * 2 ** Math.min(attempt, 10));
-      await this.options.clock.sleep(Math.random() * cap, this.#stop.signal);
+      // Capped at 1 s: the leader judges a session gone for `sessionGraceMs` as a crash (unless the
+      // replica checked in meanwhile), and that grace is 2 s by default.
+      const delay = backoffDelay(
+        { attempt, initialMs: 100, maxMs: 1_000, jitter: 'full' },
+        this.options.random,
+      );
+      await this.options.clock.sleep(delay, this.#stop.signal);
       if (this.#closed) return;
       try {
         await this.#connect();
