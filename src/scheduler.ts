@@ -19,19 +19,22 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
-import { ClusterMembership, DEFAULT_TIMINGS, type ClusterTimings } from './cluster/cluster-membership.js';
-import { InstanceIdentity } from './cluster/instance-identity.js';
-import { CompletionWriter } from './engine/completion-writer.js';
-import { ExecutorPool } from './engine/executor-pool.js';
+import {
+  DEFAULT_TIMINGS,
+  type ClusterMembership,
+  type ClusterTimings,
+} from './cluster/cluster-membership.js';
+import type { CompletionWriter } from './engine/completion-writer.js';
+import type { ExecutorPool } from './engine/executor-pool.js';
 import {
   SchedulerEventBus,
   type SchedulerEventName,
   type SchedulerEvents,
 } from './engine/scheduler-events.js';
-import { TriggerAcquirer } from './engine/trigger-acquirer.js';
 import type { JobClass, JobOptions } from './jobs/job.js';
 import { JobRegistry } from './jobs/job-registry.js';
-import { LoopService } from './service/loop-service.js';
+import type { LoopService } from './service/loop-service.js';
+import { withinDeadline } from './service/deadline.js';
 import { openDatabase, type BelfryDatabase } from './store/database.js';
 import {
   insertOneOffTrigger,
@@ -40,13 +43,8 @@ import {
   type PauseTarget,
 } from './store/definition-store.js';
 import { inTransaction, type Executor } from './store/executor.js';
-import { InstanceFencedError } from './store/instance-store.js';
 import { migrate, migrationsCurrent } from './store/migrator.js';
 import { systemClock, type Clock } from './time/clock.js';
-import { compileSchedule } from './time/schedule.js';
-import { createCalendarResolver } from './time/calendar-resolver.js';
-import type { CalendarResolver, CalendarSpec } from './time/calendar.js';
-import { listCalendars } from './store/definition-store.js';
 import { attachBuiltinMetrics, isNoopMeterProvider } from './listeners/builtin/metrics-listener.js';
 import type { JobListener, SchedulerListener, TriggerListener } from './listeners/listener.js';
 import type { ListenerMatcher } from './listeners/listener-matcher.js';
@@ -54,6 +52,7 @@ import { ListenerRegistry } from './listeners/listener-registry.js';
 import { jobRecordFromOptions } from './jobs/job-record.js';
 import { bridgeSchedulerListeners } from './listeners/scheduler-listener-bridge.js';
 import { ExecutionTracing } from './observability/execution-tracing.js';
+import { buildReplicaServices } from './replica-services.js';
 
 export const BELFRY_VERSION = '0.1.0';
 
@@ -76,18 +75,11 @@ export class Scheduler {
   #stopping: Promise<void> | undefined;
   readonly #ownsDatabase: boolean;
   readonly #clock: Clock;
-  readonly #timings: ClusterTimings;
-  readonly #identity: InstanceIdentity;
   readonly #membership: ClusterMembership;
   readonly #pool: ExecutorPool;
   readonly #completions: CompletionWriter;
-  readonly #acquirer: TriggerAcquirer;
   readonly #acquireLoop: LoopService;
   #databaseReachable = true;
-  #calendars: CalendarResolver = createCalendarResolver({});
-  #calendarsStale = true;
-  /** The stored calendars' stamp when the acquirer last synced them (see TriggerAcquirer's syncCalendars). */
-  #calendarsStamp: string | null = null;
   readonly #listeners: ListenerRegistry;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -96,7 +88,6 @@ export class Scheduler {
     this.events = new SchedulerEventBus((event, error) =>
       this.logger.error({ err: error, event }, 'event handler failed'),
     );
-    this.#timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.instanceName = options.instanceName ?? `${hostname()}-${process.pid}`;
     if (options.database) {
       this.database = options.database;
@@ -125,111 +116,26 @@ export class Scheduler {
         this.events.emit('listener:failed', failure);
       },
     });
-    const tracing = new ExecutionTracing({ tracerProvider: options.tracerProvider, version: BELFRY_VERSION });
-    this.#identity = new InstanceIdentity({
-      clock: this.#clock,
-      deadAfterMs: this.#timings.deadAfterMs,
-      sessionGraceMs: this.#timings.sessionGraceMs,
-      onUnknown: () => this.#membership.verify(),
-    });
-    this.#completions = new CompletionWriter({
+    const services = buildReplicaServices({
+      options,
       executor: this.executor,
-      instanceId: () => this.#membership.instanceId,
-      clock: this.#clock,
-      logger: log.child({ service: 'completions' }),
-      onFlushed: (hadRetries) => hadRetries && this.#acquireLoop.wake(),
-      onFenced: () => this.#membership.verify(),
-    });
-    this.#pool = new ExecutorPool({
-      slots: options.concurrency ?? 10,
-      registry: this.registry,
-      completions: this.#completions,
-      identity: this.#identity,
-      events: this.events,
-      clock: this.#clock,
-      logger: log,
-      instanceId: () => this.#membership.instanceId,
-      onSlotFreed: () => this.#acquireLoop.wake(),
-      listeners: this.#listeners,
-      tracing,
-    });
-    this.#acquirer = new TriggerAcquirer({
-      executor: this.executor,
-      pool: this.#pool,
-      events: this.events,
-      logger: log.child({ service: 'acquirer' }),
-      instanceId: () => this.#membership.instanceId,
-      jobNames: () => this.registry.names(),
-      batchSize: options.batchSize ?? 500,
-      maxIdleMs: options.maxIdleMs ?? 10_000,
-      lookaheadMs: options.fireAheadMs ?? 20,
-      planLimits: options.planLimits,
-      compile: options.compileSchedule ?? ((spec) => compileSchedule(spec, { calendars: this.#calendars })),
-      syncCalendars: async (stamp) => {
-        if (stamp === this.#calendarsStamp) return;
-        this.#calendarsStamp = stamp;
-        await this.#reloadCalendars();
-      },
-      tracing,
-      clock: this.#clock,
-    });
-    // Retry a failing tick quickly (capped at one heartbeat): after a database restart a replica must be
-    // back, checked in and holding its session lock before the leader's session grace runs out.
-    const errorBackoff = { initialMs: 100, maxMs: this.#timings.heartbeatIntervalMs };
-    const loop = (name: string, tick: (signal: AbortSignal) => Promise<number>) =>
-      new LoopService({
-        name,
-        tick,
-        errorBackoff,
-        clock: this.#clock,
-        logger: log.child({ service: name }),
-        onError: (error, kind) => {
-          if (error instanceof InstanceFencedError) {
-            // Not an outage: this instance was declared dead. The membership confirms and re-registers.
-            this.#membership.verify();
-          } else if (kind === 'connection') {
-            this.#databaseReachable = false;
-            this.events.emit('database:unavailable', { service: name, error });
-          } else {
-            this.events.emit('scheduler:error', { service: name, error });
-          }
-        },
-        onRecovered: () => {
-          this.#databaseReachable = true;
-          this.events.emit('database:available', { service: name });
-        },
-      });
-    this.#acquireLoop = loop('acquirer', async () => {
-      if (this.#calendarsStale) await this.#reloadCalendars();
-      return (await this.#acquirer.tick()).waitMs;
-    });
-    this.#membership = new ClusterMembership({
-      executor: this.executor,
-      identity: this.#identity,
       sessionConnectionString: options.sessionConnectionString ?? this.database.connectionString,
       instanceName: this.instanceName,
       version: BELFRY_VERSION,
-      timings: this.#timings,
-      historyRetentionMs: options.historyRetentionMs ?? 90 * 86_400_000,
+      timings: { ...DEFAULT_TIMINGS, ...options.timings },
       clock: this.#clock,
       logger: log,
       events: this.events,
-      loop,
+      registry: this.registry,
+      listeners: this.#listeners,
+      tracing: new ExecutionTracing({ tracerProvider: options.tracerProvider, version: BELFRY_VERSION }),
       isRunning: () => this.#state === 'running',
-      onChange: (payload) => {
-        // Any definition change may have touched a calendar; reload them before the next acquisition.
-        if (payload === 'triggers' || payload === 'calendars') this.#calendarsStale = true;
-        this.#acquireLoop.wake();
-      },
-      // NOTIFYs sent while the session was down are lost: re-read what they would have said (calendars,
-      // and with them every compiled schedule; job settings and triggers are read at each acquisition).
-      onSessionRestored: () => {
-        this.#calendarsStale = true;
-        this.#acquireLoop.wake();
-      },
-      onFenced: (reason) => this.#pool.abortAll(reason),
-      onRecovered: () => this.#acquireLoop.wake(),
+      onDatabaseReachable: (reachable) => (this.#databaseReachable = reachable),
     });
+    this.#membership = services.membership;
+    this.#pool = services.pool;
+    this.#completions = services.completions;
+    this.#acquireLoop = services.acquireLoop;
     bridgeSchedulerListeners(this.events, this.#listeners);
     if (!isNoopMeterProvider(options.meterProvider)) {
       attachBuiltinMetrics(this.events, this.#listeners, {
@@ -346,15 +252,6 @@ export class Scheduler {
     );
   }
 
-  async #reloadCalendars(): Promise<void> {
-    this.#calendarsStale = false;
-    const rows = await listCalendars(this.executor);
-    this.#calendars = createCalendarResolver(
-      Object.fromEntries(rows.map((row) => [row.name, row.spec as CalendarSpec])),
-    );
-    this.#acquirer.forgetSchedules();
-  }
-
   /** Fires a job once, now (a one-off trigger, so it is recorded and fired exactly like any other). */
   async fireNow(job: string, data: Record<string, unknown> | null = null): Promise<string> {
     return this.scheduleAt(job, null, data);
@@ -436,14 +333,40 @@ export class Scheduler {
     const { aborted } = await this.#pool.drain(timeoutMs);
     if (aborted > 0)
       this.logger.warn({ aborted }, 'executions cut off at the shutdown deadline; left to recovery');
-    await this.#completions.flushAll();
-    await this.#membership.leave();
-    await this.#listeners.settle();
-    if (this.#ownsDatabase) await this.database.destroy();
+    await this.#leave(checkOutBudgetMs(timeoutMs));
     this.#state = 'stopped';
     this.events.emit('scheduler:stopped', { instanceId: this.instanceId });
     this.logger.info('scheduler stopped');
   }
+
+  /**
+   * After the drain: record the outcomes, resign, check out, close the pool, all within `budgetMs`, so a
+   * database that stopped answering cannot hold stop() past the shutdown timeout. What is not written by
+   * then is left to the leader's recovery, as after a crash.
+   */
+  async #leave(budgetMs: number): Promise<void> {
+    const clock = this.#clock;
+    const deadline = clock.monotonicMs() + budgetMs;
+    const remaining = () => Math.max(0, deadline - clock.monotonicMs());
+    if ((await withinDeadline(clock, remaining(), () => this.#completions.flushAll())) === 'timed out') {
+      this.logger.warn({ outcomes: this.#completions.pendingCount }, 'outcomes not recorded by the deadline');
+      this.#completions.abandon();
+    }
+    await this.#membership.leave({ timeoutMs: remaining() });
+    await this.#listeners.settle();
+    if (!this.#ownsDatabase) return;
+    // pg's pool.end() waits for every checked-out connection, one stuck on a frozen server included.
+    const closed = await withinDeadline(clock, Math.max(remaining(), 500), () => this.database.destroy());
+    if (closed === 'timed out') this.logger.warn('database connections did not close by the deadline');
+  }
+}
+
+/**
+ * What stop() allows after the drain for recording outcomes and leaving the cluster: a fifth of the
+ * shutdown timeout, at least 1 s and at most 5 s (the same reserve `belfry start` keeps out of the drain).
+ */
+export function checkOutBudgetMs(timeoutMs: number): number {
+  return Math.min(5_000, Math.max(1_000, timeoutMs / 5));
 }
 
 export { jobRecordFromOptions };

@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { SchedulerEventBus } from '../engine/scheduler-events.js';
+import { withinDeadline } from '../service/deadline.js';
 import type { LoopService } from '../service/loop-service.js';
 import { inTransaction, type Executor } from '../store/executor.js';
 import {
@@ -28,6 +29,7 @@ import {
 } from '../store/instance-store.js';
 import { acquireOrRenewLease, resignLease } from '../store/leader-store.js';
 import { lockNamespace } from '../store/lock-keys.js';
+import { limitTransactionTime } from '../store/session-store.js';
 import { countActiveInstances } from '../store/trace-store.js';
 import type { Clock } from '../time/clock.js';
 import type { InstanceIdentity } from './instance-identity.js';
@@ -54,6 +56,11 @@ export const DEFAULT_TIMINGS: ClusterTimings = {
   deadAfterMs: 10_000,
   recoveryIntervalMs: 1_000,
 };
+
+/** leave()'s default bound, when the caller gives none. */
+export const LEAVE_TIMEOUT_MS = 5_000;
+/** Closing the session gets at least this long, even when resigning used up the time. */
+const SESSION_CLOSE_MIN_MS = 500;
 
 export interface ClusterMembershipOptions {
   executor: Executor;
@@ -190,22 +197,50 @@ export class ClusterMembership {
     return this.#loop.start();
   }
 
-  /** Stops checking in and leading, resigns the lease (a peer takes over at once), checks out. */
-  async leave(): Promise<void> {
+  /**
+   * Stops checking in and leading, resigns the lease (a peer takes over at once), checks out, closes the
+   * session: all within `timeoutMs`. Resigning and checking out are courtesies (without them peers take
+   * over after the lease TTL and detect the replica as gone), so a database that does not answer, or a
+   * row locked by a replica stalled mid-transaction, must not hold up shutdown: each statement carries
+   * the remaining time as its statement and lock timeout, and the whole step is abandoned at the deadline.
+   */
+  async leave(options: { timeoutMs?: number } = {}): Promise<void> {
+    const { clock, logger } = this.options;
+    const timeoutMs = options.timeoutMs ?? LEAVE_TIMEOUT_MS;
+    const deadline = clock.monotonicMs() + timeoutMs;
+    const outcome = await withinDeadline(clock, timeoutMs, () =>
+      this.#resignAndCheckOut(() => deadline - clock.monotonicMs()),
+    );
+    if (outcome === 'timed out') {
+      logger.warn({ timeoutMs }, 'could not resign and check out in time; peers will detect it');
+    }
+    // The session goes last (its lock is how peers see this replica gone), and is bounded too: ending a
+    // connection to a server that does not answer waits for that server.
+    await withinDeadline(clock, Math.max(SESSION_CLOSE_MIN_MS, deadline - clock.monotonicMs()), () =>
+      this.#session.close(),
+    );
+  }
+
+  async #resignAndCheckOut(remainingMs: () => number): Promise<void> {
     await this.#loop.stop();
     await this.#leaderServices.stop();
     const epoch = this.#elector.epoch;
     const { executor, logger } = this.options;
     try {
       if (epoch !== null) {
-        await inTransaction(executor, (tx) => resignLease(tx, { instanceId: this.#identity.id, epoch }));
+        await inTransaction(executor, async (tx) => {
+          await limitTransactionTime(tx, remainingMs());
+          await resignLease(tx, { instanceId: this.#identity.id, epoch });
+        });
         await this.#applyLeadership(this.#elector.reset('resigned'));
       }
-      await checkOutInstance(executor, { id: this.#identity.id });
+      await inTransaction(executor, async (tx) => {
+        await limitTransactionTime(tx, remainingMs());
+        await checkOutInstance(tx, { id: this.#identity.id });
+      });
     } catch (error) {
       logger.warn({ err: error }, 'could not resign or check out; peers will detect it');
     }
-    await this.#session.close();
   }
 
   async #tick(): Promise<number> {

@@ -9,6 +9,7 @@
  * tells the membership to find out at once.
  */
 import type { Logger } from 'pino';
+import { backoffDelay } from '../time/backoff.js';
 import { completeExecutions, releaseExecutions, type ExecutionOutcome } from '../store/execution-store.js';
 import { inTransaction, notifyChange, type Executor } from '../store/executor.js';
 import { InstanceFencedError } from '../store/instance-store.js';
@@ -28,6 +29,8 @@ export interface CompletionWriterOptions {
   onFlushed?: (hadRetries: boolean) => void;
   /** A write was refused because this replica's instance is no longer active. */
   onFenced?: (error: InstanceFencedError) => void;
+  /** The retry backoff's jitter; default Math.random. */
+  random?: () => number;
 }
 
 export class CompletionWriter {
@@ -35,6 +38,7 @@ export class CompletionWriter {
   #flushing: Promise<void> | undefined;
   #scheduled = false;
   #failures = 0;
+  #abandoned = false;
 
   constructor(private readonly options: CompletionWriterOptions) {}
 
@@ -51,6 +55,16 @@ export class CompletionWriter {
     while (this.#buffer.length > 0 || this.#flushing) {
       await (this.#flushing ?? this.#flush());
     }
+  }
+
+  /**
+   * Gives up on what is not written yet (shutdown's deadline passed with the database not answering):
+   * those outcomes resolve as not recorded, their executions stay `running` under this instance and the
+   * leader's recovery owns them once the replica is gone, and a flush still in flight is not retried.
+   */
+  abandon(): void {
+    this.#abandoned = true;
+    for (const pending of this.#buffer.splice(0)) pending.resolve(false);
   }
 
   get pendingCount(): number {
@@ -79,6 +93,7 @@ export class CompletionWriter {
   }
 
   #schedule(): void {
+    if (this.#abandoned) return this.abandon();
     if (this.#scheduled || this.#flushing) return;
     this.#scheduled = true;
     // A macrotask's delay lets the outcomes of jobs that finish together share one statement.
@@ -112,13 +127,20 @@ export class CompletionWriter {
           this.options.onFenced?.(error);
         } else {
           this.#failures += 1;
-          const delay = Math.min(5_000, 100 * 2 ** Math.min(this.#failures, 6)) * (0.5 + Math.random() / 2);
+          const delay = backoffDelay(
+            { attempt: this.#failures, initialMs: 200, maxMs: 5_000, jitter: 'equal' },
+            this.options.random,
+          );
           this.options.logger.warn(
             { err: error, outcomes: batch.length, retryInMs: Math.round(delay) },
             'recording outcomes failed',
           );
-          this.#buffer.unshift(...batch);
-          await this.options.clock.sleep(delay);
+          if (this.#abandoned) {
+            for (const pending of batch) pending.resolve(false);
+          } else {
+            this.#buffer.unshift(...batch);
+            await this.options.clock.sleep(delay);
+          }
         }
       } finally {
         this.#flushing = undefined;
