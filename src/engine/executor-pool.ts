@@ -25,6 +25,7 @@
  * through the completion path as `vetoed`, with the vetoing listener's name as the error.
  */
 import type { Logger } from 'pino';
+import { BelfryError } from '../errors/belfry-error.js';
 import type { ExecutionInfo } from '../listeners/listener.js';
 import type { ListenerRegistry } from '../listeners/listener-registry.js';
 import {
@@ -80,7 +81,11 @@ export interface ExecutorPoolOptions {
 }
 
 /** Cuts a started attempt off: it gets no outcome here, the leader's recovery decides. */
-class ShutdownAbort extends Error {}
+class ShutdownAbort extends BelfryError {
+  constructor(message: string) {
+    super('BELFRY_ERR_SHUTDOWN_DEADLINE', message);
+  }
+}
 
 interface Entry {
   controller: AbortController;
@@ -270,7 +275,7 @@ export class ExecutorPool {
       const first = await (timeout ? Promise.race([running, timeout]) : running);
       if (timeout && first === 'timeout') {
         status = 'timed_out';
-        error = new Error(`timed out after ${timeoutMs} ms`);
+        error = new BelfryError('BELFRY_ERR_JOB_TIMEOUT', `timed out after ${timeoutMs} ms`);
         controller.abort(error);
         // Recorded at once; the slot stays taken until the job gives up.
         const recording = this.#record(attempt, status, error, null);

@@ -13,13 +13,18 @@
  *   (`recover: true`) or records it abandoned, as it does all the dead instance's work.
  */
 import type { Logger } from 'pino';
+import { BelfryError } from '../errors/belfry-error.js';
 import type { IdentityGuard } from '../cluster/instance-identity.js';
 import type { Clock } from '../time/clock.js';
 import type { CompletionWriter } from './completion-writer.js';
 import type { ExecutionEvent, SchedulerEventBus } from './scheduler-events.js';
 
 /** Stops an attempt that has not started, to be handed back as pending (the replica is stopping). */
-export class ReleaseAbort extends Error {}
+export class ReleaseAbort extends BelfryError {
+  constructor(message = 'replica stopping') {
+    super('BELFRY_ERR_REPLICA_STOPPING', message);
+  }
+}
 
 export interface StartGateOptions {
   identity: IdentityGuard;

@@ -9,16 +9,18 @@
  * declaration, then sees it) or sees the instance dead and writes nothing. There is no third order.
  */
 import { sql, type RawBuilder } from 'kysely';
+import { BelfryError } from '../errors/belfry-error.js';
 import { dbNow, table, type Executor } from './executor.js';
 
 /** A write under an instance id that is no longer active (declared dead, or checked out) was refused. */
-export class InstanceFencedError extends Error {
-  readonly code = 'BELFRY_INSTANCE_FENCED';
-  override readonly name = 'InstanceFencedError';
+export class InstanceFencedError extends BelfryError {
   readonly instanceId: string;
 
   constructor(instanceId: string) {
-    super(`instance ${instanceId} is no longer active: it was declared dead or checked out`);
+    super(
+      'BELFRY_ERR_INSTANCE_FENCED',
+      `instance ${instanceId} is no longer active: it was declared dead or checked out`,
+    );
     this.instanceId = instanceId;
   }
 }

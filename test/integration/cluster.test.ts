@@ -143,7 +143,7 @@ describe('failure detection and recovery', () => {
         { executionId, status: 'succeeded', error: null, result: null, traceId: null, retryAfterMs: null },
       ],
     });
-    await expect(late).rejects.toMatchObject({ code: 'BELFRY_INSTANCE_FENCED' });
+    await expect(late).rejects.toMatchObject({ code: 'BELFRY_ERR_INSTANCE_FENCED' });
   });
 
   it("abandons a dead replica's execution of an at-most-once job, with the reason in the history", async () => {

@@ -22,7 +22,7 @@ let database: BelfryDatabase;
 let schedulers: Scheduler[] = [];
 const ex = () => ({ db: database.db, schema: database.schema });
 const t = (name: string) => sql.table(`${database.schema}.${name}`);
-const FENCED = { code: 'BELFRY_INSTANCE_FENCED' };
+const FENCED = { code: 'BELFRY_ERR_INSTANCE_FENCED' };
 
 beforeAll(async () => {
   database = await createTestDatabase();

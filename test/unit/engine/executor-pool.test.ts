@@ -7,9 +7,11 @@ import pino from 'pino';
 import { ExecutorPool, type Dispatch } from '../../../src/engine/executor-pool.js';
 import { SchedulerEventBus } from '../../../src/engine/scheduler-events.js';
 import { JobRegistry } from '../../../src/jobs/job-registry.js';
+import type { JobContext } from '../../../src/jobs/job.js';
 import type { ExecutionOutcome } from '../../../src/store/execution-store.js';
 import { InstanceIdentity } from '../../../src/cluster/instance-identity.js';
 import { systemClock, type Clock } from '../../../src/time/clock.js';
+import { BelfryError } from '../../../src/errors/belfry-error.js';
 
 const ID = '00000000-0000-4000-8000-000000000001';
 
@@ -24,7 +26,7 @@ function manualClock(): Clock & { at: number } {
   return clock;
 }
 
-function setup(options: { deadAfterMs?: number } = {}) {
+function setup(options: { deadAfterMs?: number; jobClass?: unknown } = {}) {
   const ran: string[] = [];
   class Recording {
     execute(ctx: { fire: { executionId: string } }) {
@@ -32,7 +34,12 @@ function setup(options: { deadAfterMs?: number } = {}) {
     }
   }
   const registry = new JobRegistry();
-  registry.register({ name: 'job', jobClass: Recording as never, options: {}, source: 'code' });
+  registry.register({
+    name: 'job',
+    jobClass: (options.jobClass ?? Recording) as never,
+    options: {},
+    source: 'code',
+  });
   const recorded: ExecutionOutcome[] = [];
   const released: { instanceId: string; executionIds: readonly string[]; note: string }[] = [];
   const identityClock = manualClock();
@@ -176,5 +183,46 @@ describe('the identity an attempt was claimed under', () => {
     identity.confirmed(1_900);
     await settle();
     expect(ran).toEqual(['8']);
+  });
+});
+
+describe("a running job's abort reason", () => {
+  /** A job that runs until its signal aborts, and keeps the reason. */
+  function untilAborted(reasons: unknown[]) {
+    return class UntilAborted {
+      execute(ctx: JobContext) {
+        return new Promise<void>((resolve) =>
+          ctx.signal.addEventListener('abort', () => {
+            reasons.push(ctx.signal.reason);
+            resolve();
+          }),
+        );
+      }
+    };
+  }
+
+  it('is a BelfryError with BELFRY_ERR_JOB_TIMEOUT past its timeout, recorded as timed_out', async () => {
+    const reasons: unknown[] = [];
+    const { pool, recorded } = setup({ jobClass: untilAborted(reasons) });
+    const timed = dispatch('t1');
+    pool.run({ ...timed, settings: { ...timed.settings, timeoutMs: 20 } });
+    await settle();
+    await pool.drain(2_000);
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toBeInstanceOf(BelfryError);
+    expect(reasons[0]).toMatchObject({ code: 'BELFRY_ERR_JOB_TIMEOUT', message: 'timed out after 20 ms' });
+    expect(recorded).toMatchObject([{ executionId: 't1', status: 'timed_out' }]);
+  });
+
+  it('is a BelfryError with BELFRY_ERR_SHUTDOWN_DEADLINE when the drain deadline cuts it off', async () => {
+    const reasons: unknown[] = [];
+    const { pool, recorded } = setup({ jobClass: untilAborted(reasons) });
+    pool.run(dispatch('s1'));
+    await settle();
+    expect((await pool.drain(20)).aborted).toBe(1);
+    await settle();
+    expect(reasons[0]).toBeInstanceOf(BelfryError);
+    expect(reasons[0]).toMatchObject({ code: 'BELFRY_ERR_SHUTDOWN_DEADLINE', name: 'ShutdownAbort' });
+    expect(recorded).toEqual([]); // left to recovery
   });
 });
