@@ -55,4 +55,32 @@ export default tseslint.config(
     plugins: { belfry: importLayers },
     rules: { 'belfry/no-import-cycle': 'error', 'belfry/import-layers': 'error' },
   },
+  {
+    // Async safety: most of Belfry is async loops, where a promise nobody awaits loses its error (and
+    // an async callback handed to an API that ignores its result, such as an event emitter, does too).
+    // Type-aware, so these rules read the TypeScript project (tsconfig.json) through the project service.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
+    // Settings are read once, validated by one zod schema (src/cli/settings.ts); library code takes them
+    // as options. Entry points, tests, benchmarks and scripts own their processes' environment.
+    files: ['**/*.ts', '**/*.js'],
+    ignores: ['src/cli/settings.ts', 'src/cli/main.ts', 'bin/**', 'test/**', 'bench/**', 'scripts/**'],
+    rules: {
+      'no-restricted-properties': [
+        'warn',
+        {
+          object: 'process',
+          property: 'env',
+          message:
+            'Read settings through src/cli/settings.ts (the one reader of the environment) and pass them in.',
+        },
+      ],
+    },
+  },
 );
