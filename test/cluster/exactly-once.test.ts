@@ -3,23 +3,18 @@
  * `* * * * * *`, for 30 s. job_history must then show exactly one execution per (trigger, scheduled
  * time) in the window, no gaps, and work done by all 3 replicas.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../support/schema.js';
+import { testDatabaseUrl, useTestSchema } from '../support/schema.js';
 import { spawnReplica, stopReplicas, type ReplicaHandle } from '../support/cluster.js';
-import type { BelfryDatabase } from '../../src/store/database.js';
 import { defineJob, defineTrigger } from '../support/fixtures.js';
 
 const WINDOW_S = 30;
-let database: BelfryDatabase;
+const database = useTestSchema();
 let replicas: ReplicaHandle[] = [];
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
 afterAll(async () => {
   await stopReplicas(replicas, 'SIGKILL');
-  await dropTestDatabase(database);
 });
 
 it(`fires 120 triggers exactly once per scheduled second for ${WINDOW_S} s across 3 replica processes`, async () => {

@@ -2,25 +2,18 @@
  * Calendars in the running engine (issue 4): a calendar-aware trigger really skips excluded times and
  * really rolls an excluded day, with calendars stored in the database and resolved by the scheduler.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createTestDatabase, dropTestDatabase } from '../support/schema.js';
+import { useTestSchema } from '../support/schema.js';
 import { testScheduler, waitForEvents } from '../support/scheduler.js';
 import { defineJob, defineTrigger } from '../support/fixtures.js';
-import type { BelfryDatabase } from '../../src/store/database.js';
 import { upsertCalendar } from '../../src/store/definition-store.js';
 import { compileSchedule, type ScheduleSpec } from '../../src/time/schedule.js';
 import { createCalendarResolver } from '../../src/time/calendar-resolver.js';
 import type { CalendarSpec } from '../../src/time/calendar.js';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 const ex = () => ({ db: database.db, schema: database.schema });
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
-});
 
 class Noop {
   execute() {}

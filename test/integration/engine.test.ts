@@ -1,31 +1,24 @@
 /** Engine semantics on real PostgreSQL: concurrency policy, timeouts, retries, one-offs, pause/resume, misfires. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { createTestDatabase, dropTestDatabase } from '../support/schema.js';
+import { useTestSchema } from '../support/schema.js';
 import { testScheduler, waitForEvents } from '../support/scheduler.js';
 import { defineJob, defineTrigger } from '../support/fixtures.js';
-import type { BelfryDatabase } from '../../src/store/database.js';
 import type { Scheduler } from '../../src/scheduler.js';
 import type { JobContext } from '../../src/jobs/job.js';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let scheduler: Scheduler | undefined;
 const ex = () => ({ db: database.db, schema: database.schema });
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
 afterEach(async () => {
   await scheduler?.stop();
   scheduler = undefined;
   await sql`TRUNCATE ${sql.table(`${database.schema}.fires`)}, ${sql.table(`${database.schema}.triggers`)}, ${sql.table(`${database.schema}.jobs`)} CASCADE`.execute(
     database.db,
   );
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
 });
 
 async function dbNow(): Promise<Date> {

@@ -1,18 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createTestDatabase, dropTestDatabase } from '../support/schema.js';
+import { useTestSchema } from '../support/schema.js';
 import { testScheduler, waitForEvents } from '../support/scheduler.js';
-import type { BelfryDatabase } from '../../src/store/database.js';
 import { defineJob, defineTrigger } from '../support/fixtures.js';
 import type { JobContext } from '../../src/jobs/job.js';
 
-let database: BelfryDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
-});
+const database = useTestSchema();
 
 const seen: JobContext[] = [];
 class RecordingJob {

@@ -2,20 +2,13 @@
  * A replica whose connections are killed (pg_terminate_backend) takes its session lock back well within
  * the leader's session grace, so it is not mistaken for a crashed one.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createTestDatabase, dropTestDatabase } from '../support/schema.js';
+import { useTestSchema } from '../support/schema.js';
 import { testScheduler, waitForEvents } from '../support/scheduler.js';
-import type { BelfryDatabase } from '../../src/store/database.js';
 import { lockNamespace } from '../../src/store/lock-keys.js';
 
-let database: BelfryDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
-});
+const database = useTestSchema();
 
 class Noop {
   execute() {}

@@ -4,10 +4,9 @@
  * same file safely and share the work.
  */
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createTestDatabase, dropTestDatabase, testDatabaseUrl, uniqueSchema } from '../support/schema.js';
-import type { BelfryDatabase } from '../../src/store/database.js';
+import { testDatabaseUrl, uniqueSchema, useTestSchema } from '../support/schema.js';
 import { freePort } from '../../src/dev/embedded-postgres.js';
 
 const BIN = new URL('../../bin/belfry.js', import.meta.url).pathname;
@@ -32,13 +31,7 @@ async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 20
   }
 }
 
-let database: BelfryDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
-});
+const database = useTestSchema();
 
 describe('belfry start', () => {
   it('rejects a bad definitions file with file:line:column and touches nothing', async () => {

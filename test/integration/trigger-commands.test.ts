@@ -1,22 +1,20 @@
 /** `belfry trigger NAME` and `belfry delete` as real processes. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../support/schema.js';
+import { beforeAll, expect, it } from 'vitest';
+import { testDatabaseUrl, useTestSchema } from '../support/schema.js';
 import { defineJob, defineTrigger } from '../support/fixtures.js';
-import type { BelfryDatabase } from '../../src/store/database.js';
 import { listTriggers } from '../../src/store/definition-store.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../bin/belfry.js', import.meta.url).pathname;
-let database: BelfryDatabase;
+const database = useTestSchema();
 const belfry = (...args: string[]) =>
   run(process.execPath, [BIN, ...args], {
     env: { ...process.env, DATABASE_URL: testDatabaseUrl(), BELFRY_SCHEMA: database.schema },
   });
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   const ex = { db: database.db, schema: database.schema };
   await defineJob(ex, 'report');
   await defineTrigger(
@@ -24,9 +22,6 @@ beforeAll(async () => {
     { name: 'nightly', job: 'report', spec: { kind: 'cron', expression: '0 2 * * *', timezone: 'UTC' } },
     new Date('2030-01-01T02:00:00Z'),
   );
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
 });
 
 it('shows one trigger with its recent executions', async () => {

@@ -3,7 +3,7 @@
  * own transactions against the shared server.
  */
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { openDatabase, type BelfryDatabase } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrator.js';
 
@@ -30,4 +30,26 @@ export async function createTestDatabase(
 export async function dropTestDatabase(database: BelfryDatabase): Promise<void> {
   await database.pool.query(`DROP SCHEMA IF EXISTS "${database.schema}" CASCADE`);
   await database.destroy();
+}
+
+/**
+ * A migrated schema of its own for the calling test file: created before the file's first test, dropped
+ * after its last. Call it at the top level of the file, before the file's own hooks, so that its
+ * `afterAll` runs last (vitest runs after-hooks in reverse) and the schema outlives whatever the file
+ * stops in its own `afterAll`.
+ *
+ * The returned handle is empty until the `beforeAll` has run, then holds the database's fields (db, pool,
+ * schema, ...): read it inside hooks and tests, never at the file's top level.
+ */
+export function useTestSchema(options: { migrate?: boolean } = {}): BelfryDatabase {
+  const handle = {} as BelfryDatabase;
+  let opened: BelfryDatabase | undefined;
+  beforeAll(async () => {
+    opened = await createTestDatabase(options);
+    Object.assign(handle, opened);
+  });
+  afterAll(async () => {
+    if (opened) await dropTestDatabase(opened);
+  });
+  return handle;
 }

@@ -17,16 +17,15 @@ import { triggerDetailSchema, triggerSummarySchema } from '../../../src/api/trig
 import { pauseResultSchema } from '../../../src/api/wire.js';
 import { buildAdminApp } from '../../../src/cli/admin-server.js';
 import type { Scheduler } from '../../../src/scheduler.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import type { Executor } from '../../../src/store/executor.js';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { testScheduler } from '../../support/scheduler.js';
 import { countRows, seedAdminState, triggerStates } from '../cli/admin-fixtures.js';
 
 const OPENAPI_FILE = fileURLToPath(new URL('../../../docs/openapi.json', import.meta.url));
 const TOKEN = 'a-test-token-of-enough-length';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let ex: Executor;
 let scheduler: Scheduler;
 let app: FastifyInstance;
@@ -69,7 +68,6 @@ async function problem(options: InjectOptions, status: number, code?: ErrorCode)
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   ex = { db: database.db, schema: database.schema };
   scheduler = testScheduler(database);
   app = await build('127.0.0.1');
@@ -87,7 +85,6 @@ beforeEach(async () => {
 afterAll(async () => {
   await app?.close();
   await scheduler?.stop();
-  await dropTestDatabase(database);
 });
 
 describe('GET /api/v1/cluster', () => {

@@ -1,24 +1,19 @@
 /** The admin audit store: insert, filter newest first, prune by the database clock. */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import {
   insertAdminAudit,
   pruneAdminAudit,
   queryAdminAudit,
   type AdminAuditRecord,
 } from '../../../src/store/admin-audit-store.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import type { Executor } from '../../../src/store/executor.js';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let ex: Executor;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   ex = { db: database.db, schema: database.schema };
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
 });
 
 const record = (actor: string, now: string): AdminAuditRecord & { now: Date } => ({

@@ -13,9 +13,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerAdminApi } from '../../../src/api/admin-api.js';
 import { buildAdminApp, type AdminServerOptions } from '../../../src/cli/admin-server.js';
 import type { Scheduler } from '../../../src/scheduler.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import type { Executor } from '../../../src/store/executor.js';
-import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../../support/schema.js';
+import { testDatabaseUrl, useTestSchema } from '../../support/schema.js';
 import { testScheduler } from '../../support/scheduler.js';
 import { seedAdminState, triggerStates } from '../cli/admin-fixtures.js';
 import { defineJob } from '../../support/fixtures.js';
@@ -25,7 +24,7 @@ const READER = 'reader-token-of-enough-length';
 const BIN = fileURLToPath(new URL('../../../bin/belfry.js', import.meta.url));
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let ex: Executor;
 let scheduler: Scheduler;
 const apps: FastifyInstance[] = [];
@@ -48,7 +47,6 @@ async function status(app: FastifyInstance, options: InjectOptions): Promise<num
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   ex = { db: database.db, schema: database.schema };
   scheduler = testScheduler(database);
   await seedAdminState(ex);
@@ -56,7 +54,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const app of apps) await app.close();
   await scheduler?.stop();
-  await dropTestDatabase(database);
 });
 
 describe('what a browser can do to a server on loopback (item 6)', () => {

@@ -17,20 +17,19 @@ import { registerAdminApi } from '../../../src/api/admin-api.js';
 import { startAdminServer, type AdminServer } from '../../../src/cli/admin-server.js';
 import type { Scheduler } from '../../../src/scheduler.js';
 import { openDatabase, type BelfryDatabase } from '../../../src/store/database.js';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 
 const RATE = 2_000;
 const SECONDS = Number(process.env.BELFRY_READYZ_LOAD_SECONDS ?? 30);
 const HEARTBEAT_MS = 1_000;
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let observer: BelfryDatabase;
 let scheduler: Scheduler;
 let admin: AdminServer;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   observer = openDatabase({
     connectionString: database.connectionString,
     schema: database.schema,
@@ -61,7 +60,6 @@ afterAll(async () => {
   await admin?.close();
   await scheduler?.stop();
   await observer?.destroy();
-  await dropTestDatabase(database);
 });
 
 interface LoadResult {

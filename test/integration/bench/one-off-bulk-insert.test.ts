@@ -3,22 +3,16 @@
  * instead of N `insertOneOffTrigger` calls. The comparison with the peers is only fair while those rows
  * are the ones `fireNow`/`scheduleAt` write: this test fails when the two drift apart.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { insertOneOffTriggers } from '../../../bench/support/belfry-db.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import { jobRecordFromOptions } from '../../../src/jobs/job-record.js';
 import { insertOneOffTrigger, upsertJob } from '../../../src/store/definition-store.js';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   await upsertJob({ db: database.db, schema: database.schema }, jobRecordFromOptions('noop', {}, 'test'));
-});
-
-afterAll(async () => {
-  await dropTestDatabase(database);
 });
 
 /** Every column of the group's triggers except those that differ by design (identity, name, times). */

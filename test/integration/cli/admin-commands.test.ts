@@ -5,15 +5,14 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BelfryDatabase } from '../../../src/store/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Executor } from '../../../src/store/executor.js';
-import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../../support/schema.js';
+import { testDatabaseUrl, useTestSchema } from '../../support/schema.js';
 import { countRows, seedAdminState, triggerStates } from './admin-fixtures.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/belfry.js', import.meta.url));
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let ex: Executor;
 
 interface Run {
@@ -48,12 +47,8 @@ const json = <T = unknown>(run: Run): T => {
 };
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   ex = { db: database.db, schema: database.schema };
   await seedAdminState(ex);
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
 });
 
 describe('belfry admin commands', () => {

@@ -10,12 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { formatClockLine, formatRunLine } from '../../../src/audit/run-log.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
-import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../../support/schema.js';
+import { testDatabaseUrl, useTestSchema } from '../../support/schema.js';
 import { defineJob } from '../../support/fixtures.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/belfry.js', import.meta.url));
-let database: BelfryDatabase;
+const database = useTestSchema();
 let dir: string;
 
 function belfry(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -43,7 +42,6 @@ const SCHEDULED = new Date('2030-01-01T00:00:10Z');
 let executionId: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   dir = mkdtempSync(join(tmpdir(), 'belfry-run-log-'));
   const ex = { db: database.db, schema: database.schema };
   await defineJob(ex, 'report');
@@ -61,7 +59,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  await dropTestDatabase(database);
 });
 
 function runLog(name: string, runs: number): string {

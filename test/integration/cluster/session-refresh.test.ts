@@ -2,27 +2,20 @@
  * Issue 10, item 7: NOTIFYs sent while a replica's session is down are lost. When the session comes back
  * the replica re-reads what they would have told it, so it does not go on with a stale calendar.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../../support/schema.js';
+import { testDatabaseUrl, useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 import { defineJob, defineTrigger } from '../../support/fixtures.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import { inTransaction, notifyChange } from '../../../src/store/executor.js';
 import { upsertCalendar } from '../../../src/store/definition-store.js';
 import { lockNamespace } from '../../../src/store/lock-keys.js';
 import type { CalendarSpec } from '../../../src/time/calendar.js';
 import type { ScheduleSpec } from '../../../src/time/schedule.js';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 const ex = () => ({ db: database.db, schema: database.schema });
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
-});
 
 class Noop {
   execute() {}

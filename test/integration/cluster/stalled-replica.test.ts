@@ -10,13 +10,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../../support/schema.js';
+import { testDatabaseUrl, useTestSchema } from '../../support/schema.js';
 import { spawnReplica, stopReplicas, type ReplicaHandle } from '../../support/cluster.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 import { defineJob, defineTrigger } from '../../support/fixtures.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import type { Scheduler } from '../../../src/scheduler.js';
 import { parseRunLog } from '../../../src/audit/run-log.js';
 
@@ -30,19 +29,15 @@ const TIMINGS = {
 
 const REPLICA = fileURLToPath(new URL('./run-log-replica.ts', import.meta.url));
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let leader: Scheduler | undefined;
 const replicas: ReplicaHandle[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'belfry-stall-'));
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
 afterAll(async () => {
   for (const replica of replicas) replica.child.kill('SIGCONT');
   await stopReplicas(replicas, 'SIGKILL');
   await leader?.stop({ timeoutMs: 500 });
-  await dropTestDatabase(database);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -7,36 +7,29 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { applyDefinitions } from '../../../src/config/definition-reconciler.js';
 import { advanceOf, fireOf, planTrigger } from '../../../src/engine/fire-planner.js';
 import type { Scheduler } from '../../../src/scheduler.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import { deleteCalendar, listTriggers, upsertCalendar } from '../../../src/store/definition-store.js';
 import { inTransaction, type Executor } from '../../../src/store/executor.js';
 import { lockDueTriggers, nextDueDelayMs, recordFires } from '../../../src/store/fire-store.js';
 import { compileSchedule, type ScheduleSpec } from '../../../src/time/schedule.js';
 import { defineJob, defineTrigger } from '../../support/fixtures.js';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let scheduler: Scheduler | undefined;
 const ex = (): Executor => ({ db: database.db, schema: database.schema });
 const table = (name: string) => sql.table(`${database.schema}.${name}`);
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
 afterEach(async () => {
   await scheduler?.stop();
   scheduler = undefined;
   await sql`TRUNCATE ${table('fires')}, ${table('triggers')}, ${table('jobs')}, ${table('calendars')} CASCADE`.execute(
     database.db,
   );
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
 });
 
 async function dbNow(): Promise<Date> {

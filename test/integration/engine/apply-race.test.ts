@@ -7,26 +7,21 @@
 import { sql } from 'kysely';
 import pino from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { applyDefinitions } from '../../../src/config/definition-reconciler.js';
 import type { Definitions } from '../../../src/config/definitions.js';
 import type { Scheduler } from '../../../src/scheduler.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import type { TriggerRecord } from '../../../src/store/definition-store.js';
 import { defineJob } from '../../support/fixtures.js';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { testScheduler } from '../../support/scheduler.js';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let scheduler: Scheduler | undefined;
 const ex = () => ({ db: database.db, schema: database.schema });
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
 afterAll(async () => {
   await scheduler?.stop();
-  await dropTestDatabase(database);
 });
 
 const TRIGGERS = 50;

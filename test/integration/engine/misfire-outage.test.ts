@@ -5,23 +5,18 @@
  * the test need not wait a minute; resuming goes through the scheduler as an operator's would.)
  */
 import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import type { Scheduler } from '../../../src/scheduler.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import { defineJob, defineTrigger } from '../../support/fixtures.js';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let scheduler: Scheduler | undefined;
 const ex = () => ({ db: database.db, schema: database.schema });
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
 afterAll(async () => {
   await scheduler?.stop();
-  await dropTestDatabase(database);
 });
 
 class Noop {

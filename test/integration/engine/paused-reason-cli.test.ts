@@ -2,16 +2,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { toTriggerSummary, triggerSummarySchema } from '../../../src/api/trigger-routes.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import { listTriggers } from '../../../src/store/definition-store.js';
 import { defineJob, defineTrigger } from '../../support/fixtures.js';
-import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../../support/schema.js';
+import { testDatabaseUrl, useTestSchema } from '../../support/schema.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../../bin/belfry.js', import.meta.url).pathname;
-let database: BelfryDatabase;
+const database = useTestSchema();
 const belfry = (...args: string[]) =>
   run(process.execPath, [BIN, ...args], {
     env: { ...process.env, DATABASE_URL: testDatabaseUrl(), BELFRY_SCHEMA: database.schema },
@@ -20,7 +19,6 @@ const REASON =
   'schedule failed: calendar "office" is not defined (define it under calendars, or use a shipped one)';
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   const ex = { db: database.db, schema: database.schema };
   await defineJob(ex, 'report');
   const id = await defineTrigger(
@@ -33,9 +31,6 @@ beforeAll(async () => {
                SET state = 'paused', next_fire_at = NULL, paused_reason = ${REASON} WHERE id = ${id}`.execute(
     database.db,
   );
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
 });
 
 it('belfry trigger NAME shows why the engine paused it', async () => {

@@ -1,26 +1,19 @@
 /** Listener hooks on a running scheduler (real PostgreSQL): veto recorded as history, throwing and slow listeners, order. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 import { defineJob } from '../../support/fixtures.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import type { Scheduler } from '../../../src/scheduler.js';
 import type { ExecutionInfo } from '../../../src/listeners/listener.js';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let scheduler: Scheduler | undefined;
 const ex = () => ({ db: database.db, schema: database.schema });
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
 afterEach(async () => {
   await scheduler?.stop();
   scheduler = undefined;
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
 });
 
 let runs = 0;

@@ -7,10 +7,9 @@ import { createServer, type Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 import { defineJob } from '../../support/fixtures.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import { BELFRY_VERSION } from '../../../src/scheduler.js';
 import {
   startTelemetry,
@@ -25,13 +24,12 @@ interface Received {
   body: Buffer;
 }
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let receiver: Server;
 const received: Received[] = [];
 let telemetry: Telemetry | undefined;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   receiver = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -49,7 +47,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await telemetry?.shutdown();
   await new Promise((resolve) => receiver.close(resolve));
-  await dropTestDatabase(database);
 });
 
 /** Spans named `name` in an OTLP protobuf body: Span.name is field 5 (tag 0x2a), length-delimited. */

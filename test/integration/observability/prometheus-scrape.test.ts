@@ -13,11 +13,10 @@ import { sql } from 'kysely';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import pino from 'pino';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 import { defineJob } from '../../support/fixtures.js';
 import { belfryCounters, belfryGauges, belfryHistograms } from '../../deploy/support.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import type { Scheduler } from '../../../src/scheduler.js';
 import { startAdminServer, type AdminServer } from '../../../src/cli/admin-server.js';
 import { metricsRoute } from '../../../src/observability/telemetry-sdk.js';
@@ -31,13 +30,12 @@ const prometheusBinary = (() => {
 const inCI = process.env.CI === 'true';
 const missing = 'prometheus not found; install it with: apt-get install -y prometheus';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 const replicas: { scheduler: Scheduler; admin: AdminServer; provider: MeterProvider }[] = [];
 let prometheus: ChildProcess | undefined;
 let dataDir: string | undefined;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   await defineJob({ db: database.db, schema: database.schema }, 'counted');
   await defineJob({ db: database.db, schema: database.schema }, 'flaky', {
     maxAttempts: 2,
@@ -83,7 +81,6 @@ afterAll(async () => {
     await scheduler.stop();
     await provider.shutdown();
   }
-  await dropTestDatabase(database);
 });
 
 async function startPrometheus(targets: string[]): Promise<string> {

@@ -14,29 +14,26 @@ import {
   SimpleSpanProcessor,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-node';
-import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../../support/schema.js';
+import { testDatabaseUrl, useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 import { defineJob } from '../../support/fixtures.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import { createScheduler, type Scheduler } from '../../../src/scheduler.js';
 import type { JobContext } from '../../../src/jobs/job.js';
 import { startTcpProxy, throughProxy, type TcpProxy } from './support.js';
 
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-let database: BelfryDatabase;
+const database = useTestSchema();
 let proxy: TcpProxy;
 const schedulers: Scheduler[] = [];
 
 beforeAll(async () => {
   provider.register();
-  database = await createTestDatabase();
   const url = new URL(testDatabaseUrl());
   proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
 });
 afterAll(async () => {
   await Promise.all(schedulers.map((s) => s.stop({ timeoutMs: 200 }).catch(() => {})));
-  await dropTestDatabase(database);
   await provider.shutdown();
   trace.disable();
 });

@@ -2,23 +2,15 @@
  * With no OpenTelemetry SDK registered, tracing must cost nothing: the tracer is a no-op, Belfry stores
  * no trace context, and the history has no trace id. (This file registers nothing globally.)
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { trace } from '@opentelemetry/api';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 import { defineJob } from '../../support/fixtures.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import { ExecutionTracing, TRACER_NAME } from '../../../src/observability/execution-tracing.js';
 
-let database: BelfryDatabase;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
-});
+const database = useTestSchema();
 
 it('gets a non-recording tracer and does no tracing work', () => {
   const span = trace.getTracer(TRACER_NAME).startSpan('probe');

@@ -1,18 +1,18 @@
 /** History retention on real PostgreSQL: what goes, what stays, batches, and the epoch fence. */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HistoryPruner } from '../../../src/cluster/history-pruner.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import type { Executor } from '../../../src/store/executor.js';
+import { insertAdminAudit } from '../../../src/store/admin-audit-store.js';
 import { registerInstance } from '../../../src/store/instance-store.js';
 import { acquireOrRenewLease } from '../../../src/store/leader-store.js';
 import { lockNamespace } from '../../../src/store/lock-keys.js';
 import { defineJob, defineTrigger } from '../../support/fixtures.js';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 
 const DAY = 86_400_000;
-let database: BelfryDatabase;
+const database = useTestSchema();
 let ex: Executor;
 let leaderId: string;
 let epoch: number;
@@ -92,7 +92,6 @@ const pruner = (batchSize?: number) =>
   new HistoryPruner({ executor: ex, instanceId: () => leaderId, retentionMs: 90 * DAY, batchSize });
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   ex = { db: database.db, schema: database.schema };
 });
 beforeEach(async () => {
@@ -114,9 +113,6 @@ beforeEach(async () => {
     holderGraceMs: 60_000,
   });
   epoch = lease!.epoch;
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
 });
 
 describe('HistoryPruner', () => {
@@ -196,6 +192,7 @@ describe('HistoryPruner', () => {
       executions: 0,
       triggers: 0,
       instances: 0,
+      adminAudit: 0,
     });
     expect(await pruner().pass(epoch - 1)).toMatchObject({ leaseHeld: false, deleted: 0 });
     const impostor = new HistoryPruner({
@@ -213,6 +210,45 @@ describe('HistoryPruner', () => {
       triggers: 1,
       instances: 1,
     });
+  });
+
+  it('deletes admin audit entries past the same retention, oldest first in bounded batches, and only as leader', async () => {
+    const at = (daysAgo: number) => new Date(Date.parse('2030-06-01T00:00:00Z') - daysAgo * DAY);
+    const now = at(0);
+    for (const daysAgo of [200, 150, 120, 91, 89, 1]) {
+      await insertAdminAudit(ex, {
+        now: at(daysAgo),
+        actor: `token-${daysAgo}`,
+        scope: 'admin',
+        method: 'POST',
+        operation: 'pause',
+        path: '/triggers/x/pause',
+        target: { trigger: 'x' },
+        status: 200,
+        remoteAddress: '127.0.0.1',
+        userAgent: null,
+        instanceId: leaderId,
+      });
+    }
+    const actors = async () => {
+      const { rows } = await sql<{
+        actor: string;
+      }>`SELECT actor FROM ${sql.table(`${ex.schema}.admin_audit`)} ORDER BY at`.execute(ex.db);
+      return rows.map((row) => row.actor);
+    };
+    const stubbed = (batchSize: number, instanceId = leaderId) =>
+      new HistoryPruner({
+        executor: ex,
+        instanceId: () => instanceId,
+        retentionMs: 90 * DAY,
+        batchSize,
+        now: () => now,
+      });
+    expect(await stubbed(3, randomUUID()).pass(epoch)).toMatchObject({ leaseHeld: false, adminAudit: 0 });
+    expect(await stubbed(3).pass(epoch)).toMatchObject({ adminAudit: 3, more: true });
+    expect(await actors()).toEqual(['token-91', 'token-89', 'token-1']);
+    expect(await stubbed(3).pass(epoch)).toMatchObject({ adminAudit: 1, deleted: 1, more: false });
+    expect(await actors()).toEqual(['token-89', 'token-1']);
   });
 
   it('honours a shorter retention and refuses a non-positive one', async () => {
