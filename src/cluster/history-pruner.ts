@@ -1,5 +1,7 @@
 /**
- * Leader-only: enforces history retention (BELFRY_HISTORY_RETENTION, default 90 days).
+ * Leader-only: enforces history retention (BELFRY_HISTORY_RETENTION, default 90 days), for the execution
+ * history and the admin audit trail alike (one setting: the audit answers "who changed this trigger",
+ * which is worth as long as the history of what the trigger then did).
  *
  * A pass is one transaction, fenced like every leader-only write: it first checks, in the same
  * transaction, that the lease is still ours under `epoch` (leader-store.ts `holdsLease`, which also
@@ -12,11 +14,13 @@
  *   2. completed API one-off triggers;
  *   3. stopped and dead instance rows that nothing references, only once the fires have caught up
  *      (their reference check reads the fires scheduled before the instance stopped, which are few
- *      once step 1 has removed the expired ones, and would otherwise find them still referenced).
+ *      once step 1 has removed the expired ones, and would otherwise find them still referenced);
+ *   4. admin audit entries older than the retention (admin-audit-store.ts), oldest first.
  * `more` says a limit was hit: the caller runs the next pass at once instead of waiting its interval,
  * so a backlog drains in bounded transactions without holding locks for long.
  */
 import { inTransaction, type Executor } from '../store/executor.js';
+import { pruneAdminAudit } from '../store/admin-audit-store.js';
 import { holdsLease } from '../store/leader-store.js';
 import {
   pruneCompletedOneOffTriggers,
@@ -26,7 +30,7 @@ import {
 
 export interface PrunePass {
   leaseHeld: boolean;
-  /** Rows deleted in all: fires + executions + triggers + instances. */
+  /** Rows deleted in all: fires + executions + triggers + instances + admin audit entries. */
   deleted: number;
   /** A batch limit was reached: more is waiting; run the next pass now. */
   more: boolean;
@@ -34,6 +38,7 @@ export interface PrunePass {
   executions: number;
   triggers: number;
   instances: number;
+  adminAudit: number;
 }
 
 export interface HistoryPrunerOptions {
@@ -41,7 +46,7 @@ export interface HistoryPrunerOptions {
   instanceId: () => string;
   /** BELFRY_HISTORY_RETENTION, in ms. */
   retentionMs: number;
-  /** Fires (and separately triggers, instances) deleted per pass at most. Default 5,000. */
+  /** Fires (and separately triggers, instances, admin audit entries) deleted per pass at most. Default 5,000. */
   batchSize?: number;
   /** A stub for the database's now(), for tests; production leaves it to the database. */
   now?: () => Date;
@@ -60,7 +65,15 @@ export class HistoryPruner {
     const limit = options.batchSize ?? DEFAULT_PRUNE_BATCH;
     return inTransaction(options.executor, async (tx) => {
       const now = options.now?.();
-      const none = { deleted: 0, more: false, fires: 0, executions: 0, triggers: 0, instances: 0 };
+      const none = {
+        deleted: 0,
+        more: false,
+        fires: 0,
+        executions: 0,
+        triggers: 0,
+        instances: 0,
+        adminAudit: 0,
+      };
       if (!(await holdsLease(tx, { instanceId: options.instanceId(), epoch })))
         return { leaseHeld: false, ...none };
       const params = { retentionMs: options.retentionMs, limit, now };
@@ -68,14 +81,16 @@ export class HistoryPruner {
       const triggers = await pruneCompletedOneOffTriggers(tx, params);
       const firesCaughtUp = fires < limit;
       const instances = firesCaughtUp ? await pruneGoneInstances(tx, params) : 0;
+      const adminAudit = await pruneAdminAudit(tx, params);
       return {
         leaseHeld: true,
-        deleted: fires + executions + triggers + instances,
-        more: !firesCaughtUp || triggers >= limit || instances >= limit,
+        deleted: fires + executions + triggers + instances + adminAudit,
+        more: !firesCaughtUp || triggers >= limit || instances >= limit || adminAudit >= limit,
         fires,
         executions,
         triggers,
         instances,
+        adminAudit,
       };
     });
   }

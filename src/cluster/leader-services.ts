@@ -116,6 +116,7 @@ export class LeaderServices {
           executions: pass.executions,
           triggers: pass.triggers,
           instances: pass.instances,
+          adminAudit: pass.adminAudit,
         },
         'history pruned',
       );
