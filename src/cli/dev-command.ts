@@ -240,26 +240,29 @@ async function runReplicas(run: {
   for (const command of TRY_NEXT) say(`  ${command}`);
 
   let database: BelfryDatabase | undefined;
-  const stopKeys = listenForKeys(process.stdin, {
-    onCtrlC: () => run.stop.ctrlC(),
-    onKey: demoKeyHandler({
-      replicas,
-      executor() {
-        database ??= openDatabase({
-          connectionString: run.url,
-          schema,
-          maxConnections: 2,
-          applicationName: 'belfry-dev',
-        });
-        return { db: database.db, schema: database.schema };
-      },
-      clock: systemClock,
-      leaseTtlMs: run.leaseTtlMs,
-      auditSince: () => firstFireAt,
-      say,
-      print: (text) => process.stdout.write(text),
-    }),
-  });
+  const stopKeys = listenForKeys(
+    { input: process.stdin, output: process.stdout },
+    {
+      onCtrlC: () => run.stop.ctrlC(),
+      onKey: demoKeyHandler({
+        replicas,
+        executor() {
+          database ??= openDatabase({
+            connectionString: run.url,
+            schema,
+            maxConnections: 2,
+            applicationName: 'belfry-dev',
+          });
+          return { db: database.db, schema: database.schema };
+        },
+        clock: systemClock,
+        leaseTtlMs: run.leaseTtlMs,
+        auditSince: () => firstFireAt,
+        say,
+        print: (text) => process.stdout.write(text),
+      }),
+    },
+  );
   // Whatever way this process ends, the terminal gets its line discipline back.
   if (stopKeys) process.once('exit', stopKeys);
   if (stopKeys) say(`keys: ${KEYS_HELP}`);

@@ -23,7 +23,7 @@ import { prepareDefinitions } from './definitions.js';
 import { attachExecutionLog } from './execution-log.js';
 import { registerAdminApi } from '../api/admin-api.js';
 import { rateLimitSetting, startAdminServer, type AdminServer } from './admin-server.js';
-import { onStopSignals } from './shutdown-signals.js';
+import { onStopSignals, type StopRequestHandlers } from './shutdown-signals.js';
 import { describeFailure } from './failure-message.js';
 
 export interface StartOptions {
@@ -54,6 +54,15 @@ export function registerStartCommand(program: Command): void {
 export async function runReplica(options: StartOptions, settings: Settings): Promise<number> {
   const instanceName = options.name ?? settings.BELFRY_INSTANCE_NAME ?? `${hostname()}-${process.pid}`;
   const logger = createLogger({ level: settings.BELFRY_LOG_LEVEL, base: { instance: instanceName } });
+  // One set of signal handlers for the replica's whole life, installed before anything else: removing
+  // a listener and adding another would drop a signal that arrived in between (Node closes the signal
+  // handle with its last listener). Until the scheduler exists, a stop request (a Ctrl-C right after
+  // `belfry dev` started its replicas) ends the replica at once and cleanly: nothing is registered yet.
+  let onStop: StopRequestHandlers = { graceful: () => process.exit(0), urgent: () => process.exit(0) };
+  onStopSignals(
+    { graceful: (signal) => onStop.graceful(signal), urgent: (signal) => onStop.urgent(signal) },
+    { clock: systemClock },
+  );
   const files = options.config ?? settings.BELFRY_CONFIG?.split(',').filter(Boolean) ?? [];
   const prepared = await prepareDefinitions(files);
   if (!prepared.ok) {
@@ -83,8 +92,16 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
     meterProvider: telemetry.meterProvider,
   });
   const stopSignal = new AbortController();
-  const stopped = installSignalHandlers(scheduler, logger, stopSignal, settings.BELFRY_SHUTDOWN_TIMEOUT);
+  const stopping = stopHandlers(scheduler, logger, stopSignal, settings.BELFRY_SHUTDOWN_TIMEOUT);
+  onStop = stopping.handlers;
+  const { stopped } = stopping;
   let admin: AdminServer | undefined;
+  const stoppedCleanly = async () => {
+    const code = await stopped;
+    await admin?.close();
+    await telemetry.shutdown();
+    return code;
+  };
   try {
     await prepared.register(scheduler);
     // The admin server comes up first: /healthz must answer while the database is still unreachable,
@@ -95,20 +112,20 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
       logger,
       signal: stopSignal.signal,
     });
-    if (!migrated) {
-      const code = await stopped;
-      await admin?.close();
-      await telemetry.shutdown();
-      return code;
-    }
+    if (!migrated) return await stoppedCleanly();
     await prepared.reconcile(scheduler, logger);
+    // Asked to stop while reconciling: starting now would register an instance nobody checks out.
+    if (stopSignal.signal.aborted) return await stoppedCleanly();
     attachExecutionLog(scheduler, logger);
     await scheduler.start();
-    const code = await stopped;
-    await admin?.close();
-    await telemetry.shutdown();
-    return code;
+    return await stoppedCleanly();
   } catch (error) {
+    // A stop request while starting (a Ctrl-C just after `belfry dev` started its replicas) closes the
+    // database under the start, which then fails: that is the stop that was asked for, not a failure.
+    if (stopSignal.signal.aborted) {
+      logger.info({ err: error }, 'stopped while starting');
+      return await stoppedCleanly();
+    }
     logger.error({ err: error }, 'replica failed to start');
     process.stderr.write(`belfry: ${describeFailure(error)}\n`);
     await scheduler.stop({ timeoutMs: 1_000 }).catch(() => {});
@@ -166,49 +183,47 @@ async function startAdmin(
  * detect it as dead and recover its work): it never outlives its timeout. A separate, later signal
  * exits at once.
  */
-function installSignalHandlers(
+function stopHandlers(
   scheduler: Scheduler,
   logger: Logger,
   stopSignal: AbortController,
   shutdownTimeoutMs: number,
-): Promise<number> {
-  return new Promise((resolve) => {
-    onStopSignals(
-      {
-        graceful(signal) {
-          logger.info({ signal }, 'shutting down gracefully');
-          stopSignal.abort();
-          let checkedOut = false;
-          // Not cleared once the scheduler stopped: closing the admin server and flushing telemetry
-          // must fit in the same budget.
-          const deadline = setTimeout(() => {
-            const line = checkedOut
-              ? `could not close the admin server and flush telemetry within the shutdown timeout (${shutdownTimeoutMs} ms); exiting`
-              : `could not resign and check out within the shutdown timeout (${shutdownTimeoutMs} ms): is the database reachable? Exiting; peers will detect this replica as dead and recover its work`;
-            logger.error({ timeoutMs: shutdownTimeoutMs, checkedOut }, 'shutdown deadline passed; exiting');
-            process.stderr.write(`belfry: ${line}\n`);
-            process.exit(1);
-          }, shutdownTimeoutMs);
-          deadline.unref();
-          scheduler.stop({ timeoutMs: drainBudgetMs(shutdownTimeoutMs) }).then(
-            () => {
-              checkedOut = true;
-              resolve(0);
-            },
-            (error) => {
-              logger.error({ err: error }, 'shutdown failed');
-              resolve(1);
-            },
-          );
+): { handlers: StopRequestHandlers; stopped: Promise<number> } {
+  let resolve: (code: number) => void = () => {};
+  const stopped = new Promise<number>((settle) => (resolve = settle));
+  const handlers: StopRequestHandlers = {
+    graceful(signal) {
+      logger.info({ signal }, 'shutting down gracefully');
+      stopSignal.abort();
+      let checkedOut = false;
+      // Not cleared once the scheduler stopped: closing the admin server and flushing telemetry
+      // must fit in the same budget.
+      const deadline = setTimeout(() => {
+        const line = checkedOut
+          ? `could not close the admin server and flush telemetry within the shutdown timeout (${shutdownTimeoutMs} ms); exiting`
+          : `could not resign and check out within the shutdown timeout (${shutdownTimeoutMs} ms): is the database reachable? Exiting; peers will detect this replica as dead and recover its work`;
+        logger.error({ timeoutMs: shutdownTimeoutMs, checkedOut }, 'shutdown deadline passed; exiting');
+        process.stderr.write(`belfry: ${line}\n`);
+        process.exit(1);
+      }, shutdownTimeoutMs);
+      deadline.unref();
+      scheduler.stop({ timeoutMs: drainBudgetMs(shutdownTimeoutMs) }).then(
+        () => {
+          checkedOut = true;
+          resolve(0);
         },
-        urgent(signal) {
-          logger.warn({ signal }, 'second signal: exiting now');
-          process.exit(130);
+        (error) => {
+          logger.error({ err: error }, 'shutdown failed');
+          resolve(1);
         },
-      },
-      { clock: systemClock },
-    );
-  });
+      );
+    },
+    urgent(signal) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    },
+  };
+  return { handlers, stopped };
 }
 
 /** The part of the shutdown timeout running executions may use; the rest is for check-out. */

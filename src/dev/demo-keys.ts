@@ -35,14 +35,15 @@ export interface KeyInput {
 }
 
 /**
- * Reads single keys from `input` in raw mode; returns the function that restores the terminal (safe to
- * call twice), or undefined when `input` is no terminal and nothing was changed.
+ * Reads single keys from the terminal in raw mode; returns the function that restores it (safe to call
+ * twice), or undefined when input or output is no terminal (redirected, piped) and nothing was changed.
  */
 export function listenForKeys(
-  input: KeyInput,
+  terminal: { input: KeyInput; output: { isTTY?: boolean } },
   handlers: { onKey(key: string): void; onCtrlC(): void },
 ): (() => void) | undefined {
-  if (!input.isTTY || !input.setRawMode) return undefined;
+  const { input } = terminal;
+  if (!input.isTTY || !terminal.output.isTTY || !input.setRawMode) return undefined;
   const listener = (chunk: Buffer | string) => {
     for (const key of chunk.toString()) {
       if (key === '\x03') handlers.onCtrlC();

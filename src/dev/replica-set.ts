@@ -132,7 +132,10 @@ export class ReplicaSet {
         return;
       }
       slot.process = undefined;
-      slot.failed = code !== 0;
+      // Killed by the SIGTERM of a stop that came while it was still loading (before it installs its
+      // handlers, so before it touched the database): nothing was left undone.
+      const endedBeforeStart = this.#stopping && signal === 'SIGTERM';
+      slot.failed = code !== 0 && !endedBeforeStart && !slot.killed;
       if (!this.#stopping) this.#options.onUnexpectedExit(slot.name, String(signal ?? code));
       this.#settle();
     });
