@@ -9,11 +9,11 @@
  * - by the row: `status = 'running' AND instance_id = me`, so an outcome can never overwrite an attempt
  *   the leader already recovered, re-dispatched or abandoned.
  */
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { dbNow, table, type Executor } from './executor.js';
 import type { JobSettings } from './fire-store.js';
 import { InstanceFencedError, liveInstanceGuard } from './instance-store.js';
-import type { ExecutionStatus } from './tables.js';
+import type { ExecutionStatus, ExecutionsTable, FiresTable, JobsTable } from './tables.js';
 
 export interface ClaimedExecution {
   executionId: string;
@@ -30,47 +30,66 @@ export interface ClaimedExecution {
   settings: JobSettings;
 }
 
+/** A claimed row, typed from the tables it is read from (tables.ts), plus the guard's verdict. */
+type ClaimRow = { alive: boolean; id: string | null } & Pick<
+  Selectable<ExecutionsTable>,
+  'fire_id' | 'attempt'
+> &
+  Pick<
+    Selectable<FiresTable>,
+    | 'trigger_id'
+    | 'trigger_name'
+    | 'trigger_group'
+    | 'job_name'
+    | 'scheduled_at'
+    | 'fired_at'
+    | 'data'
+    | 'trace_context'
+  > &
+  Pick<Selectable<JobsTable>, 'timeout_ms' | 'max_attempts' | 'backoff' | 'recover'>;
+
 /**
  * Claims up to `limit` pending executions whose time has come, for this replica to run now. Throws
  * InstanceFencedError, claiming nothing, when `instanceId` is no longer active.
+ *
+ * A pending attempt whose job row is gone (deleted by `belfry delete` or an apply with --prune, while
+ * this replica still has the job registered in code) can never run: its settings are gone with the row.
+ * The same statement finishes it as `abandoned`, saying why, instead of claiming it: a claimed attempt
+ * without settings would stay `running` under a live instance, neither run nor recovered.
  */
 export async function claimPendingExecutions(
   ex: Executor,
   params: { instanceId: string; jobs: readonly string[]; limit: number; now?: Date },
 ): Promise<ClaimedExecution[]> {
   const now = dbNow(params.now);
-  const { rows } = await sql<{
-    alive: boolean;
-    id: string | null;
-    fire_id: string;
-    attempt: number;
-    trigger_id: string | null;
-    trigger_name: string;
-    trigger_group: string;
-    job_name: string;
-    scheduled_at: Date;
-    fired_at: Date;
-    data: Record<string, unknown> | null;
-    trace_context: Record<string, string> | null;
-    timeout_ms: number | null;
-    max_attempts: number;
-    backoff: JobSettings['backoff'];
-    recover: boolean;
-  }>`
+  const { rows } = await sql<ClaimRow>`
     WITH alive AS MATERIALIZED (${liveInstanceGuard(ex, params)}),
+    due AS MATERIALIZED (
+      SELECT e.id, j.name IS NOT NULL AS job_exists
+        FROM ${table(ex, 'executions')} e
+        LEFT JOIN ${table(ex, 'jobs')} j ON j.name = e.job_name
+       WHERE e.status = 'pending' AND e.run_at <= ${now} AND e.job_name = ANY(${params.jobs as string[]}::text[])
+         AND EXISTS (SELECT 1 FROM alive)
+       ORDER BY e.run_at LIMIT ${params.limit} FOR UPDATE OF e SKIP LOCKED
+    ),
     claimed AS (
       UPDATE ${table(ex, 'executions')} e
          SET status = 'running', instance_id = ${params.instanceId}::uuid, started_at = ${now}
-        FROM (SELECT id FROM ${table(ex, 'executions')}
-               WHERE status = 'pending' AND run_at <= ${now} AND job_name = ANY(${params.jobs as string[]}::text[])
-                 AND EXISTS (SELECT 1 FROM alive)
-               ORDER BY run_at LIMIT ${params.limit} FOR UPDATE SKIP LOCKED) p
-       WHERE e.id = p.id
+        FROM due p
+       WHERE e.id = p.id AND p.job_exists
       RETURNING e.id, e.fire_id, e.attempt
+    ),
+    orphaned AS (
+      UPDATE ${table(ex, 'executions')} e
+         SET status = 'abandoned', instance_id = ${params.instanceId}::uuid, finished_at = ${now},
+             error = 'abandoned: job ' || quote_literal(e.job_name) || ' no longer exists (deleted before this attempt ran)'
+        FROM due p
+       WHERE e.id = p.id AND NOT p.job_exists
+      RETURNING e.id
     )
     -- One row even when nothing was claimed, so that "fenced" and "nothing pending" differ.
     SELECT EXISTS (SELECT 1 FROM alive) AS alive, x.*
-      FROM (SELECT 1) one
+      FROM (SELECT count(*) FROM orphaned) one
       LEFT JOIN (SELECT c.id, c.fire_id, c.attempt, f.trigger_id, f.trigger_name, f.trigger_group, f.job_name,
                         f.scheduled_at, f.fired_at, f.data, f.trace_context, j.timeout_ms, j.max_attempts,
                         j.backoff, j.recover
@@ -93,7 +112,7 @@ export async function claimPendingExecutions(
     settings: {
       timeoutMs: row.timeout_ms,
       maxAttempts: row.max_attempts,
-      backoff: row.backoff,
+      backoff: row.backoff as JobSettings['backoff'],
       recover: row.recover,
     },
   }));

@@ -91,6 +91,33 @@ const succeeded = (executionId: string) => ({
   retryAfterMs: null,
 });
 
+describe('claiming pending executions', () => {
+  it('claims only attempts whose job still exists, and finishes those of a deleted job as abandoned', async () => {
+    const id = await register();
+    await defineJob(ex(), 'kept');
+    await defineJob(ex(), 'deleted');
+    const kept = await execution('pending', null, 'kept');
+    const orphan = await execution('pending', null, 'deleted');
+    // `belfry delete` or an apply with --prune, while a replica still has the job registered in code.
+    await sql`DELETE FROM ${t('jobs')} WHERE name = 'deleted'`.execute(database.db);
+
+    const claimed = await claimPendingExecutions(ex(), {
+      instanceId: id,
+      jobs: ['kept', 'deleted'],
+      limit: 10,
+    });
+    expect(claimed.map((row) => row.executionId)).toEqual([kept]);
+    expect(await statusOf(kept)).toMatchObject({ status: 'running', instance_id: id });
+    // Not left `running` (never run, never recovered): finished, with the reason in the history.
+    expect(await statusOf(orphan)).toEqual({
+      status: 'abandoned',
+      instance_id: id,
+      error: "abandoned: job 'deleted' no longer exists (deleted before this attempt ran)",
+    });
+    expect(await claimPendingExecutions(ex(), { instanceId: id, jobs: ['deleted'], limit: 10 })).toEqual([]);
+  });
+});
+
 describe('the identity guard in the store', () => {
   it('claims nothing and records nothing under an instance declared dead', async () => {
     const id = await register();
