@@ -8,9 +8,10 @@
  * before the instance is declared dead (and the leader's recovery, in the same transaction as the
  * declaration, then sees it) or sees the instance dead and writes nothing. There is no third order.
  */
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
 import { BelfryError } from '../errors/belfry-error.js';
 import { dbNow, table, type Executor } from './executor.js';
+import type { InstancesTable } from './tables.js';
 
 /** A write under an instance id that is no longer active (declared dead, or checked out) was refused. */
 export class InstanceFencedError extends BelfryError {
@@ -110,19 +111,11 @@ export async function listInstances(
   ex: Executor,
   params: { includeGone?: boolean } = {},
 ): Promise<InstanceRow[]> {
-  const { rows } = await sql<{
-    id: string;
-    name: string;
-    host: string;
-    pid: number;
-    version: string;
-    state: string;
-    started_at: Date;
-    last_checkin_at: Date;
-    age_ms: number;
-    is_leader: boolean;
-    dead_reason: string | null;
-  }>`
+  type Row = Pick<
+    Selectable<InstancesTable>,
+    'id' | 'name' | 'host' | 'pid' | 'version' | 'state' | 'started_at' | 'last_checkin_at' | 'dead_reason'
+  > & { age_ms: number; is_leader: boolean };
+  const { rows } = await sql<Row>`
     SELECT i.id, i.name, i.host, i.pid, i.version, i.state, i.started_at, i.last_checkin_at, i.dead_reason,
            (extract(epoch FROM clock_timestamp() - i.last_checkin_at) * 1000)::float8 AS age_ms,
            (l.holder = i.id AND l.expires_at > clock_timestamp()) IS TRUE AS is_leader

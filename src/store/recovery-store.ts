@@ -5,8 +5,12 @@
  * stamps the epoch it was made under (`executions.leader_epoch`), so an audit can prove that no write
  * was made under a stale lease.
  */
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { dbNow, table, type Executor } from './executor.js';
+import type { ExecutionsTable, InstancesTable } from './tables.js';
+
+/** A row read through an outer join: every column may be null. */
+type NullableColumns<T> = { [K in keyof T]: T[K] | null };
 
 export interface DeadInstance {
   id: string;
@@ -24,7 +28,9 @@ export async function instancesWithoutSession(
   params: { selfId: string; lockNamespace: number; now?: Date },
 ): Promise<{ instances: { id: string; lastCheckinAt: Date }[]; dbNow: Date }> {
   const now = dbNow(params.now);
-  const { rows } = await sql<{ id: string | null; last_checkin_at: Date | null; db_now: Date }>`
+  // Nullable: the left join yields one row with the database's time even when no instance matches.
+  type Row = NullableColumns<Pick<Selectable<InstancesTable>, 'id' | 'last_checkin_at'>> & { db_now: Date };
+  const { rows } = await sql<Row>`
     SELECT i.id, i.last_checkin_at, ${now} AS db_now
       FROM (SELECT 1) one
       LEFT JOIN ${table(ex, 'instances')} i
@@ -111,15 +117,12 @@ export async function recoverOrphanedExecutions(
   params: { epoch: number; limit: number; now?: Date },
 ): Promise<RecoveredExecution[]> {
   const now = dbNow(params.now);
-  const { rows } = await sql<{
-    id: string;
-    fire_id: string;
-    attempt: number;
-    job_name: string;
-    status: 'recovered' | 'abandoned';
+  type Row = Pick<Selectable<ExecutionsTable>, 'id' | 'fire_id' | 'attempt' | 'job_name'> & {
+    status: RecoveredExecution['outcome'];
     instance_id: string;
     next_id: string | null;
-  }>`
+  };
+  const { rows } = await sql<Row>`
     WITH orphaned AS (
       SELECT e.id, coalesce(j.recover, false) AS recover,
              'instance ' || i.name || ' (' || i.id || ') is ' || i.state || coalesce(': ' || i.dead_reason, '') AS reason
