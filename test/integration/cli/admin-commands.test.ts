@@ -2,46 +2,21 @@
  * The admin commands as operators run them: real `belfry` processes against a test schema. Spawns are
  * the cost here (about a second each), so independent commands run side by side.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Executor } from '../../../src/store/executor.js';
-import { testDatabaseUrl, useTestSchema } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { countRows, seedAdminState, triggerStates } from './admin-fixtures.js';
-
-const BIN = fileURLToPath(new URL('../../../bin/belfry.js', import.meta.url));
+import { runBelfry, type BelfryRun } from './belfry-run.js';
 
 const database = useTestSchema();
 let ex: Executor;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
+function belfry(...args: string[]): Promise<BelfryRun> {
+  return runBelfry(database.schema, args);
 }
 
-function belfry(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: testDatabaseUrl(),
-          BELFRY_SCHEMA: database.schema,
-          BELFRY_LOG_LEVEL: 'silent',
-        },
-        timeout: 30_000,
-      },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-const json = <T = unknown>(run: Run): T => {
+const json = <T = unknown>(run: BelfryRun): T => {
   expect(run.code, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as T;
 };
