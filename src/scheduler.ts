@@ -63,6 +63,9 @@ export type { SchedulerOptions, SchedulerHealth };
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
+/** Never below this: a replica under load (a long GC pause) must not lose every open transaction. */
+const MIN_IDLE_IN_TRANSACTION_MS = 5_000;
+
 export class Scheduler {
   readonly events: SchedulerEventBus;
   readonly registry = new JobRegistry();
@@ -98,6 +101,14 @@ export class Scheduler {
         connectionString: options.connectionString,
         schema: options.schema,
         maxConnections: Math.max(4, Math.min(20, (options.concurrency ?? 10) + 3)),
+        // A replica frozen mid-transaction holds its trigger rows (peers skip them: those triggers do not
+        // fire) and its instance row (declare-dead skips a locked one). End such a transaction when the
+        // replica could be declared dead anyway: a live replica never idles that long inside one of its
+        // short transactions, and a replica that cannot answer for deadAfterMs is treated as dead.
+        idleInTransactionTimeoutMs: Math.max(
+          MIN_IDLE_IN_TRANSACTION_MS,
+          options.timings?.deadAfterMs ?? DEFAULT_TIMINGS.deadAfterMs,
+        ),
         applicationName: `belfry:${this.instanceName}`,
         onIdleError: (error) => this.logger.warn({ err: error }, 'idle database connection failed'),
       });

@@ -18,6 +18,11 @@ export interface DatabaseOptions {
   maxConnections?: number;
   /** Server-side cap on any single statement, so a stuck query cannot stall a loop forever. */
   statementTimeoutMs?: number;
+  /**
+   * How long a connection may sit idle inside an open transaction before the server ends its session.
+   * Default 30 s; a scheduler sets its `deadAfterMs` (see scheduler.ts).
+   */
+  idleInTransactionTimeoutMs?: number;
   applicationName?: string;
   /** Called for errors on idle pooled connections (a terminated backend, say); they are never fatal. */
   onIdleError?: (error: Error) => void;
@@ -47,7 +52,7 @@ export function openDatabase(options: DatabaseOptions): BelfryDatabase {
     max: options.maxConnections ?? 10,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     // A replica frozen mid-transaction (SIGSTOP, a debugger) must not hold trigger locks forever.
-    idle_in_transaction_session_timeout: 30_000,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 30_000,
     application_name: options.applicationName ?? 'belfry',
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
