@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { openDatabase, type BelfryDatabase } from '../store/database.js';
 import type { Executor } from '../store/executor.js';
 import { chooseDatabase, localClusterNotice } from './local-cluster.js';
-import { readSettings, type Settings } from './settings.js';
+import { explicitSchema, readSettings, type Settings } from './settings.js';
 
 export interface DatabaseFlags {
   databaseUrl?: string;
@@ -27,11 +27,7 @@ export async function withDatabase<T>(
   const choice = databaseOf(settings, flags.databaseUrl);
   const database = openDatabase({
     connectionString: choice.url,
-    // BELFRY_SCHEMA, when set, wins over the local cluster's (it names the schema the user means).
-    schema:
-      flags.schema ??
-      (process.env.BELFRY_SCHEMA ? settings.BELFRY_SCHEMA : choice.schema) ??
-      settings.BELFRY_SCHEMA,
+    schema: schemaOf(settings, flags.schema, choice),
     maxConnections: 2,
     applicationName: 'belfry-cli',
   });
@@ -50,4 +46,12 @@ export function databaseOf(settings: Settings, flag: string | undefined): { url:
   const choice = chooseDatabase(settings, flag, process.cwd());
   if (choice.localFolder) process.stderr.write(localClusterNotice(choice.localFolder, process.stderr.isTTY));
   return choice;
+}
+
+/**
+ * --schema, else BELFRY_SCHEMA when set (it names the schema the user means), else the local cluster's
+ * schema, else the default.
+ */
+export function schemaOf(settings: Settings, flag: string | undefined, choice: { schema?: string }): string {
+  return flag ?? explicitSchema() ?? choice.schema ?? settings.BELFRY_SCHEMA;
 }

@@ -18,6 +18,7 @@ import { localClusterFile, removeLocalCluster, writeLocalCluster } from './local
 import { migrate } from '../store/migrator.js';
 import { generateAdminToken, readSettings } from './settings.js';
 import { onStopSignals, type SignalSource } from './shutdown-signals.js';
+import { formatTable } from './output.js';
 import { systemClock } from '../time/clock.js';
 
 interface DevFlags {
@@ -260,6 +261,7 @@ async function runReplicas(run: {
         auditSince: () => firstFireAt,
         say,
         print: (text) => process.stdout.write(text),
+        table: formatTable,
       }),
     },
   );

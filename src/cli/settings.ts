@@ -91,6 +91,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return parsed.data;
 }
 
+/** BELFRY_SCHEMA when it is set rather than defaulted: it then wins over the local cluster's schema. */
+export function explicitSchema(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.BELFRY_SCHEMA ? readSettings(env).BELFRY_SCHEMA : undefined;
+}
+
 /** A fresh admin token (for `belfry dev`, which must not leave the admin API open to browsers). */
 export function generateAdminToken(): string {
   return randomBytes(24).toString('base64url');

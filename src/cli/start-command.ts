@@ -17,7 +17,7 @@ import type { Telemetry } from '../observability/telemetry-sdk.js';
 import { systemClock } from '../time/clock.js';
 import { createLogger } from './logger.js';
 import { readSettings, type Settings } from './settings.js';
-import { databaseOf } from './database-command.js';
+import { databaseOf, schemaOf } from './database-command.js';
 import { migrateWhenReachable } from './wait-for-database.js';
 import { prepareDefinitions } from './definitions.js';
 import { attachExecutionLog } from './execution-log.js';
@@ -73,10 +73,11 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
     return 1;
   }
   const telemetry = await setUpTelemetry(instanceName, settings, logger);
+  const database = databaseOf(settings, options.databaseUrl);
   const scheduler = createScheduler({
-    connectionString: databaseOf(settings, options.databaseUrl).url,
+    connectionString: database.url,
     sessionConnectionString: settings.BELFRY_SESSION_DATABASE_URL,
-    schema: options.schema ?? settings.BELFRY_SCHEMA,
+    schema: schemaOf(settings, options.schema, database),
     instanceName,
     concurrency: settings.BELFRY_CONCURRENCY,
     batchSize: settings.BELFRY_BATCH_SIZE,

@@ -13,7 +13,6 @@ import { queryHistory } from '../store/history-store.js';
 import { listInstances } from '../store/instance-store.js';
 import { currentLeader } from '../store/leader-store.js';
 import type { Clock } from '../time/clock.js';
-import { formatTable } from '../cli/output.js';
 import type { ReplicaSet } from './replica-set.js';
 
 export const KEYS_HELP =
@@ -76,6 +75,8 @@ export interface DemoActions {
   auditSince(): Date | undefined;
   say(line: string): void;
   print(text: string): void;
+  /** Rows as an aligned table (the CLI's own format, so `h` looks like `belfry history`). */
+  table(rows: Record<string, unknown>[], columns: string[]): string;
   random?: () => number;
 }
 
@@ -135,7 +136,7 @@ async function printHistory(actions: DemoActions): Promise<void> {
   })) as unknown as Record<string, unknown>[];
   actions.say(`h: the last ${rows.length} history rows (npx belfry history shows more)`);
   actions.print(
-    `${formatTable(records, ['scheduledAt', 'trigger', 'attempt', 'status', 'instance', 'lagMs', 'durationMs'])}\n`,
+    `${actions.table(records, ['scheduledAt', 'trigger', 'attempt', 'status', 'instance', 'lagMs', 'durationMs'])}\n`,
   );
 }
 
