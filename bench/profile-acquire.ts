@@ -70,12 +70,15 @@ await runMain(async () => {
     });
     const times = variants.map(() => [] as number[]);
     const counts = variants.map(() => [] as number[]);
+    const lockTimes = variants.map(() => [] as number[]);
     for (let round = 0, done = false; !done; round += 1) {
       for (const [index, [, store]] of variants.entries()) {
         statements = 0;
         const started = monoMs();
         const fired = await inTransaction(ex, async (tx) => {
+          const lockStarted = monoMs();
           const locked = await store.lockDueTriggers(tx, { instanceId, jobs: ['noop'], limit: batchSize });
+          lockTimes[index]!.push(monoMs() - lockStarted);
           const due = (
             Array.isArray(locked) ? locked : (locked as { triggers: DueTrigger[] }).triggers
           ) as DueTrigger[];
@@ -104,6 +107,7 @@ await runMain(async () => {
         batchSize,
         acquisitions: times[index]!.length,
         roundTrips: median(counts[index]!),
+        lockMsP50: round(median(lockTimes[index]!), 2),
         transactionMsP50: round(ms, 2),
         perFireUs: round((ms * 1_000) / batchSize, 0),
       });

@@ -74,6 +74,7 @@ await runMain(async () => {
       );
       await Promise.all(children.map((child) => child.ready()));
       await sleep(1_000);
+      const idleRss = Math.max(...children.map((child) => rssMb(child.pid)));
       let peakRss = 0;
       const sampler = setInterval(() => {
         for (const child of children) peakRss = Math.max(peakRss, rssMb(child.pid));
@@ -136,6 +137,7 @@ await runMain(async () => {
         drainLagP50Ms: round(drain.lag.p50, 0),
         herdLastStartMs: round(herdSpreadMs, 0),
         xactsPerFire: round(xacts / jobs, 2),
+        idleRssMbPerReplica: round(idleRss, 0),
         peakRssMbPerReplica: round(peakRss, 0),
         connections: connections[0]!.n,
       });
