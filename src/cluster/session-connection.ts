@@ -49,6 +49,9 @@ export class SessionConnection {
 
   /** Opens the session and takes the lock for `lockKey` (blocking only if another session holds it). */
   async open(lockKey: number): Promise<void> {
+    // A step that outlived stop()'s deadline (a check-in that then re-registers) must not open a session
+    // nobody will close: it would hold a lock, and keep the process alive.
+    if (this.#closed) throw new Error('session connection is closed');
     if (this.#client) return this.relock(lockKey);
     this.#lockKey = lockKey;
     // Never a second connection beside a reconnect under way (it would hold a lock nobody frees): the
