@@ -96,6 +96,10 @@ export class TriggerAcquirer {
     let claimed = 0;
     let more = false;
     let delay: number | null = null;
+    // An acquisition that locked nothing answers how long until anything (a trigger, a replan, a pending
+    // execution) is due, null for nothing at all: then neither the claim of pending work nor another
+    // look at the next due time is worth a round trip.
+    let delayKnown = false;
 
     const limit = Math.min(batchSize, pool.freeSlots);
     let lockedNothing = false;
@@ -105,9 +109,10 @@ export class TriggerAcquirer {
       more = acquired.more;
       delay = acquired.delayMs;
       lockedNothing = acquired.locked === 0;
+      delayKnown = lockedNothing;
       for (const dispatch of acquired.dispatches) pool.run(dispatch);
     }
-    if (pool.freeSlots > 0 && (delay === null || delay <= 0 || more)) {
+    if (pool.freeSlots > 0 && (more || (delay === null ? !delayKnown : delay <= 0))) {
       claimed = await this.#claimPending(jobs, pool.freeSlots);
       if (claimed > 0) more = true;
     }
@@ -124,7 +129,7 @@ export class TriggerAcquirer {
       return { fired, claimed, waitMs: Math.round(base + this.#random() * base) };
     }
     this.#contention = 0;
-    if (delay === null) delay = await nextDueDelayMs(this.options.executor, { jobs });
+    if (delay === null && !delayKnown) delay = await nextDueDelayMs(this.options.executor, { jobs });
     const lookahead = this.options.lookaheadMs ?? 0;
     return {
       fired,

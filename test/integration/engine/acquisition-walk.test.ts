@@ -9,7 +9,11 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BelfryDatabase } from '../../../src/store/database.js';
 import { type Executor } from '../../../src/store/executor.js';
+import pino from 'pino';
 import { advanceOf, fireOf, planTrigger } from '../../../src/engine/fire-planner.js';
+import type { ExecutorPool } from '../../../src/engine/executor-pool.js';
+import { SchedulerEventBus } from '../../../src/engine/scheduler-events.js';
+import { TriggerAcquirer } from '../../../src/engine/trigger-acquirer.js';
 import { lockDueTriggers, nextDueDelayMs, recordFires } from '../../../src/store/fire-store.js';
 import { compileSchedule, type ScheduleSpec } from '../../../src/time/schedule.js';
 import type { Database } from '../../../src/store/tables.js';
@@ -198,5 +202,27 @@ describe('the acquisition statement', () => {
       .map((line) => Number(/Rows Removed by Join Filter: (\d+)/.exec(line)?.[1] ?? 0))
       .reduce((a, b) => a + b, 0);
     expect(compared).toBeLessThan(1_000);
+  });
+
+  it('an idle tick with nothing scheduled is BEGIN, the lock and COMMIT: no claim, no second look', async () => {
+    await defineJob(ex(), 'work');
+    const sent: string[] = [];
+    const logged = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: database.pool }),
+      log: (event) => void sent.push(event.query.sql),
+    });
+    const acquirer = new TriggerAcquirer({
+      executor: { db: logged, schema: database.schema },
+      pool: { freeSlots: 10, run: () => {} } as unknown as ExecutorPool,
+      events: new SchedulerEventBus(),
+      logger: pino({ level: 'silent' }),
+      instanceId: () => instanceId,
+      jobNames: () => ['work'],
+      batchSize: 500,
+      maxIdleMs: 10_000,
+    });
+    const result = await acquirer.tick();
+    expect(result).toEqual({ fired: 0, claimed: 0, waitMs: 10_000 });
+    expect(sent).toHaveLength(3);
   });
 });
