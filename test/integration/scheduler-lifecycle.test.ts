@@ -29,9 +29,7 @@ it('stress: 100 schedulers stopped at random points of their start leave no repl
   const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   for (let cycle = 0; cycle < 100; cycle += 1) {
     const scheduler = testScheduler(database, { shutdownTimeoutMs: 1_000 });
-    const stopped = new Promise<void>((resolve) =>
-      scheduler.events.once('scheduler:stopped', () => resolve()),
-    );
+    const stopped = scheduler.events.once('scheduler:stopped');
     const starting = scheduler.start().catch(() => {});
     // Stop at once, after some turns of the event loop, or once started.
     const when = random();
