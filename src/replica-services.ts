@@ -17,7 +17,7 @@ import { TriggerAcquirer } from './engine/trigger-acquirer.js';
 import type { JobRegistry } from './jobs/job-registry.js';
 import type { ListenerRegistry } from './listeners/listener-registry.js';
 import type { ExecutionTracing } from './observability/execution-tracing.js';
-import type { SchedulerOptions } from './scheduler-options.js';
+import { DEFAULT_CONCURRENCY, type SchedulerOptions } from './scheduler-options.js';
 import { LoopService } from './service/loop-service.js';
 import type { Executor } from './store/executor.js';
 import { InstanceFencedError } from './store/instance-store.js';
@@ -70,7 +70,7 @@ export function buildReplicaServices(wiring: ReplicaServicesOptions): ReplicaSer
     onFenced: () => membership.verify(),
   });
   const pool = new ExecutorPool({
-    slots: options.concurrency ?? 10,
+    slots: options.concurrency ?? DEFAULT_CONCURRENCY,
     registry: wiring.registry,
     completions,
     identity,

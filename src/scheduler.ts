@@ -58,7 +58,7 @@ export const BELFRY_VERSION = '0.1.0';
 
 export { DEFAULT_TIMINGS, type ClusterTimings };
 
-import type { SchedulerHealth, SchedulerOptions } from './scheduler-options.js';
+import { DEFAULT_CONCURRENCY, type SchedulerHealth, type SchedulerOptions } from './scheduler-options.js';
 export type { SchedulerOptions, SchedulerHealth };
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -100,7 +100,7 @@ export class Scheduler {
       this.database = openDatabase({
         connectionString: options.connectionString,
         schema: options.schema,
-        maxConnections: Math.max(4, Math.min(20, (options.concurrency ?? 10) + 3)),
+        maxConnections: Math.max(4, Math.min(20, (options.concurrency ?? DEFAULT_CONCURRENCY) + 3)),
         // A replica frozen mid-transaction holds its trigger rows (peers skip them: those triggers do not
         // fire) and its instance row (declare-dead skips a locked one). End such a transaction when the
         // replica could be declared dead anyway: a live replica never idles that long inside one of its

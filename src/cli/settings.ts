@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseDuration } from '../time/duration.js';
 import { BelfryError } from '../errors/belfry-error.js';
+import { DEFAULT_CONCURRENCY } from '../scheduler-options.js';
 
 const duration = (fallback: string) =>
   z
@@ -61,7 +62,7 @@ export const settingsSchema = z.object({
   BELFRY_HTTP_RATE_LIMIT: integer(100, 0, 1_000_000).describe(
     'requests per second per client address without a token (probes); bursts of twice that; 0: off',
   ),
-  BELFRY_CONCURRENCY: integer(10, 1, 10_000),
+  BELFRY_CONCURRENCY: integer(DEFAULT_CONCURRENCY, 1, 10_000),
   BELFRY_BATCH_SIZE: integer(500, 1, 10_000),
   BELFRY_SHUTDOWN_TIMEOUT: duration('30s'),
   BELFRY_HEARTBEAT_INTERVAL: duration('2s'),
