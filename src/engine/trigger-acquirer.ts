@@ -22,6 +22,7 @@ import {
   type TriggerAdvance,
 } from '../store/fire-store.js';
 import { ExecutionTracing } from '../observability/execution-tracing.js';
+import { backoffDelay } from '../time/backoff.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { compileSchedule, type Schedule, type ScheduleSpec } from '../time/schedule.js';
 import type { ExecutorPool, Dispatch } from './executor-pool.js';
@@ -36,6 +37,14 @@ import {
   type PlanLimits,
 } from './fire-planner.js';
 import type { SchedulerEventBus } from './scheduler-events.js';
+
+/**
+ * Back-off while peers hold every due row: 5–10 ms, then 10–20, 20–40, and 40–80 ms from the fourth
+ * contended tick on. Equal jitter spreads replicas that met the same locks, yet none returns sooner than
+ * half the delay (it would only find the rows still locked); the cap is short because a peer holds the
+ * rows for one acquisition transaction only.
+ */
+const CONTENTION_BACKOFF = { initialMs: 10, maxMs: 80, jitter: 'equal' } as const;
 
 export interface TriggerAcquirerOptions {
   executor: Executor;
@@ -57,6 +66,7 @@ export interface TriggerAcquirerOptions {
   onAcquired?: (batchSize: number) => void;
   /** Acquire triggers due within this many ms and start them on time (default 0). */
   lookaheadMs?: number;
+  /** Draws the contention back-off's jitter, in [0, 1) (default Math.random). */
   random?: () => number;
   /** Spans `belfry.fire` (default: the global tracer, a no-op without an SDK). */
   tracing?: ExecutionTracing;
@@ -124,9 +134,9 @@ export class TriggerAcquirer {
     if (lockedNothing && claimed === 0 && delay !== null && delay <= (this.options.lookaheadMs ?? 0)) {
       // Work is due but peers hold every row of it (SKIP LOCKED found nothing): they are firing it. Retrying
       // at once would only spin; back off briefly with jitter (a NOTIFY or a freed slot still wakes us).
-      this.#contention = Math.min(this.#contention + 1, 4);
-      const base = 5 * 2 ** (this.#contention - 1);
-      return { fired, claimed, waitMs: Math.round(base + this.#random() * base) };
+      this.#contention += 1;
+      const waitMs = backoffDelay({ ...CONTENTION_BACKOFF, attempt: this.#contention }, this.#random);
+      return { fired, claimed, waitMs };
     }
     this.#contention = 0;
     if (delay === null && !delayKnown) delay = await nextDueDelayMs(this.options.executor, { jobs });
