@@ -70,7 +70,8 @@ export async function buildAdminApp(options: Omit<AdminServerOptions, 'port'>): 
     // idle connection closed after 60 s.
     requestTimeout: 10_000,
     connectionTimeout: 60_000,
-    maxParamLength: MAX_PARAM_LENGTH,
+    // Under routerOptions: fastify 5 warns of (and fastify 6 ignores) the top-level maxParamLength.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   acceptEmptyJsonBodies(app);
   const rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
