@@ -73,7 +73,8 @@ it('starts no handler under its dead identity after a stall past dead-after, and
   await new Promise((resolve) => setTimeout(resolve, 250));
 
   // Stopped in the middle of a transaction, it holds its instance row until the server ends that
-  // transaction (idle_in_transaction_session_timeout, 30 s); the leader skips the row until then.
+  // transaction (idle_in_transaction_session_timeout: deadAfterMs, at least 5 s); the leader skips the row
+  // until then. The wait allows for replica and server slowed by a loaded machine.
   const declared = waitForEvents(leader, 'instance:dead', 1, (e) => e.instanceId === deadId, 45_000);
   victim.child.kill('SIGSTOP');
   const [death] = await declared;
