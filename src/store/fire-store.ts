@@ -116,8 +116,8 @@ export interface LockedTriggers {
 }
 
 /**
- * Locks up to `limit` triggers to plan, in one statement: first those whose schedule changed (`replan_at`,
- * oldest change first, from a small partial index), then the due ones in fire-time order, walked by the
+ * Locks up to `limit` triggers to plan, in one statement: first those whose schedule changed and whose
+ * replan is due (`replan_at`, oldest change first, from a small partial index), then the due ones in fire-time order, walked by the
  * `lock_due_triggers` function (migration 0006) whose plan follows triggers_due whatever the statistics
  * say. Two locking CTEs, each with its own index range, rather than one `OR`: an `OR` would turn the due
  * index's range into a filter and scan every waiting trigger. With the transaction's BEGIN and COMMIT and
@@ -135,6 +135,12 @@ export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParam
         FROM ${table(ex, 'triggers')} t
         JOIN ${table(ex, 'jobs')} j ON j.name = t.job_name
        WHERE t.replan_at IS NOT NULL AND t.state = 'waiting'
+         -- Taken when due, as the walk below judges due-ness. replan_at is the change (past: at once) or the
+         -- next fire a superseded schedule still owes, which the planner runs as soon as it holds the lock;
+         -- the stored next fire, when earlier, is owed first. A replan_at ahead of the database clock (the
+         -- clock stepped back) must wait for it, not be locked and fired early by every acquisition.
+         AND least(t.replan_at, t.next_fire_at) <= ${now} + ${params.lookaheadMs ?? 0}::float8 * interval '1 millisecond'
+         AND (j.concurrency <> 'forbid' OR least(t.replan_at, t.next_fire_at) <= ${now})
          AND t.job_name = ANY(${jobs}::text[])
          AND NOT j.paused
          AND EXISTS (SELECT 1 FROM alive)
