@@ -117,9 +117,9 @@ export interface LockedTriggers {
 
 /**
  * Locks up to `limit` triggers to plan, in one statement: first those whose schedule changed and whose
- * replan is due (`replan_at`, oldest change first, from a small partial index), then the due ones in fire-time order, walked by the
- * `lock_due_triggers` function (migration 0006) whose plan follows triggers_due whatever the statistics
- * say. Two locking CTEs, each with its own index range, rather than one `OR`: an `OR` would turn the due
+ * replan is due (`replan_at`, oldest change first, from a small partial index), then the due ones in
+ * fire-time order, walked by the `lock_due_triggers` function (migration 0006) whose plan follows
+ * triggers_due whatever the statistics say. Two locking CTEs, each with its own index range, rather than one `OR`: an `OR` would turn the due
  * index's range into a filter and scan every waiting trigger. With the transaction's BEGIN and COMMIT and
  * `recordFires`, an acquisition is four round trips.
  */
