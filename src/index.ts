@@ -8,7 +8,7 @@ export { BelfryError } from './errors/belfry-error.js';
 export { ERROR_CODES, RETIRED_ERROR_CODES } from './errors/error-codes.js';
 export type { ErrorCode, ErrorCodeInfo } from './errors/error-codes.js';
 export type { Job, JobClass, JobContext, JobOptions, FireInfo } from './jobs/job.js';
-export type { SchedulerEvents, SchedulerEventName, ExecutionEvent } from './engine/scheduler-events.js';
+export type { SchedulerEvents, SchedulerEventName, ExecutionEvent } from './events/scheduler-events.js';
 export type { PauseTarget } from './store/definition-store.js';
 export type { HistoryFilter, HistoryRow } from './store/history-store.js';
 export type { ExecutionStatus } from './store/tables.js';

@@ -12,7 +12,7 @@ import { InstanceIdentity } from './cluster/instance-identity.js';
 import { CalendarCache } from './engine/calendar-cache.js';
 import { CompletionWriter } from './engine/completion-writer.js';
 import { ExecutorPool } from './engine/executor-pool.js';
-import type { SchedulerEventBus } from './engine/scheduler-events.js';
+import type { SchedulerEventBus } from './events/scheduler-events.js';
 import { TriggerAcquirer } from './engine/trigger-acquirer.js';
 import type { JobRegistry } from './jobs/job-registry.js';
 import type { ListenerRegistry } from './listeners/listener-registry.js';

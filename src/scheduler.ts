@@ -30,7 +30,7 @@ import {
   SchedulerEventBus,
   type SchedulerEventName,
   type SchedulerEvents,
-} from './engine/scheduler-events.js';
+} from './events/scheduler-events.js';
 import type { JobClass, JobOptions } from './jobs/job.js';
 import { JobRegistry } from './jobs/job-registry.js';
 import type { LoopService } from './service/loop-service.js';

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { SchedulerEventBus } from '../engine/scheduler-events.js';
+import type { SchedulerEventBus } from '../events/scheduler-events.js';
 import { withinDeadline } from '../service/deadline.js';
 import type { LoopService } from '../service/loop-service.js';
 import { inTransaction, type Executor } from '../store/executor.js';

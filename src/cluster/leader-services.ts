@@ -8,7 +8,7 @@
  * so a brief overlap of two leaders (one of them already fenced) does no harm.
  */
 import type { Logger } from 'pino';
-import type { SchedulerEventBus } from '../engine/scheduler-events.js';
+import type { SchedulerEventBus } from '../events/scheduler-events.js';
 import type { LoopService } from '../service/loop-service.js';
 import type { Executor } from '../store/executor.js';
 import { ExecutionRecoverer } from './execution-recoverer.js';

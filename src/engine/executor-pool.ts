@@ -42,7 +42,7 @@ import type { JobRegistry } from '../jobs/job-registry.js';
 import { resolveBackoff, retryDelayMs } from '../jobs/retry-policy.js';
 import type { CompletionWriter } from './completion-writer.js';
 import { ReleaseAbort, StartGate } from './start-gate.js';
-import type { ExecutionEvent, SchedulerEventBus } from './scheduler-events.js';
+import type { ExecutionEvent, SchedulerEventBus } from '../events/scheduler-events.js';
 
 export interface Dispatch {
   executionId: string;

@@ -17,7 +17,7 @@ import { BelfryError } from '../errors/belfry-error.js';
 import type { IdentityGuard } from '../cluster/instance-identity.js';
 import type { Clock } from '../time/clock.js';
 import type { CompletionWriter } from './completion-writer.js';
-import type { ExecutionEvent, SchedulerEventBus } from './scheduler-events.js';
+import type { ExecutionEvent, SchedulerEventBus } from '../events/scheduler-events.js';
 
 /** Stops an attempt that has not started, to be handed back as pending (the replica is stopping). */
 export class ReleaseAbort extends BelfryError {

@@ -36,7 +36,7 @@ import {
   unplannableTrigger,
   type PlanLimits,
 } from './fire-planner.js';
-import type { SchedulerEventBus } from './scheduler-events.js';
+import type { SchedulerEventBus } from '../events/scheduler-events.js';
 
 /**
  * Back-off while peers hold every due row: 5–10 ms, then 10–20, 20–40, and 40–80 ms from the fourth

@@ -2,7 +2,7 @@
  * Scheduler listeners hear the scheduler's events beside the loops: a slow listener never delays a
  * heartbeat or an acquisition.
  */
-import type { SchedulerEventBus } from '../engine/scheduler-events.js';
+import type { SchedulerEventBus } from '../events/scheduler-events.js';
 import type { ListenerRegistry } from './listener-registry.js';
 
 export function bridgeSchedulerListeners(events: SchedulerEventBus, listeners: ListenerRegistry): void {

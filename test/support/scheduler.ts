@@ -1,7 +1,7 @@
 /** Builds schedulers on a test schema and waits on their events (never on sleeps). */
 import type { BelfryDatabase } from '../../src/store/database.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../../src/scheduler.js';
-import type { SchedulerEventName, SchedulerEvents } from '../../src/engine/scheduler-events.js';
+import type { SchedulerEventName, SchedulerEvents } from '../../src/events/scheduler-events.js';
 
 export function testScheduler(database: BelfryDatabase, options: Partial<SchedulerOptions> = {}): Scheduler {
   return createScheduler({

@@ -8,7 +8,7 @@
  * span_id (added by the logger's mixin, src/observability/log-trace-context.ts).
  */
 import type { Logger } from 'pino';
-import type { SchedulerEventBus } from '../../engine/scheduler-events.js';
+import type { SchedulerEventBus } from '../../events/scheduler-events.js';
 import type {
   ExecutionInfo,
   ExecutionResult,

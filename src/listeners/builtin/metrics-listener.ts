@@ -18,7 +18,7 @@ import {
   type Histogram,
   type MeterProvider,
 } from '@opentelemetry/api';
-import type { SchedulerEventBus } from '../../engine/scheduler-events.js';
+import type { SchedulerEventBus } from '../../events/scheduler-events.js';
 import type { ListenerRegistry } from '../listener-registry.js';
 import type {
   ExecutionInfo,

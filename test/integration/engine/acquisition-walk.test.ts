@@ -12,7 +12,7 @@ import { type Executor } from '../../../src/store/executor.js';
 import pino from 'pino';
 import { advanceOf, fireOf, planTrigger } from '../../../src/engine/fire-planner.js';
 import type { ExecutorPool } from '../../../src/engine/executor-pool.js';
-import { SchedulerEventBus } from '../../../src/engine/scheduler-events.js';
+import { SchedulerEventBus } from '../../../src/events/scheduler-events.js';
 import { TriggerAcquirer } from '../../../src/engine/trigger-acquirer.js';
 import { lockDueTriggers, nextDueDelayMs, recordFires } from '../../../src/store/fire-store.js';
 import { compileSchedule, type ScheduleSpec } from '../../../src/time/schedule.js';

@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutorPool } from '../../../src/engine/executor-pool.js';
-import { SchedulerEventBus } from '../../../src/engine/scheduler-events.js';
+import { SchedulerEventBus } from '../../../src/events/scheduler-events.js';
 import { TriggerAcquirer } from '../../../src/engine/trigger-acquirer.js';
 import { inTransaction, type Executor } from '../../../src/store/executor.js';
 import { lockDueTriggers } from '../../../src/store/fire-store.js';

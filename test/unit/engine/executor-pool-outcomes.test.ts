@@ -6,7 +6,7 @@ import pino from 'pino';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { ExecutorPool, type Dispatch } from '../../../src/engine/executor-pool.js';
-import { SchedulerEventBus } from '../../../src/engine/scheduler-events.js';
+import { SchedulerEventBus } from '../../../src/events/scheduler-events.js';
 import { JobRegistry } from '../../../src/jobs/job-registry.js';
 import type { JobContext } from '../../../src/jobs/job.js';
 import type { ExecutionOutcome } from '../../../src/store/execution-store.js';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { ExecutorPool, type Dispatch } from '../../../src/engine/executor-pool.js';
-import { SchedulerEventBus } from '../../../src/engine/scheduler-events.js';
+import { SchedulerEventBus } from '../../../src/events/scheduler-events.js';
 import { JobRegistry } from '../../../src/jobs/job-registry.js';
 import type { JobContext } from '../../../src/jobs/job.js';
 import type { ExecutionOutcome } from '../../../src/store/execution-store.js';
