@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import type { SchedulerEventBus } from '../events/scheduler-events.js';
 import type { LoopService } from '../service/loop-service.js';
+import { ServiceLifecycle } from '../service/service-lifecycle.js';
 import type { Executor } from '../store/executor.js';
 import { ExecutionRecoverer } from './execution-recoverer.js';
 import { HistoryPruner } from './history-pruner.js';
@@ -58,15 +59,29 @@ export class LeaderServices {
     this.#pruneLoop = options.loop('history-pruner', () => this.#pruneTick());
   }
 
-  async start(): Promise<void> {
-    this.#recoverer.reset();
-    await this.#recoveryLoop.start();
-    await this.#pruneLoop.start();
+  /**
+   * Leadership can be lost and won back while a stop is between the two loops (a fenced pass stops the
+   * group while the next check-in is elected again): the lifecycle runs start and stop one after the
+   * other and the last call wins, so the group is never left half up.
+   */
+  readonly #lifecycle = new ServiceLifecycle({
+    start: async () => {
+      this.#recoverer.reset();
+      await this.#recoveryLoop.start();
+      await this.#pruneLoop.start();
+    },
+    stop: async () => {
+      await this.#pruneLoop.stop();
+      await this.#recoveryLoop.stop();
+    },
+  });
+
+  start(): Promise<void> {
+    return this.#lifecycle.start();
   }
 
-  async stop(): Promise<void> {
-    await this.#pruneLoop.stop();
-    await this.#recoveryLoop.stop();
+  stop(): Promise<void> {
+    return this.#lifecycle.stop();
   }
 
   async #recoveryTick(): Promise<number> {
