@@ -56,9 +56,15 @@ describe('import graph', () => {
     }
   });
 
-  it('src/ has no import cycle', () => {
+  it('src/ has no import cycle and every import follows the layers', () => {
     const srcDir = path.resolve('src');
-    const graph = (importGraph as { readGraph: (dir: string) => Graph }).readGraph(srcDir);
-    expect(findCycles(graph).map((cycle) => cycle.map((file) => path.relative(srcDir, file)))).toEqual([]);
+    const { readGraph, layerViolations } = importGraph as {
+      readGraph: (dir: string) => Graph;
+      layerViolations: (dir: string, graph: Graph) => Array<{ file: string; target: string | null }>;
+    };
+    const graph = readGraph(srcDir);
+    const show = (file: string | null) => file && path.relative(srcDir, file);
+    expect(findCycles(graph).map((cycle) => cycle.map(show))).toEqual([]);
+    expect(layerViolations(srcDir, graph).map(({ file, target }) => [show(file), show(target)])).toEqual([]);
   });
 });
