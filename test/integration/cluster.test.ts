@@ -1,30 +1,23 @@
 /** Leader lease, fencing, failure detection and recovery, with in-process replicas on real PostgreSQL. */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createTestDatabase, dropTestDatabase } from '../support/schema.js';
+import { useTestSchema } from '../support/schema.js';
 import { testScheduler, waitForEvents } from '../support/scheduler.js';
 import { defineJob } from '../support/fixtures.js';
-import type { BelfryDatabase } from '../../src/store/database.js';
 import type { Scheduler } from '../../src/scheduler.js';
 import { holdsLease } from '../../src/store/leader-store.js';
 import { completeExecutions } from '../../src/store/execution-store.js';
 import type { JobContext } from '../../src/jobs/job.js';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let schedulers: Scheduler[] = [];
 const ex = () => ({ db: database.db, schema: database.schema });
 const t = (name: string) => sql.table(`${database.schema}.${name}`);
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
 afterEach(async () => {
   await Promise.all(schedulers.map((s) => s.stop({ timeoutMs: 500 })));
   schedulers = [];
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
 });
 
 class Noop {

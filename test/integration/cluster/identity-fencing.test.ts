@@ -5,12 +5,11 @@
  * ahead of its time and not yet started when the replica stops is handed back, not run.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 import { defineJob } from '../../support/fixtures.js';
-import type { BelfryDatabase } from '../../../src/store/database.js';
 import type { Scheduler } from '../../../src/scheduler.js';
 import type { JobContext } from '../../../src/jobs/job.js';
 import { inTransaction, notifyChange } from '../../../src/store/executor.js';
@@ -18,22 +17,18 @@ import { checkInInstance, nextInstanceLockKey, registerInstance } from '../../..
 import { claimPendingExecutions, completeExecutions } from '../../../src/store/execution-store.js';
 import { markDeadInstances, recoverOrphanedExecutions } from '../../../src/store/recovery-store.js';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let schedulers: Scheduler[] = [];
 const ex = () => ({ db: database.db, schema: database.schema });
 const t = (name: string) => sql.table(`${database.schema}.${name}`);
 const FENCED = { code: 'BELFRY_ERR_INSTANCE_FENCED' };
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   await defineJob(ex(), 'work');
 });
 afterEach(async () => {
   await Promise.all(schedulers.map((s) => s.stop({ timeoutMs: 500 })));
   schedulers = [];
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
 });
 
 async function register(): Promise<string> {

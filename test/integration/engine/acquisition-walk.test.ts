@@ -6,8 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { BelfryDatabase } from '../../../src/store/database.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Executor } from '../../../src/store/executor.js';
 import pino from 'pino';
 import { advanceOf, fireOf, planTrigger } from '../../../src/engine/fire-planner.js';
@@ -18,15 +17,14 @@ import { lockDueTriggers, nextDueDelayMs, recordFires } from '../../../src/store
 import { compileSchedule, type ScheduleSpec } from '../../../src/time/schedule.js';
 import type { Database } from '../../../src/store/tables.js';
 import { defineJob, defineTrigger } from '../../support/fixtures.js';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 
-let database: BelfryDatabase;
+const database = useTestSchema();
 let instanceId: string;
 const ex = (): Executor => ({ db: database.db, schema: database.schema });
 const table = (name: string) => sql.table(`${database.schema}.${name}`);
 
 beforeAll(async () => {
-  database = await createTestDatabase();
   instanceId = randomUUID();
   await sql`INSERT INTO ${table('instances')} (id, name, host, pid, version, lock_key)
             VALUES (${instanceId}, 'test', 'h', 1, 'x', nextval(${`${database.schema}.instance_lock_key`}::regclass))`.execute(
@@ -35,9 +33,6 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   await sql`TRUNCATE ${table('fires')}, ${table('triggers')}, ${table('jobs')} CASCADE`.execute(database.db);
-});
-afterAll(async () => {
-  await dropTestDatabase(database);
 });
 
 /** `count` one-off triggers due at `at`, in one statement, with no ANALYZE afterwards (stale statistics). */
