@@ -94,7 +94,8 @@ export class LeaderServices {
       return options.recoveryIntervalMs;
     }
     for (const dead of pass.dead) {
-      options.logger.warn({ instance: dead.name, reason: dead.reason }, 'instance declared dead');
+      // `dead`, not `instance`: the logger's own `instance` binding names the replica that writes the line.
+      options.logger.warn({ dead: dead.name, reason: dead.reason }, 'instance declared dead');
       options.events.emit('instance:dead', { instanceId: dead.id, name: dead.name, reason: dead.reason });
     }
     for (const execution of pass.recovered) {

@@ -15,6 +15,7 @@
  *   loop never dies of an error, and never spins: a database outage means a quiet retry, not a crash.
  */
 import type { Logger } from 'pino';
+import { backoffDelay } from '../time/backoff.js';
 import type { Clock } from '../time/clock.js';
 import { classifyDatabaseError } from '../store/errors.js';
 
@@ -115,8 +116,10 @@ export class LoopService {
         this.#failures += 1;
         const kind = classifyDatabaseError(error);
         const { initialMs, maxMs } = this.options.errorBackoff ?? { initialMs: 200, maxMs: 10_000 };
-        const cap = Math.min(maxMs, initialMs * 2 ** Math.min(this.#failures - 1, 20));
-        waitMs = Math.round((this.options.random ?? Math.random)() * cap);
+        waitMs = backoffDelay(
+          { attempt: this.#failures, initialMs, maxMs, jitter: 'full' },
+          this.options.random ?? Math.random,
+        );
         logger.warn(
           { service: this.name, err: error, kind, failures: this.#failures, retryInMs: waitMs },
           'service tick failed',
