@@ -17,7 +17,7 @@ import { startBenchServer } from './support/postgres.js';
 import { median, round } from './support/stats.js';
 import { monoMs } from './support/time.js';
 import { advanceOf, fireOf, planTrigger } from '../src/engine/fire-planner.js';
-import { jobRecordFromOptions } from '../src/scheduler.js';
+import { jobRecordFromOptions } from '../src/jobs/job-record.js';
 import { upsertJob } from '../src/store/definition-store.js';
 import { inTransaction, type Executor } from '../src/store/executor.js';
 import * as current from '../src/store/fire-store.js';

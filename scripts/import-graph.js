@@ -39,6 +39,7 @@ export const LAYERS = [
       'events',
       'observability',
       'service',
+      'operations',
       'jobs',
       'cluster',
       'listeners',

@@ -16,7 +16,6 @@
  * addSchedulerListener; the built-in metrics are one of them. Spans and metrics go through
  * `@opentelemetry/api` (global providers unless `tracerProvider`/`meterProvider` are given).
  */
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import {
@@ -36,13 +35,10 @@ import { JobRegistry } from './jobs/job-registry.js';
 import type { LoopService } from './service/loop-service.js';
 import { withinDeadline } from './service/deadline.js';
 import { openDatabase, type BelfryDatabase } from './store/database.js';
-import {
-  insertOneOffTrigger,
-  publishCodeJob,
-  setTriggersPaused,
-  type PauseTarget,
-} from './store/definition-store.js';
-import { inTransaction, type Executor } from './store/executor.js';
+import { publishCodeJob, type PauseTarget } from './store/definition-store.js';
+import type { Executor } from './store/executor.js';
+import { scheduleOneOff } from './operations/fire-operations.js';
+import { setPaused } from './operations/pause-operations.js';
 import { migrate, migrationsCurrent } from './store/migrator.js';
 import { systemClock, type Clock } from './time/clock.js';
 import { attachBuiltinMetrics, isNoopMeterProvider } from './listeners/builtin/metrics-listener.js';
@@ -268,27 +264,27 @@ export class Scheduler {
     return this.scheduleAt(job, null, data);
   }
 
-  /** Fires a job once at an instant (null: now, by the database clock). Returns the one-off trigger's name. */
+  /**
+   * Fires a job once at an instant (null: now, by the database clock). Returns the one-off trigger's name.
+   * An unknown job is an UnknownNameError, as in the API and the CLI (src/operations/ serves all three).
+   */
   async scheduleAt(
     job: string,
     at: Date | null,
     data: Record<string, unknown> | null = null,
   ): Promise<string> {
-    const name = `${job}.once.${randomUUID()}`;
-    await insertOneOffTrigger(this.executor, { name, job, group: 'one-off', at, data });
-    return name;
+    return scheduleOneOff(this.executor, { job, at, data });
   }
 
+  /** Returns how many triggers changed state. An unknown trigger, job or group is an UnknownNameError. */
   async pause(target: PauseTarget): Promise<number> {
-    const count = await inTransaction(this.executor, (tx) => setTriggersPaused(tx, { target, paused: true }));
+    const count = await setPaused(this.executor, { target, paused: true });
     this.events.emit('trigger:paused', { target: { ...target }, count });
     return count;
   }
 
   async resume(target: PauseTarget): Promise<number> {
-    const count = await inTransaction(this.executor, (tx) =>
-      setTriggersPaused(tx, { target, paused: false }),
-    );
+    const count = await setPaused(this.executor, { target, paused: false });
     this.events.emit('trigger:resumed', { target: { ...target }, count });
     return count;
   }
@@ -379,8 +375,6 @@ export class Scheduler {
 export function checkOutBudgetMs(timeoutMs: number): number {
   return Math.min(5_000, Math.max(1_000, timeoutMs / 5));
 }
-
-export { jobRecordFromOptions };
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
   return new Scheduler(options);
