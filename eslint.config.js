@@ -73,7 +73,7 @@ export default tseslint.config(
     ignores: ['src/cli/settings.ts', 'src/cli/main.ts', 'bin/**', 'test/**', 'bench/**', 'scripts/**'],
     rules: {
       'no-restricted-properties': [
-        'warn',
+        'error',
         {
           object: 'process',
           property: 'env',

@@ -209,6 +209,7 @@ async function main(): Promise<void> {
     dataDir: DATA_DIR,
     persistent: args.keep,
     maxConnections: 20,
+    env: process.env,
   });
   const pool = new pg.Pool({ connectionString: server.url, max: 4 });
   const client = new pg.Client({ connectionString: server.url });

@@ -48,6 +48,7 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
   const server = await startEmbeddedPostgres({
     dataDir,
     maxConnections: options.maxConnections ?? 300,
+    env: process.env,
     onLog: logStream ? (line) => logStream.write(line.endsWith('\n') ? line : `${line}\n`) : undefined,
   });
   // The statistics reader is a separate client on the maintenance database, so reading the counters

@@ -4,6 +4,7 @@
  */
 import { prepareStartDefinitions, type StartDefinitions } from '../config/start-definitions.js';
 import type { Scheduler } from '../scheduler.js';
+import { processEnvironment } from './settings.js';
 
 export type PreparedDefinitions = Pick<StartDefinitions, 'ok' | 'register' | 'reconcile'>;
 
@@ -13,7 +14,8 @@ export async function prepareDefinitions(
   if (files.length === 0) {
     return { ok: true, register: async () => {}, reconcile: async () => {} };
   }
-  return prepareStartDefinitions(files);
+  // Built-in jobs resolve `{ env }` secrets from the process environment, handed over here.
+  return prepareStartDefinitions(files, { env: processEnvironment() });
 }
 
 export type { Scheduler };

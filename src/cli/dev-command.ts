@@ -16,7 +16,7 @@ import { ReplicaSet } from '../dev/replica-set.js';
 import { COLORS, fireScheduledAt, formatReplicaLine, RESET } from '../dev/replica-log-line.js';
 import { localClusterFile, removeLocalCluster, writeLocalCluster } from './local-cluster.js';
 import { migrate } from '../store/migrator.js';
-import { generateAdminToken, readSettings } from './settings.js';
+import { generateAdminToken, processEnvironment, readSettings } from './settings.js';
 import { onStopSignals, type SignalSource } from './shutdown-signals.js';
 import { formatTable } from './output.js';
 import { systemClock } from '../time/clock.js';
@@ -90,6 +90,7 @@ async function runServerAndReplicas(run: {
     persistent: true,
     // Ctrl-C must not shut the server down under replicas that are still checking out.
     ownProcessGroup: true,
+    env: processEnvironment(),
   });
   // The server and the replicas live in their own process groups: whatever way this process ends, they
   // are told to stop too.
@@ -201,7 +202,7 @@ async function runReplicas(run: {
         ],
         {
           env: {
-            ...process.env,
+            ...processEnvironment(),
             DATABASE_URL: run.url,
             BELFRY_HTTP_PORT: adminPort === 0 ? '0' : String(adminPort + i - 1),
             BELFRY_SHUTDOWN_TIMEOUT: '10s',

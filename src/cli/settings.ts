@@ -98,6 +98,15 @@ export function explicitSchema(env: NodeJS.ProcessEnv = process.env): string | u
 }
 
 /** A fresh admin token (for `belfry dev`, which must not leave the admin API open to browsers). */
+/**
+ * The process environment, for what must pass it on: the variables of child processes (replicas, the
+ * embedded server's tools), the OpenTelemetry SDK's `OTEL_*`, and `{ env }` secrets of built-in jobs.
+ * Library code never reads it; it is handed what it needs from here.
+ */
+export function processEnvironment(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
 export function generateAdminToken(): string {
   return randomBytes(24).toString('base64url');
 }

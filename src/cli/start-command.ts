@@ -16,7 +16,7 @@ import { BELFRY_VERSION, createScheduler, type Scheduler } from '../scheduler.js
 import type { Telemetry } from '../observability/telemetry-sdk.js';
 import { systemClock } from '../time/clock.js';
 import { createLogger } from './logger.js';
-import { readSettings, type Settings } from './settings.js';
+import { processEnvironment, readSettings, type Settings } from './settings.js';
 import { databaseOf, schemaOf } from './database-command.js';
 import { migrateWhenReachable } from './wait-for-database.js';
 import { prepareDefinitions } from './definitions.js';
@@ -144,7 +144,7 @@ async function setUpTelemetry(instanceName: string, settings: Settings, logger: 
       instanceName,
       version: BELFRY_VERSION,
       prometheus: settings.BELFRY_HTTP_PORT !== 0,
-      env: process.env,
+      env: processEnvironment(),
       logger: logger.child({ component: 'telemetry' }),
     });
   } catch (error) {

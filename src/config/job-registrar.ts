@@ -15,7 +15,10 @@ import { DefinitionsInvalidError, type DefinitionError, type SourcePosition } fr
 import type { Definitions, JobDefinition } from './definitions.js';
 
 export interface RegisterJobsOptions {
-  /** Where built-in jobs read `{ env }` secrets (and the command job's passed-through variables). */
+  /**
+   * Where built-in jobs read `{ env }` secrets (and the command job's passed-through variables); none when
+   * not given: `belfry start` passes the process environment (src/cli/settings.ts processEnvironment).
+   */
   env?: Readonly<Record<string, string | undefined>>;
   readFile?: (path: string) => Promise<string>;
   clock?: Clock;
@@ -33,7 +36,7 @@ export async function registerDefinitionJobs(
   const importModule =
     options.importModule ?? ((url: string) => import(url) as Promise<Record<string, unknown>>);
   const secrets = {
-    env: options.env ?? process.env,
+    env: options.env ?? {},
     readFile: options.readFile ?? ((path: string) => readFile(path, 'utf8')),
   };
   const resolved: { job: JobDefinition; jobClass: JobClass<never> }[] = [];

@@ -42,6 +42,11 @@ export interface EmbeddedServerOptions {
    * group) does not shut it down under replicas that are still checking out; the owner stops it.
    */
   ownProcessGroup?: boolean;
+  /**
+   * The environment the server's processes inherit: the caller's (the CLI passes `processEnvironment()`,
+   * tests and benches `process.env`). Library code never reads the process environment itself.
+   */
+  env: NodeJS.ProcessEnv;
   onLog?: (line: string) => void;
 }
 
@@ -75,7 +80,12 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     if (runAs) chownSync(dataDir, runAs.uid, runAs.gid);
     try {
-      await initialise(join(binDir, 'initdb'), dataDir, { runAs, detached: options.ownProcessGroup }, log);
+      await initialise(
+        join(binDir, 'initdb'),
+        dataDir,
+        { runAs, detached: options.ownProcessGroup, env: options.env },
+        log,
+      );
     } catch (error) {
       rmSync(dataDir, { recursive: true, force: true }); // the next run starts clean
       throw error;
@@ -102,7 +112,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     ],
     {
       ...runAs,
-      env: { ...process.env, LC_MESSAGES: 'C' },
+      env: { ...options.env, LC_MESSAGES: 'C' },
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: options.ownProcessGroup ?? false,
     },
@@ -174,6 +184,7 @@ interface RunHow {
   runAs?: RunAs;
   /** In its own process group (see ownProcessGroup): a Ctrl-C must not kill initdb half-way. */
   detached?: boolean;
+  env: NodeJS.ProcessEnv;
 }
 
 function run(command: string, args: string[], how: RunHow): Promise<string> {
@@ -181,7 +192,7 @@ function run(command: string, args: string[], how: RunHow): Promise<string> {
     const child = spawn(command, args, {
       ...how.runAs,
       detached: how.detached ?? false,
-      env: { ...process.env, LC_MESSAGES: 'C' },
+      env: { ...how.env, LC_MESSAGES: 'C' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -77,7 +77,12 @@ it(
       log('faketime not installed (apt-get install -y faketime): the skewed-clock replica is left out');
     }
     // Its own server, so restarting it does not disturb other test files.
-    const server = await startEmbeddedPostgres({ dataDir, persistent: true, maxConnections: 200 });
+    const server = await startEmbeddedPostgres({
+      dataDir,
+      persistent: true,
+      maxConnections: 200,
+      env: process.env,
+    });
     const schema = 'chaos';
     const database = openDatabase({ connectionString: server.url, schema, maxConnections: 3 });
     const c: ChaosCluster = {

@@ -148,6 +148,7 @@ export class FaultInjector {
       port: cluster.port,
       persistent: true,
       maxConnections: 200,
+      env: process.env,
     });
     cluster.database = openDatabase({
       connectionString: cluster.url,

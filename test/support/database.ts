@@ -47,7 +47,7 @@ export async function startTestServer(): Promise<TestServer> {
     };
   }
   const dataDir = join(process.cwd(), '.tmp', `test-pg-${randomBytes(4).toString('hex')}`);
-  const server = await startEmbeddedPostgres({ dataDir, maxConnections: 300 });
+  const server = await startEmbeddedPostgres({ dataDir, maxConnections: 300, env: process.env });
   return {
     url: server.url,
     kind: 'embedded',

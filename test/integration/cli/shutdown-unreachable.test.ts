@@ -17,7 +17,11 @@ let frozen = false;
 beforeAll(async () => {
   folder = mkdtempSync(join(tmpdir(), 'belfry-unreachable-'));
   // Its own process group, so the whole server (postmaster and backends) can be frozen at once.
-  server = await startEmbeddedPostgres({ dataDir: join(folder, 'pg'), ownProcessGroup: true });
+  server = await startEmbeddedPostgres({
+    dataDir: join(folder, 'pg'),
+    ownProcessGroup: true,
+    env: process.env,
+  });
 });
 
 afterAll(async () => {
