@@ -34,10 +34,13 @@ import {
 } from 'node:fs';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { BelfryError } from '../errors/belfry-error.js';
 
 /** A failure to set up the embedded server, worded as one line: what, where, and what to do. */
-export class EmbeddedPostgresError extends Error {
-  readonly code = 'BELFRY_EMBEDDED_POSTGRES';
+export class EmbeddedPostgresError extends BelfryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BELFRY_ERR_EMBEDDED_POSTGRES', message, options);
+  }
 }
 
 export interface RunAs {
