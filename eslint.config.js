@@ -28,6 +28,11 @@ const sqlOutsideStore = [
     selector: 'CallExpression[callee.property.name=/^(selectFrom|insertInto|updateTable|deleteFrom)$/]',
     message: 'SQL lives in src/store/ only.',
   },
+  {
+    // A pg client's or pool's raw query (LISTEN, advisory locks): the store wraps it too (store/session-store.ts).
+    selector: "CallExpression[callee.property.name='query']",
+    message: 'SQL lives in src/store/ only (raw .query( calls too).',
+  },
 ];
 
 export default tseslint.config(
