@@ -51,9 +51,9 @@ export class ListenerTimeoutError extends BelfryError {
 type SchedulerPayload<H extends SchedulerHook> = Parameters<NonNullable<SchedulerListener[H]>>[0];
 
 export class ListenerRegistry {
-  #jobListeners: Matched<JobListener>[] = [];
-  #triggerListeners: Matched<TriggerListener>[] = [];
-  #schedulerListeners: SchedulerListener[] = [];
+  readonly #jobs = new ListenerList<JobListener>('job');
+  readonly #triggers = new ListenerList<TriggerListener>('trigger');
+  readonly #schedulers = new ListenerList<SchedulerListener>('scheduler');
   readonly #background = new Set<Promise<void>>();
 
   constructor(private readonly options: ListenerRegistryOptions) {}
@@ -62,50 +62,33 @@ export class ListenerRegistry {
     listener: JobListener,
     matcher?: ListenerMatcher | readonly ListenerMatcher[],
   ): () => boolean {
-    assertNamed(
-      listener,
-      this.#jobListeners.map((m) => m.listener),
-      'job',
-    );
-    this.#jobListeners = [...this.#jobListeners, { listener, matches: compileMatcher(matcher) }];
+    this.#jobs.add(listener, matcher);
     return () => this.removeJobListener(listener.name);
   }
 
   removeJobListener(name: string): boolean {
-    const before = this.#jobListeners.length;
-    this.#jobListeners = this.#jobListeners.filter((m) => m.listener.name !== name);
-    return this.#jobListeners.length < before;
+    return this.#jobs.remove(name);
   }
 
   addTriggerListener(
     listener: TriggerListener,
     matcher?: ListenerMatcher | readonly ListenerMatcher[],
   ): () => boolean {
-    assertNamed(
-      listener,
-      this.#triggerListeners.map((m) => m.listener),
-      'trigger',
-    );
-    this.#triggerListeners = [...this.#triggerListeners, { listener, matches: compileMatcher(matcher) }];
+    this.#triggers.add(listener, matcher);
     return () => this.removeTriggerListener(listener.name);
   }
 
   removeTriggerListener(name: string): boolean {
-    const before = this.#triggerListeners.length;
-    this.#triggerListeners = this.#triggerListeners.filter((m) => m.listener.name !== name);
-    return this.#triggerListeners.length < before;
+    return this.#triggers.remove(name);
   }
 
   addSchedulerListener(listener: SchedulerListener): () => boolean {
-    assertNamed(listener, this.#schedulerListeners, 'scheduler');
-    this.#schedulerListeners = [...this.#schedulerListeners, listener];
+    this.#schedulers.add(listener);
     return () => this.removeSchedulerListener(listener.name);
   }
 
   removeSchedulerListener(name: string): boolean {
-    const before = this.#schedulerListeners.length;
-    this.#schedulerListeners = this.#schedulerListeners.filter((l) => l.name !== name);
-    return this.#schedulerListeners.length < before;
+    return this.#schedulers.remove(name);
   }
 
   /** Whether any job or trigger listener implements `hook` (the executor skips the call, and its await, if none does). */
@@ -115,34 +98,34 @@ export class ListenerRegistry {
     switch (hook) {
       case 'triggerFired':
       case 'vetoJobExecution':
-        return this.#triggerListeners.some((m) => m.listener[hook]);
+        return this.#triggers.entries.some((m) => m.listener[hook]);
       case 'jobToBeExecuted':
       case 'jobExecutionVetoed':
-        return this.#jobListeners.some((m) => m.listener[hook]);
+        return this.#jobs.entries.some((m) => m.listener[hook]);
       case 'executed':
         return (
-          this.#jobListeners.some((m) => m.listener.jobWasExecuted) ||
-          this.#triggerListeners.some((m) => m.listener.triggerComplete)
+          this.#jobs.entries.some((m) => m.listener.jobWasExecuted) ||
+          this.#triggers.entries.some((m) => m.listener.triggerComplete)
         );
     }
   }
 
   get jobListenerNames(): string[] {
-    return this.#jobListeners.map((m) => m.listener.name);
+    return this.#jobs.names;
   }
 
   get triggerListenerNames(): string[] {
-    return this.#triggerListeners.map((m) => m.listener.name);
+    return this.#triggers.names;
   }
 
   get schedulerListenerNames(): string[] {
-    return this.#schedulerListeners.map((l) => l.name);
+    return this.#schedulers.names;
   }
 
   // ---- one execution attempt (called by the executor pool, inside the execution's span) ----------
 
   async triggerFired(execution: ExecutionInfo): Promise<void> {
-    for (const { listener, matches } of this.#triggerListeners) {
+    for (const { listener, matches } of this.#triggers.entries) {
       if (listener.triggerFired && matches(execution.trigger, execution.group)) {
         await this.#invoke(listener.name, 'triggerFired', () => listener.triggerFired!(execution));
       }
@@ -151,7 +134,7 @@ export class ListenerRegistry {
 
   /** The name of the first trigger listener that vetoes this attempt, or null. */
   async vetoer(execution: ExecutionInfo): Promise<string | null> {
-    for (const { listener, matches } of this.#triggerListeners) {
+    for (const { listener, matches } of this.#triggers.entries) {
       if (!listener.vetoJobExecution || !matches(execution.trigger, execution.group)) continue;
       const veto = await this.#invoke(listener.name, 'vetoJobExecution', () =>
         listener.vetoJobExecution!(execution),
@@ -162,7 +145,7 @@ export class ListenerRegistry {
   }
 
   async jobToBeExecuted(execution: ExecutionInfo): Promise<void> {
-    for (const { listener, matches } of this.#jobListeners) {
+    for (const { listener, matches } of this.#jobs.entries) {
       if (listener.jobToBeExecuted && matches(execution.job, execution.group)) {
         await this.#invoke(listener.name, 'jobToBeExecuted', () => listener.jobToBeExecuted!(execution));
       }
@@ -170,7 +153,7 @@ export class ListenerRegistry {
   }
 
   async jobExecutionVetoed(execution: ExecutionInfo, veto: VetoInfo): Promise<void> {
-    for (const { listener, matches } of this.#jobListeners) {
+    for (const { listener, matches } of this.#jobs.entries) {
       if (listener.jobExecutionVetoed && matches(execution.job, execution.group)) {
         await this.#invoke(listener.name, 'jobExecutionVetoed', () =>
           listener.jobExecutionVetoed!(execution, veto),
@@ -181,14 +164,14 @@ export class ListenerRegistry {
 
   /** jobWasExecuted on the job listeners, then triggerComplete on the trigger listeners. */
   async executed(execution: ExecutionInfo, result: ExecutionResult): Promise<void> {
-    for (const { listener, matches } of this.#jobListeners) {
+    for (const { listener, matches } of this.#jobs.entries) {
       if (listener.jobWasExecuted && matches(execution.job, execution.group)) {
         await this.#invoke(listener.name, 'jobWasExecuted', () =>
           listener.jobWasExecuted!(execution, result),
         );
       }
     }
-    for (const { listener, matches } of this.#triggerListeners) {
+    for (const { listener, matches } of this.#triggers.entries) {
       if (listener.triggerComplete && matches(execution.trigger, execution.group)) {
         await this.#invoke(listener.name, 'triggerComplete', () =>
           listener.triggerComplete!(execution, result),
@@ -201,7 +184,7 @@ export class ListenerRegistry {
 
   /** Notifies misfires without holding up the acquisition loop; `settle()` waits for them. */
   triggerMisfired(misfire: MisfireInfo): void {
-    const targets = this.#triggerListeners.filter(
+    const targets = this.#triggers.entries.filter(
       (m) => m.listener.triggerMisfired && m.matches(misfire.trigger, misfire.group),
     );
     if (targets.length === 0) return;
@@ -215,7 +198,7 @@ export class ListenerRegistry {
 
   /** Calls a scheduler hook on every scheduler listener, in order; resolves when all have returned. */
   async notifyScheduler<H extends SchedulerHook>(hook: H, payload: SchedulerPayload<H>): Promise<void> {
-    for (const listener of this.#schedulerListeners) {
+    for (const { listener } of this.#schedulers.entries) {
       const fn = listener[hook] as ((event: SchedulerPayload<H>) => void | Promise<void>) | undefined;
       if (fn) await this.#invoke(listener.name, hook, () => fn.call(listener, payload));
     }
@@ -223,7 +206,7 @@ export class ListenerRegistry {
 
   /** Like notifyScheduler, without making the caller wait (heartbeats and loops must not). */
   notifySchedulerInBackground<H extends SchedulerHook>(hook: H, payload: SchedulerPayload<H>): void {
-    if (!this.#schedulerListeners.some((listener) => listener[hook])) return;
+    if (!this.#schedulers.entries.some((m) => m.listener[hook])) return;
     this.#track(this.notifyScheduler(hook, payload));
   }
 
@@ -276,11 +259,37 @@ export class ListenerRegistry {
   }
 }
 
-function assertNamed(listener: { name: string }, existing: readonly { name: string }[], kind: string): void {
-  if (typeof listener.name !== 'string' || listener.name.length === 0)
-    throw new TypeError(`a ${kind} listener needs a name`);
-  if (existing.some((other) => other.name === listener.name)) {
-    throw new Error(`a ${kind} listener named "${listener.name}" is already registered`);
+/**
+ * One kind's listeners, in registration order. The array is replaced, never changed in place, so a
+ * notification already walking it is not disturbed by an add or a remove. A scheduler listener has no
+ * matcher, so it matches everything.
+ */
+class ListenerList<L extends { name: string }> {
+  #entries: readonly Matched<L>[] = [];
+
+  constructor(private readonly kind: 'job' | 'trigger' | 'scheduler') {}
+
+  get entries(): readonly Matched<L>[] {
+    return this.#entries;
+  }
+
+  get names(): string[] {
+    return this.#entries.map((m) => m.listener.name);
+  }
+
+  add(listener: L, matcher?: ListenerMatcher | readonly ListenerMatcher[]): void {
+    if (typeof listener.name !== 'string' || listener.name.length === 0)
+      throw new TypeError(`a ${this.kind} listener needs a name`);
+    if (this.#entries.some((m) => m.listener.name === listener.name)) {
+      throw new Error(`a ${this.kind} listener named "${listener.name}" is already registered`);
+    }
+    this.#entries = [...this.#entries, { listener, matches: compileMatcher(matcher) }];
+  }
+
+  remove(name: string): boolean {
+    const before = this.#entries.length;
+    this.#entries = this.#entries.filter((m) => m.listener.name !== name);
+    return this.#entries.length < before;
   }
 }
 
