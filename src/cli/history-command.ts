@@ -107,7 +107,8 @@ export function historyFilterFromFlags(flags: HistoryFlags, now: Date): HistoryF
   }
 }
 
-const COLUMNS = [
+/** The table columns of an execution attempt (also `belfry trigger show`, less the trigger and job it names). */
+export const ATTEMPT_COLUMNS = [
   'scheduledAt',
   'trigger',
   'job',
@@ -162,7 +163,7 @@ export function registerHistoryCommand(program: Command): void {
       if (flags.json) return printJson(rows);
       const records = rows as unknown as Record<string, unknown>[];
       process.stdout.write(
-        `${flags.csv ? formatCsv(records, CSV_COLUMNS) : formatTable(records, COLUMNS)}\n`,
+        `${flags.csv ? formatCsv(records, CSV_COLUMNS) : formatTable(records, ATTEMPT_COLUMNS)}\n`,
       );
     });
 }

@@ -4,7 +4,7 @@ import { removeJob, removeTrigger } from '../operations/delete-operations.js';
 import { requireTrigger } from '../operations/name-checks.js';
 import { queryHistory } from '../store/history-store.js';
 import { withDatabase, withDatabaseFlags, type DatabaseFlags } from './database-command.js';
-import { UsageError } from './history-command.js';
+import { ATTEMPT_COLUMNS, UsageError } from './history-command.js';
 import { formatTable, printJson } from './output.js';
 
 export function registerTriggerCommands(program: Command): void {
@@ -31,15 +31,10 @@ export function registerTriggerCommands(program: Command): void {
         `next      ${trigger.nextFireAt?.toISOString() ?? '-'}   previous ${trigger.previousFireAt?.toISOString() ?? '-'}`,
         `misfire   ${trigger.misfirePolicy} after ${trigger.misfireThresholdMs} ms   fired ${trigger.timesFired} times`,
         '',
-        formatTable(recent as unknown as Record<string, unknown>[], [
-          'scheduledAt',
-          'attempt',
-          'status',
-          'instance',
-          'lagMs',
-          'durationMs',
-          'error',
-        ]),
+        formatTable(
+          recent as unknown as Record<string, unknown>[],
+          ATTEMPT_COLUMNS.filter((column) => column !== 'trigger' && column !== 'job'),
+        ),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });

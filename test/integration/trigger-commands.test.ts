@@ -31,6 +31,11 @@ it('shows one trigger with its recent executions', async () => {
   expect(new Date(shown.nextFireAt).toISOString()).toBe('2030-01-01T02:00:00.000Z');
 });
 
+it('shows the recent executions as a table without the trigger and job it already names', async () => {
+  const { stdout } = await belfry('trigger', 'nightly');
+  expect(stdout).toContain('scheduledAt  attempt  status  instance  lagMs  durationMs  error\n');
+});
+
 it('rejects an unknown name and deletes nothing', async () => {
   await expect(belfry('delete', '--trigger', 'nightlyy')).rejects.toMatchObject({
     stderr: expect.stringMatching(/unknown trigger "nightlyy"/),
