@@ -17,7 +17,7 @@
  *   - a stopped or dead instance that stopped before the cutoff, that no execution references and that
  *     does not hold the lease row.
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { dbNow, table, type Executor } from './executor.js';
 
 export interface RetentionParams {
@@ -60,23 +60,17 @@ export async function pruneExpiredFires(
 
 /** Deletes completed API one-off triggers older than the cutoff (their fires keep their history). */
 export async function pruneCompletedOneOffTriggers(ex: Executor, params: RetentionParams): Promise<number> {
-  const { rows } = await sql<{ deleted: string }>`
-    WITH doomed AS (
-      SELECT t.id
-        FROM ${table(ex, 'triggers')} t
-       WHERE t.state = 'complete' AND t.kind = 'once' AND t.source = 'api'
+  return deleteOldestBatch(ex, {
+    from: 'triggers',
+    alias: 't',
+    where: sql`t.state = 'complete' AND t.kind = 'once' AND t.source = 'api'
          AND t.updated_at < ${cutoff(params)}
          AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'fires')} f
                            JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id
-                          WHERE f.trigger_id = t.id AND e.status IN ('pending', 'running'))
-       ORDER BY t.updated_at
-       LIMIT ${params.limit}
-         FOR UPDATE OF t SKIP LOCKED
-    ), gone AS (
-      DELETE FROM ${table(ex, 'triggers')} t USING doomed d WHERE t.id = d.id RETURNING 1
-    )
-    SELECT count(*) AS deleted FROM gone`.execute(ex.db);
-  return Number(rows[0]!.deleted);
+                          WHERE f.trigger_id = t.id AND e.status IN ('pending', 'running'))`,
+    orderBy: sql`t.updated_at`,
+    limit: params.limit,
+  });
 }
 
 /**
@@ -91,19 +85,44 @@ export async function pruneCompletedOneOffTriggers(ex: Executor, params: Retenti
  * an instance; were one removed early, `job_history.instance` would show its id instead of its name.
  */
 export async function pruneGoneInstances(ex: Executor, params: RetentionParams): Promise<number> {
-  const { rows } = await sql<{ deleted: string }>`
-    WITH doomed AS (
-      SELECT i.id
-        FROM ${table(ex, 'instances')} i
-       WHERE i.state IN ('stopped', 'dead') AND coalesce(i.stopped_at, i.last_checkin_at) < ${cutoff(params)}
+  return deleteOldestBatch(ex, {
+    from: 'instances',
+    alias: 'i',
+    where: sql`i.state IN ('stopped', 'dead') AND coalesce(i.stopped_at, i.last_checkin_at) < ${cutoff(params)}
          AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'leader')} l WHERE l.holder = i.id)
          AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'fires')} f
-                          WHERE f.scheduled_at < coalesce(i.stopped_at, i.last_checkin_at) + interval '1 hour')
-       ORDER BY coalesce(i.stopped_at, i.last_checkin_at)
-       LIMIT ${params.limit}
-         FOR UPDATE OF i SKIP LOCKED
+                          WHERE f.scheduled_at < coalesce(i.stopped_at, i.last_checkin_at) + interval '1 hour')`,
+    orderBy: sql`coalesce(i.stopped_at, i.last_checkin_at)`,
+    limit: params.limit,
+  });
+}
+
+/**
+ * One batch of a prune that deletes rows of a single table: locks at most `limit` rows of `from` that
+ * `where` selects (written against `alias`), oldest by `orderBy` first, skipping rows another
+ * transaction holds (that writer is still working on them), deletes them and returns how many went.
+ */
+async function deleteOldestBatch(
+  ex: Executor,
+  batch: {
+    from: 'triggers' | 'instances';
+    alias: string;
+    where: RawBuilder<unknown>;
+    orderBy: RawBuilder<unknown>;
+    limit: number;
+  },
+): Promise<number> {
+  const row = sql.id(batch.alias);
+  const { rows } = await sql<{ deleted: string }>`
+    WITH doomed AS (
+      SELECT ${row}.id
+        FROM ${table(ex, batch.from)} ${row}
+       WHERE ${batch.where}
+       ORDER BY ${batch.orderBy}
+       LIMIT ${batch.limit}
+         FOR UPDATE OF ${row} SKIP LOCKED
     ), gone AS (
-      DELETE FROM ${table(ex, 'instances')} i USING doomed d WHERE i.id = d.id RETURNING 1
+      DELETE FROM ${table(ex, batch.from)} ${row} USING doomed d WHERE ${row}.id = d.id RETURNING 1
     )
     SELECT count(*) AS deleted FROM gone`.execute(ex.db);
   return Number(rows[0]!.deleted);
