@@ -22,22 +22,10 @@
  * cannot be placed on the database's time line: its runs are not judged for this check, and the report
  * names it in `unplacedPids` (a caller that needs the check asserts the list is empty).
  */
+import type { RecordedAttempt } from '../store/audit-store.js';
 import type { ClockLine, RunLine, RunLog } from './run-log.js';
 
-/** One execution attempt as the history records it. */
-export interface RecordedAttempt {
-  executionId: string;
-  fireId: string;
-  trigger: string;
-  scheduledAt: Date;
-  attempt: number;
-  status: string;
-  instanceId: string | null;
-  /** started_at: when the attempt was claimed (database time); null while pending. */
-  claimedAt: Date | null;
-  /** The job's `recover` flag. */
-  recover: boolean;
-}
+export type { RecordedAttempt };
 
 /** An instance the leader declared dead, and when (database time). */
 export interface InstanceDeath {

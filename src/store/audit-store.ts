@@ -1,12 +1,22 @@
 /**
  * Read-only queries behind `belfry audit`: the raw facts the exactly-once checker judges.
  */
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { table, type Executor } from './executor.js';
+import type { ExecutionsTable, FiresTable, TriggersTable } from './tables.js';
 
 export interface AuditWindow {
   since: Date;
   until: Date;
+}
+
+/** A window narrowed to the triggers whose name matches a LIKE pattern (all when none is given). */
+type NamedAuditWindow = AuditWindow & { namePattern?: string };
+
+/** The LIKE test of `t.name` (triggers aliased `t`) against the window's pattern; true without one. */
+function triggerNameMatches(window: NamedAuditWindow) {
+  const pattern = window.namePattern ?? null;
+  return sql<boolean>`(${pattern}::text IS NULL OR t.name LIKE ${pattern})`;
 }
 
 export interface AuditedTrigger {
@@ -20,19 +30,14 @@ export interface AuditedTrigger {
   fires: { scheduledAt: Date; count: number }[];
 }
 
-export async function triggersWithFires(
-  ex: Executor,
-  window: AuditWindow & { namePattern?: string },
-): Promise<AuditedTrigger[]> {
-  const { rows } = await sql<{
-    id: string;
-    name: string;
-    spec: unknown;
-    created_at: Date;
-    end_at: Date | null;
-    max_fires: string | null;
+export async function triggersWithFires(ex: Executor, window: NamedAuditWindow): Promise<AuditedTrigger[]> {
+  type Row = Pick<
+    Selectable<TriggersTable>,
+    'id' | 'name' | 'spec' | 'created_at' | 'end_at' | 'max_fires'
+  > & {
     fires: { scheduled_at: string; count: number }[] | null;
-  }>`
+  };
+  const { rows } = await sql<Row>`
     SELECT t.id, t.name, t.spec, t.created_at, t.end_at, t.max_fires,
            (SELECT json_agg(json_build_object('scheduled_at', s.scheduled_at, 'count', s.n) ORDER BY s.scheduled_at)
               FROM (SELECT f.scheduled_at, count(*)::int AS n FROM ${table(ex, 'fires')} f
@@ -40,7 +45,7 @@ export async function triggersWithFires(
                      GROUP BY f.scheduled_at) s) AS fires
       FROM ${table(ex, 'triggers')} t
      WHERE t.kind <> 'once' AND t.created_at <= ${window.since}
-       AND (${window.namePattern ?? null}::text IS NULL OR t.name LIKE ${window.namePattern ?? null})
+       AND ${triggerNameMatches(window)}
      ORDER BY t.name`.execute(ex.db);
   return rows.map((row) => ({
     id: row.id,
@@ -146,7 +151,8 @@ export async function staleEpochWrites(ex: Executor, window: AuditWindow): Promi
   }));
 }
 
-export interface AttemptRow {
+/** One execution attempt as the history records it. */
+export interface RecordedAttempt {
   executionId: string;
   fireId: string;
   trigger: string;
@@ -154,23 +160,20 @@ export interface AttemptRow {
   attempt: number;
   status: string;
   instanceId: string | null;
+  /** started_at: when the attempt was claimed (database time); null while pending. */
   claimedAt: Date | null;
+  /** The job's `recover` flag. */
   recover: boolean;
 }
 
 /** Every execution attempt of the fires scheduled in the window, for the run-log checker. */
-export async function attemptsInWindow(ex: Executor, window: AuditWindow): Promise<AttemptRow[]> {
-  const { rows } = await sql<{
-    id: string;
-    fire_id: string;
-    trigger_name: string;
-    scheduled_at: Date;
-    attempt: number;
-    status: string;
-    instance_id: string | null;
-    started_at: Date | null;
-    recover: boolean | null;
-  }>`
+export async function attemptsInWindow(ex: Executor, window: AuditWindow): Promise<RecordedAttempt[]> {
+  type Row = Pick<
+    Selectable<ExecutionsTable>,
+    'id' | 'fire_id' | 'attempt' | 'status' | 'instance_id' | 'started_at'
+  > &
+    Pick<Selectable<FiresTable>, 'trigger_name' | 'scheduled_at'> & { recover: boolean | null };
+  const { rows } = await sql<Row>`
     SELECT e.id, e.fire_id, f.trigger_name, f.scheduled_at, e.attempt, e.status, e.instance_id, e.started_at, j.recover
       FROM ${table(ex, 'fires')} f
       JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id
@@ -208,16 +211,11 @@ export interface PolicyFireRow {
 }
 
 /** Per trigger (not one-offs), its fires in the window with their first attempt's status: for the misfire checker. */
-export async function firesWithFirstStatus(
-  ex: Executor,
-  window: AuditWindow & { namePattern?: string },
-): Promise<PolicyFireRow[]> {
-  const { rows } = await sql<{
-    name: string;
-    misfire_policy: PolicyFireRow['policy'];
-    max_fires: string | null;
+export async function firesWithFirstStatus(ex: Executor, window: NamedAuditWindow): Promise<PolicyFireRow[]> {
+  type Row = Pick<Selectable<TriggersTable>, 'name' | 'misfire_policy' | 'max_fires'> & {
     fires: { scheduled_at: string; fired_at: string; status: string }[] | null;
-  }>`
+  };
+  const { rows } = await sql<Row>`
     SELECT t.name, t.misfire_policy, t.max_fires,
            (SELECT json_agg(json_build_object('scheduled_at', f.scheduled_at, 'fired_at', f.fired_at, 'status', e.status)
                             ORDER BY f.scheduled_at)
@@ -226,7 +224,7 @@ export async function firesWithFirstStatus(
              WHERE f.trigger_id = t.id AND f.scheduled_at >= ${window.since} AND f.scheduled_at < ${window.until}) AS fires
       FROM ${table(ex, 'triggers')} t
      WHERE t.kind <> 'once'
-       AND (${window.namePattern ?? null}::text IS NULL OR t.name LIKE ${window.namePattern ?? null})
+       AND ${triggerNameMatches(window)}
      ORDER BY t.name`.execute(ex.db);
   return rows.map((row) => ({
     name: row.name,
