@@ -4,11 +4,10 @@
  */
 import { z } from 'zod';
 import { queryAdminAudit, type AdminAuditEntry, type AdminAuditFilter } from '../store/admin-audit-store.js';
-import { parseTimeBound } from './history-filter.js';
-import { problemFrom } from './problem.js';
+import { FilterFieldError, limitParameter, parseTimeBound } from './history-filter.js';
+import { filterOrProblem } from './problem.js';
 import { route, type ApiRoute } from './route.js';
 import { instant, iso } from './wire.js';
-import { BelfryError } from '../errors/belfry-error.js';
 
 export const MAX_AUDIT_LIMIT = 10_000;
 
@@ -17,22 +16,16 @@ export const auditQuerySchema = z
     actor: z.string().min(1).max(200).describe('token name (admin, read-only) or anonymous'),
     since: z.string().min(1).max(64).describe('at or after: an ISO 8601 instant or a duration ago (24h)'),
     until: z.string().min(1).max(64).describe('before: an ISO 8601 instant or a duration ago'),
-    limit: z
-      .string()
-      .regex(/^\d+$/, 'must be a positive integer')
-      .describe(`rows at most (default 100, at most ${MAX_AUDIT_LIMIT})`),
+    limit: limitParameter(MAX_AUDIT_LIMIT),
   })
   .partial()
   .strict();
 
 export type AuditQuery = z.input<typeof auditQuerySchema>;
 
-export class AuditFilterError extends BelfryError {
-  constructor(
-    message: string,
-    readonly field: keyof AuditQuery,
-  ) {
-    super('BELFRY_ERR_BAD_AUDIT_FILTER', message);
+export class AuditFilterError extends FilterFieldError<keyof AuditQuery> {
+  constructor(message: string, field: keyof AuditQuery) {
+    super('BELFRY_ERR_BAD_AUDIT_FILTER', message, field);
   }
 }
 
@@ -99,14 +92,7 @@ export const auditRoutes: ApiRoute[] = [
     responseDescription: 'matching calls, newest first',
     problems: [400],
     async handle({ query }, { executor, clock }) {
-      let filter;
-      try {
-        filter = toAdminAuditFilter(query, clock.now());
-      } catch (error) {
-        if (error instanceof AuditFilterError)
-          throw problemFrom(error, [{ location: 'query', path: error.field, message: error.message }]);
-        throw error;
-      }
+      const filter = filterOrProblem(() => toAdminAuditFilter(query, clock.now()));
       return (await queryAdminAudit(executor, filter)).map(toAuditEntry);
     },
   }),

@@ -8,6 +8,7 @@ import type { HistoryFilter } from '../store/history-store.js';
 import type { ExecutionStatus } from '../store/tables.js';
 import { parseDuration } from '../time/duration.js';
 import { BelfryError } from '../errors/belfry-error.js';
+import type { ErrorCode } from '../errors/error-codes.js';
 
 export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   'pending',
@@ -32,6 +33,13 @@ const timeBound = (description: string) =>
     .max(64)
     .describe(`${description}: an ISO 8601 instant, or a duration meaning that long ago (24h, 7d)`);
 
+/** `limit` as a query parameter: digits here; the filter function checks the range and names the flag. */
+export const limitParameter = (max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a positive integer')
+    .describe(`rows at most (default 100, at most ${max})`);
+
 /** The filter's shape, as query parameters (all strings); `status` may be repeated or comma-separated. */
 export const historyQuerySchema = z
   .object({
@@ -46,23 +54,30 @@ export const historyQuerySchema = z
     until: timeBound('scheduled before'),
     minDuration: z.string().min(1).max(32).describe('at least this long, e.g. 500ms, 5s, 1m'),
     error: text('error message contains (case-insensitive)'),
-    limit: z
-      .string()
-      .regex(/^\d+$/, 'must be a positive integer')
-      .describe(`rows at most (default 100, at most ${MAX_HISTORY_LIMIT})`),
+    limit: limitParameter(MAX_HISTORY_LIMIT),
   })
   .partial()
   .strict();
 
 export type HistoryQuery = z.input<typeof historyQuerySchema>;
 
-export class HistoryFilterError extends BelfryError {
+/**
+ * A filter field that has the right shape but a wrong value (an unknown status, a range backwards);
+ * `field` names it as the query parameter, so the API's problem response can point at it.
+ */
+export abstract class FilterFieldError<Field extends string> extends BelfryError {
   constructor(
+    code: ErrorCode,
     message: string,
-    /** The filter's field (`since`, `status`, …). */
-    readonly field: keyof HistoryQuery,
+    readonly field: Field,
   ) {
-    super('BELFRY_ERR_BAD_HISTORY_FILTER', message);
+    super(code, message);
+  }
+}
+
+export class HistoryFilterError extends FilterFieldError<keyof HistoryQuery> {
+  constructor(message: string, field: keyof HistoryQuery) {
+    super('BELFRY_ERR_BAD_HISTORY_FILTER', message, field);
   }
 }
 

@@ -1,13 +1,8 @@
 /** `GET /api/v1/history`: the audit history, with the same filters as `belfry history`. */
 import { z } from 'zod';
 import { queryHistory, type HistoryRow } from '../store/history-store.js';
-import {
-  EXECUTION_STATUSES,
-  HistoryFilterError,
-  historyQuerySchema,
-  toHistoryFilter,
-} from './history-filter.js';
-import { problemFrom } from './problem.js';
+import { EXECUTION_STATUSES, historyQuerySchema, toHistoryFilter } from './history-filter.js';
+import { filterOrProblem } from './problem.js';
 import { route, type ApiRoute } from './route.js';
 import { instant, iso } from './wire.js';
 
@@ -55,15 +50,7 @@ export const historyRoutes: ApiRoute[] = [
     responseDescription: 'matching attempts, newest first',
     problems: [400],
     async handle({ query }, { executor, clock }) {
-      let filter;
-      try {
-        filter = toHistoryFilter(query, clock.now());
-      } catch (error) {
-        if (error instanceof HistoryFilterError) {
-          throw problemFrom(error, [{ location: 'query', path: error.field, message: error.message }]);
-        }
-        throw error;
-      }
+      const filter = filterOrProblem(() => toHistoryFilter(query, clock.now()));
       return (await queryHistory(executor, filter)).map(toHistoryRow);
     },
   }),

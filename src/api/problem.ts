@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { BelfryError } from '../errors/belfry-error.js';
 import { httpStatusOf, type ErrorCode } from '../errors/error-codes.js';
 import { sqlState } from '../store/errors.js';
+import { FilterFieldError } from './history-filter.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -85,6 +86,17 @@ export function invalidRequest(detail: string, errors?: ProblemInputError[]): Ap
 /** A Belfry error as its problem (keeping its code); `errors` names the inputs at fault. */
 export function problemFrom(error: BelfryError, errors?: ProblemInputError[]): ApiProblem {
   return error instanceof ApiProblem ? error : new ApiProblem(error.code, error.message, errors);
+}
+
+/** Resolves a query's filter; a wrong field becomes a 400 problem naming that query parameter. */
+export function filterOrProblem<Filter>(resolve: () => Filter): Filter {
+  try {
+    return resolve();
+  } catch (error) {
+    if (error instanceof FilterFieldError)
+      throw problemFrom(error, [{ location: 'query', path: error.field, message: error.message }]);
+    throw error;
+  }
 }
 
 /** The status an error is answered with: its code's, a foreign-key race's 409, the framework's, or 500. */

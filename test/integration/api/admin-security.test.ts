@@ -230,6 +230,25 @@ describe('the audit trail (item 10)', () => {
     expect(misuse.code).not.toBe(0);
     expect(misuse.stderr).toMatch(/--job filters executions; it does not apply to --admin/);
   });
+
+  it('answers a bad audit filter with a 400 naming the query parameter', async () => {
+    const app = await build({ token: ADMIN, readToken: READER });
+    const headers = { authorization: `Bearer ${READER}` };
+    const range = await app.inject({ method: 'GET', url: '/api/v1/audit?since=1h&until=2h', headers });
+    expect(range.statusCode).toBe(400);
+    expect(JSON.parse(range.body)).toMatchObject({
+      code: 'BELFRY_ERR_BAD_AUDIT_FILTER',
+      detail: 'since must be before until',
+      errors: [{ location: 'query', path: 'since', message: 'since must be before until' }],
+    });
+    const limit = await app.inject({ method: 'GET', url: '/api/v1/audit?limit=10001', headers });
+    expect(JSON.parse(limit.body)).toMatchObject({
+      code: 'BELFRY_ERR_BAD_AUDIT_FILTER',
+      errors: [{ path: 'limit' }],
+    });
+    const digits = await app.inject({ method: 'GET', url: '/api/v1/audit?limit=ten', headers });
+    expect(JSON.parse(digits.body)).toMatchObject({ code: 'BELFRY_ERR_INVALID_REQUEST' });
+  });
 });
 
 describe('probes (item 5)', () => {
