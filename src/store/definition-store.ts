@@ -9,7 +9,7 @@
  * A changed spec also appends the spec it replaces to `superseded_schedules`, with the time of the change,
  * so the planner still owes the old schedule's times up to the change (docs/decisions/0004-replanning.md).
  */
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { dbNow, notifyChange, table, type Executor } from './executor.js';
 import type { TriggersTable } from './tables.js';
 
@@ -142,30 +142,12 @@ export async function deleteJob(ex: Executor, params: { name: string }): Promise
   return result.numDeletedRows > 0n;
 }
 
-function toStoredTrigger(row: {
-  id: string;
-  name: string;
-  group_name: string;
-  job_name: string;
-  kind: string;
-  spec: unknown;
-  calendar_name: string | null;
-  data: Record<string, unknown> | null;
-  priority: number;
-  state: StoredTrigger['state'];
-  next_fire_at: Date | null;
-  previous_fire_at: Date | null;
-  start_at: Date | null;
-  end_at: Date | null;
-  max_fires: string | null;
-  times_fired: string;
-  misfire_policy: StoredTrigger['misfirePolicy'];
-  misfire_threshold_ms: number;
-  source: string;
-  version: number;
-  paused_reason: string | null;
-  replan_at: Date | null;
-}): StoredTrigger {
+function toStoredTrigger(
+  row: Omit<
+    Selectable<TriggersTable>,
+    'created_at' | 'updated_at' | 'misfire_until' | 'superseded_schedules'
+  >,
+): StoredTrigger {
   return {
     id: row.id,
     name: row.name,

@@ -11,7 +11,7 @@
  * A conflicting fire row (one the constraint already holds) is skipped on its own: it never rolls back
  * or delays the rest of the batch, and its trigger still advances.
  */
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder, type Selectable } from 'kysely';
 import { dbNow, table, type Executor } from './executor.js';
 import { liveInstanceGuard } from './instance-store.js';
 import type { ExecutionStatus, JobsTable, TriggersTable } from './tables.js';
@@ -75,34 +75,35 @@ export interface LockDueTriggersParams {
   now?: Date;
 }
 
-interface DueRow {
-  id: string;
-  name: string;
-  group_name: string;
-  job_name: string;
-  kind: string;
-  spec: unknown;
-  calendar_name: string | null;
-  data: Record<string, unknown> | null;
-  next_fire_at: Date | null;
-  previous_fire_at: Date | null;
-  times_fired: string;
-  max_fires: string | null;
-  start_at: Date | null;
-  end_at: Date | null;
-  misfire_policy: DueTrigger['misfirePolicy'];
-  misfire_threshold_ms: number;
-  replan_at: Date | null;
-  superseded_schedules: SupersededSpec[] | null;
-  misfire_until: Date | null;
-  version: number;
-  concurrency: DueTrigger['concurrency'];
-  timeout_ms: number | null;
-  max_attempts: number;
-  backoff: JobSettings['backoff'];
-  recover: boolean;
-  db_now: Date;
-}
+/** A locked trigger with its job's settings, as the acquisition statement returns it. */
+type DueRow = Pick<
+  Selectable<TriggersTable>,
+  | 'id'
+  | 'name'
+  | 'group_name'
+  | 'job_name'
+  | 'kind'
+  | 'spec'
+  | 'calendar_name'
+  | 'data'
+  | 'next_fire_at'
+  | 'previous_fire_at'
+  | 'times_fired'
+  | 'max_fires'
+  | 'start_at'
+  | 'end_at'
+  | 'misfire_policy'
+  | 'misfire_threshold_ms'
+  | 'replan_at'
+  | 'misfire_until'
+  | 'version'
+> &
+  Pick<Selectable<JobsTable>, 'concurrency' | 'timeout_ms' | 'max_attempts' | 'recover'> & {
+    // jsonb columns whose table types stay open: the shapes the writers store.
+    superseded_schedules: SupersededSpec[] | null;
+    backoff: JobSettings['backoff'];
+    db_now: Date;
+  };
 
 /** What one acquisition statement locked, and when nothing was, how long until something is due. */
 export interface LockedTriggers {
