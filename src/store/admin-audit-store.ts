@@ -1,11 +1,11 @@
 /**
  * The admin audit trail (migrations/0005_admin_audit.sql): state-changing admin API calls. Written by
  * the API's route layer, in the same transaction as the change when it succeeds; read by
- * `GET /api/v1/audit` and `belfry history --admin`. Raw SQL through the schema-qualified table, since
- * the table is not part of the engine's kysely types.
+ * `GET /api/v1/audit` and `belfry history --admin`.
  */
-import { sql } from 'kysely';
-import { dbNow, type Executor } from './executor.js';
+import { sql, type Selectable } from 'kysely';
+import { dbNow, table, type Executor } from './executor.js';
+import type { AdminAuditTable } from './tables.js';
 
 export interface AdminAuditRecord {
   actor: string;
@@ -33,14 +33,12 @@ export interface AdminAuditFilter {
   limit: number;
 }
 
-const auditTable = (executor: Executor) => sql.table(`${executor.schema}.admin_audit`);
-
 export async function insertAdminAudit(
   executor: Executor,
   record: AdminAuditRecord & { now?: Date },
 ): Promise<void> {
   await sql`
-    INSERT INTO ${auditTable(executor)}
+    INSERT INTO ${table(executor, 'admin_audit')}
       (at, actor, scope, method, operation, path, target, status, remote_address, user_agent, instance_id)
     VALUES (${dbNow(record.now)}, ${record.actor}, ${record.scope}, ${record.method}, ${record.operation},
             ${record.path}, ${record.target === null ? null : JSON.stringify(record.target)}::jsonb,
@@ -57,23 +55,10 @@ export async function queryAdminAudit(
   if (filter.actor !== undefined) conditions.push(sql`actor = ${filter.actor}`);
   if (filter.since !== undefined) conditions.push(sql`at >= ${filter.since}`);
   if (filter.until !== undefined) conditions.push(sql`at < ${filter.until}`);
-  const { rows } = await sql<{
-    id: string;
-    at: Date;
-    actor: string;
-    scope: string;
-    method: string;
-    operation: string;
-    path: string;
-    target: Record<string, unknown> | null;
-    status: number;
-    remote_address: string | null;
-    user_agent: string | null;
-    instance_id: string | null;
-  }>`
+  const { rows } = await sql<Selectable<AdminAuditTable>>`
     SELECT id::text AS id, at, actor, scope, method, operation, path, target, status, remote_address,
            user_agent, instance_id
-      FROM ${auditTable(executor)}
+      FROM ${table(executor, 'admin_audit')}
      WHERE ${sql.join(conditions, sql` AND `)}
      ORDER BY at DESC, id DESC
      LIMIT ${filter.limit}
@@ -104,12 +89,12 @@ export async function pruneAdminAudit(
 ): Promise<number> {
   const { rows } = await sql<{ count: number }>`
     WITH doomed AS (
-      SELECT id FROM ${auditTable(executor)}
+      SELECT id FROM ${table(executor, 'admin_audit')}
        WHERE at < ${dbNow(params.now)} - ${params.retentionMs} * interval '1 millisecond'
        ORDER BY at
        LIMIT ${params.limit}
     ), gone AS (
-      DELETE FROM ${auditTable(executor)} a USING doomed WHERE a.id = doomed.id RETURNING 1
+      DELETE FROM ${table(executor, 'admin_audit')} a USING doomed WHERE a.id = doomed.id RETURNING 1
     )
     SELECT count(*)::int AS count FROM gone
   `.execute(executor.db);

@@ -162,6 +162,23 @@ export interface SchemaMigrationsTable {
   applied_at: Timestamp;
 }
 
+/** The admin API's audit trail (migrations/0005): one row per state-changing call that reached a handler. */
+export interface AdminAuditTable {
+  /** bigserial, read as text (admin-audit-store.ts casts it) so no id loses precision in JavaScript. */
+  id: ColumnType<string, never, never>;
+  at: Timestamp;
+  actor: string;
+  scope: string;
+  method: string;
+  operation: string;
+  path: string;
+  target: Json<Record<string, unknown> | null>;
+  status: number;
+  remote_address: string | null;
+  user_agent: string | null;
+  instance_id: string | null;
+}
+
 export interface Database {
   instances: InstancesTable;
   leader: LeaderTable;
@@ -173,4 +190,5 @@ export interface Database {
   executions: ExecutionsTable;
   job_history: JobHistoryView;
   schema_migrations: SchemaMigrationsTable;
+  admin_audit: AdminAuditTable;
 }
