@@ -14,24 +14,20 @@ import { parseDuration } from '../time/duration.js';
 import type { SourcePosition } from './definition-error.js';
 import { MAX_INT4, type JobInput } from './definition-schema.js';
 import { YAML_SOURCE, type JobDefinition, type JobImplementation } from './definitions.js';
-import type { DataPath, YamlSource } from './yaml-source.js';
+import { EntryErrors, type EntryErrorSink } from './entry-errors.js';
+import type { YamlSource } from './yaml-source.js';
 
-export interface JobBuildContext {
+export interface JobBuildContext extends EntryErrorSink {
   source: YamlSource;
   /** Directory of the YAML file: module paths, cwd and secret files are relative to it. */
   dir: string;
-  path: DataPath;
   name: string;
   at: SourcePosition;
-  error: (path: DataPath, message: string) => void;
 }
 
 export function buildJob(input: JobInput, ctx: JobBuildContext): JobDefinition | undefined {
-  let ok = true;
-  const fail = (path: DataPath, message: string) => {
-    ok = false;
-    ctx.error([...ctx.path, ...path], message);
-  };
+  const errors = new EntryErrors(ctx);
+  const fail = errors.fail;
 
   const timeoutMs = input.timeout === undefined ? undefined : parseDuration(input.timeout);
   if (timeoutMs !== undefined && (timeoutMs < 1 || timeoutMs > MAX_INT4))
@@ -63,7 +59,7 @@ export function buildJob(input: JobInput, ctx: JobBuildContext): JobDefinition |
       );
     }
     const modulePath = resolve(ctx.dir, module);
-    if (ok && !existsSync(modulePath))
+    if (!errors.failed && !existsSync(modulePath))
       fail(['module'], `module file ${module} does not exist (looked for ${modulePath})`);
     implementation = {
       kind: 'module',
@@ -74,7 +70,7 @@ export function buildJob(input: JobInput, ctx: JobBuildContext): JobDefinition |
       exportAt: ctx.source.positionOf([...ctx.path, input.export === undefined ? 'module' : 'export']),
     };
   }
-  if (!ok) return undefined;
+  if (errors.failed) return undefined;
 
   const options: JobOptions = {
     concurrency: input.concurrency ?? 'allow',

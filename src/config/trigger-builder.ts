@@ -17,6 +17,7 @@ import type { TriggerRecord } from '../store/definition-store.js';
 import type { SourcePosition } from './definition-error.js';
 import { MAX_INT4, SCHEDULE_KEYS, type ScheduleKey, type TriggerInput } from './definition-schema.js';
 import { YAML_SOURCE, type TriggerDefinition } from './definitions.js';
+import { EntryErrors, type EntryErrorSink } from './entry-errors.js';
 import type { DataPath } from './yaml-source.js';
 
 export const DEFAULT_MISFIRE_THRESHOLD_MS = 60_000;
@@ -28,22 +29,17 @@ const WALL_CLOCK_KEYS: readonly ScheduleKey[] = [
   'businessDay',
 ];
 
-export interface TriggerBuildContext {
-  path: DataPath;
+export interface TriggerBuildContext extends EntryErrorSink {
   name: string;
   at: SourcePosition;
   calendars: CalendarResolver;
   /** Calendars that are defined but invalid (already reported): triggers using them are not compiled. */
   brokenCalendars: ReadonlySet<string>;
-  error: (path: DataPath, message: string) => void;
 }
 
 export function buildTrigger(input: TriggerInput, ctx: TriggerBuildContext): TriggerDefinition | undefined {
-  let ok = true;
-  const fail = (path: DataPath, message: string) => {
-    ok = false;
-    ctx.error([...ctx.path, ...path], message);
-  };
+  const errors = new EntryErrors(ctx);
+  const fail = errors.fail;
   const key = SCHEDULE_KEYS.find((candidate) => input[candidate] !== undefined)!;
   const wallClock = WALL_CLOCK_KEYS.includes(key);
 
@@ -78,7 +74,7 @@ export function buildTrigger(input: TriggerInput, ctx: TriggerBuildContext): Tri
       ? DEFAULT_MISFIRE_THRESHOLD_MS
       : parseDuration(input.misfire.threshold);
   if (threshold > MAX_INT4) fail(['misfire', 'threshold'], 'misfire threshold is too long (at most 24 days)');
-  if (!ok) return undefined;
+  if (errors.failed) return undefined;
 
   const spec = scheduleSpec(input, key, startAt);
   if (spec === undefined) return undefined;
