@@ -12,6 +12,7 @@
 import { sql, type Selectable } from 'kysely';
 import { dbNow, notifyChange, table, type Executor } from './executor.js';
 import type { TriggersTable } from './tables.js';
+import { triggerScheduleFromRow, type TriggerScheduleRow } from './trigger-row.js';
 
 export interface BackoffRecord {
   initialMs: number;
@@ -143,34 +144,15 @@ export async function deleteJob(ex: Executor, params: { name: string }): Promise
 }
 
 function toStoredTrigger(
-  row: Omit<
-    Selectable<TriggersTable>,
-    'created_at' | 'updated_at' | 'misfire_until' | 'superseded_schedules'
-  >,
+  row: TriggerScheduleRow &
+    Pick<Selectable<TriggersTable>, 'priority' | 'state' | 'source' | 'paused_reason'>,
 ): StoredTrigger {
   return {
-    id: row.id,
-    name: row.name,
-    group: row.group_name,
-    job: row.job_name,
-    kind: row.kind,
-    spec: row.spec,
-    calendarName: row.calendar_name,
-    data: row.data,
+    ...triggerScheduleFromRow(row),
     priority: row.priority,
     state: row.state,
-    nextFireAt: row.next_fire_at,
-    previousFireAt: row.previous_fire_at,
-    startAt: row.start_at,
-    endAt: row.end_at,
-    maxFires: row.max_fires === null ? null : Number(row.max_fires),
-    timesFired: Number(row.times_fired),
-    misfirePolicy: row.misfire_policy,
-    misfireThresholdMs: row.misfire_threshold_ms,
     source: row.source,
-    version: row.version,
     pausedReason: row.paused_reason,
-    replanAt: row.replan_at,
   };
 }
 

@@ -14,6 +14,7 @@
 import { sql, type RawBuilder, type Selectable } from 'kysely';
 import { dbNow, table, type Executor } from './executor.js';
 import { liveInstanceGuard } from './instance-store.js';
+import { triggerScheduleFromRow, type TriggerScheduleRow } from './trigger-row.js';
 import type { ExecutionStatus, JobsTable, TriggersTable } from './tables.js';
 
 export interface DueTrigger {
@@ -76,28 +77,8 @@ export interface LockDueTriggersParams {
 }
 
 /** A locked trigger with its job's settings, as the acquisition statement returns it. */
-type DueRow = Pick<
-  Selectable<TriggersTable>,
-  | 'id'
-  | 'name'
-  | 'group_name'
-  | 'job_name'
-  | 'kind'
-  | 'spec'
-  | 'calendar_name'
-  | 'data'
-  | 'next_fire_at'
-  | 'previous_fire_at'
-  | 'times_fired'
-  | 'max_fires'
-  | 'start_at'
-  | 'end_at'
-  | 'misfire_policy'
-  | 'misfire_threshold_ms'
-  | 'replan_at'
-  | 'misfire_until'
-  | 'version'
-> &
+type DueRow = TriggerScheduleRow &
+  Pick<Selectable<TriggersTable>, 'misfire_until'> &
   Pick<Selectable<JobsTable>, 'concurrency' | 'timeout_ms' | 'max_attempts' | 'recover'> & {
     // jsonb columns whose table types stay open: the shapes the writers store.
     superseded_schedules: SupersededSpec[] | null;
@@ -178,26 +159,9 @@ export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParam
     return { triggers: [], idleDelayMs: delay === null ? null : Math.max(0, delay) };
   }
   const triggers = rows.map((row) => ({
-    id: row.id,
-    name: row.name,
-    group: row.group_name,
-    job: row.job_name,
-    kind: row.kind,
-    spec: row.spec,
-    calendarName: row.calendar_name,
-    data: row.data,
-    nextFireAt: row.next_fire_at,
-    previousFireAt: row.previous_fire_at,
-    timesFired: Number(row.times_fired),
-    maxFires: row.max_fires === null ? null : Number(row.max_fires),
-    startAt: row.start_at,
-    endAt: row.end_at,
-    misfirePolicy: row.misfire_policy,
-    misfireThresholdMs: row.misfire_threshold_ms,
-    replanAt: row.replan_at,
+    ...triggerScheduleFromRow(row),
     supersededSchedules: row.superseded_schedules,
     misfireUntil: row.misfire_until,
-    version: row.version,
     concurrency: row.concurrency,
     settings: {
       timeoutMs: row.timeout_ms,
