@@ -22,6 +22,7 @@ import {
   SpanStatusCode,
   trace,
   TraceFlags,
+  type Attributes,
   type Context,
   type Span,
   type SpanContext,
@@ -76,19 +77,15 @@ export class ExecutionTracing {
 
   /** Starts a fire's span; null when tracing is off (then nothing is stored with the fire). */
   startFire(fire: FireSpanInput): { span: Span; carrier: TraceCarrier } | null {
-    const span = this.#tracer.startSpan('belfry.fire', { kind: SpanKind.PRODUCER }, ROOT_CONTEXT);
-    const spanContext = span.spanContext();
-    if (!isSpanContextValid(spanContext)) return null;
-    if (span.isRecording()) {
-      span.setAttributes({
-        'belfry.trigger': fire.trigger,
-        'belfry.trigger.group': fire.group,
-        'belfry.job': fire.job,
-        'belfry.fire.scheduled_time': fire.scheduledAt.toISOString(),
-        'belfry.fire.lag_ms': Math.max(0, fire.dbNow.getTime() - fire.scheduledAt.getTime()),
-      });
-    }
-    return { span, carrier: injectCarrier(span, spanContext) };
+    const started = this.#startSpan('belfry.fire', SpanKind.PRODUCER, ROOT_CONTEXT, () => ({
+      'belfry.trigger': fire.trigger,
+      'belfry.trigger.group': fire.group,
+      'belfry.job': fire.job,
+      'belfry.fire.scheduled_time': fire.scheduledAt.toISOString(),
+      'belfry.fire.lag_ms': Math.max(0, fire.dbNow.getTime() - fire.scheduledAt.getTime()),
+    }));
+    if (!started) return null;
+    return { span: started.span, carrier: injectCarrier(started.span, started.spanContext) };
   }
 
   /** Ends a fire's span once its fate is known: `fired`, `pending`, `skipped` or `misfired`. */
@@ -112,21 +109,18 @@ export class ExecutionTracing {
   /** Starts an attempt's span under the fire's; null when tracing is off and the fire carried no context. */
   startExecute(execution: ExecuteSpanInput): ActiveExecution | null {
     const parent = execution.traceContext ? extractCarrier(execution.traceContext) : ROOT_CONTEXT;
-    const span = this.#tracer.startSpan('belfry.execute', { kind: SpanKind.CONSUMER }, parent);
-    const spanContext = span.spanContext();
-    if (!isSpanContextValid(spanContext)) return null;
-    if (span.isRecording()) {
-      span.setAttributes({
-        'belfry.job': execution.job,
-        'belfry.trigger': execution.trigger,
-        'belfry.trigger.group': execution.group,
-        'belfry.execution.attempt': execution.attempt,
-        'belfry.execution.id': execution.executionId,
-        'belfry.fire.id': execution.fireId,
-        'belfry.fire.scheduled_time': execution.scheduledAt.toISOString(),
-        'belfry.instance.id': execution.instanceId,
-      });
-    }
+    const started = this.#startSpan('belfry.execute', SpanKind.CONSUMER, parent, () => ({
+      'belfry.job': execution.job,
+      'belfry.trigger': execution.trigger,
+      'belfry.trigger.group': execution.group,
+      'belfry.execution.attempt': execution.attempt,
+      'belfry.execution.id': execution.executionId,
+      'belfry.fire.id': execution.fireId,
+      'belfry.fire.scheduled_time': execution.scheduledAt.toISOString(),
+      'belfry.instance.id': execution.instanceId,
+    }));
+    if (!started) return null;
+    const { span, spanContext } = started;
     return { span, context: trace.setSpan(parent, span), traceId: spanContext.traceId };
   }
 
@@ -146,6 +140,23 @@ export class ExecutionTracing {
       }
     }
     span.end();
+  }
+
+  /**
+   * Starts a span, or null when tracing is off (without an SDK the span's context is invalid). The
+   * attributes are built only for a recording span, so an unsampled fire formats no strings.
+   */
+  #startSpan(
+    name: string,
+    kind: SpanKind,
+    parent: Context,
+    attributes: () => Attributes,
+  ): { span: Span; spanContext: SpanContext } | null {
+    const span = this.#tracer.startSpan(name, { kind }, parent);
+    const spanContext = span.spanContext();
+    if (!isSpanContextValid(spanContext)) return null;
+    if (span.isRecording()) span.setAttributes(attributes());
+    return { span, spanContext };
   }
 }
 
