@@ -83,19 +83,10 @@ export function diffDefinitions(
       changes.push({ field: 'spec', from: calendarSummary(current.spec as CalendarSpec), to: summary });
     sourceChange(changes, current.source);
     if (changes.some((change) => change.field === 'spec')) changedCalendars.add(calendar.name);
-    entries.push({
-      type: 'calendar',
-      name: calendar.name,
-      action: changes.length ? 'change' : 'unchanged',
-      summary,
-      changes,
-    });
+    entries.push(comparedEntry('calendar', calendar.name, summary, changes));
   }
-  const definedCalendars = new Set(definitions.calendars.map((calendar) => calendar.name));
-  for (const calendar of stored.calendars) {
-    if (calendar.source === YAML_SOURCE && !definedCalendars.has(calendar.name)) {
-      entries.push(leftover('calendar', calendar.name, calendarSummary(calendar.spec as CalendarSpec)));
-    }
+  for (const calendar of droppedFromYaml(stored.calendars, definitions.calendars)) {
+    entries.push(leftover('calendar', calendar.name, calendarSummary(calendar.spec as CalendarSpec)));
   }
 
   // Jobs
@@ -128,19 +119,10 @@ export function diffDefinitions(
     );
     compare(changes, 'recover', current.recover, want.recover, show);
     sourceChange(changes, current.source);
-    entries.push({
-      type: 'job',
-      name: job.name,
-      action: changes.length ? 'change' : 'unchanged',
-      summary,
-      changes,
-    });
+    entries.push(comparedEntry('job', job.name, summary, changes));
   }
-  const definedJobs = new Set(definitions.jobs.map((job) => job.name));
-  for (const job of stored.jobs) {
-    if (job.source === YAML_SOURCE && !definedJobs.has(job.name)) {
-      entries.push(leftover('job', job.name, job.module ? `module ${job.module}` : builtinSummary(job.data)));
-    }
+  for (const job of droppedFromYaml(stored.jobs, definitions.jobs)) {
+    entries.push(leftover('job', job.name, job.module ? `module ${job.module}` : builtinSummary(job.data)));
   }
 
   // Triggers
@@ -152,17 +134,36 @@ export function diffDefinitions(
   for (const trigger of definitions.triggers) {
     entries.push(triggerEntry(trigger, storedTriggers.get(trigger.name), changedCalendars, calendarSpecs));
   }
-  const definedTriggers = new Set(definitions.triggers.map((trigger) => trigger.name));
-  for (const trigger of stored.triggers) {
-    if (trigger.source === YAML_SOURCE && !definedTriggers.has(trigger.name)) {
-      entries.push({
-        ...leftover('trigger', trigger.name, scheduleSummary(trigger.spec as ScheduleSpec)),
-        source: trigger.source,
-        state: trigger.state,
-      });
-    }
+  for (const trigger of droppedFromYaml(stored.triggers, definitions.triggers)) {
+    entries.push({
+      ...leftover('trigger', trigger.name, scheduleSummary(trigger.spec as ScheduleSpec)),
+      source: trigger.source,
+      state: trigger.state,
+    });
   }
   return entries;
+}
+
+/** A definition that is already stored: `change` when any field differs, else `unchanged`. */
+function comparedEntry(
+  type: PlanEntryType,
+  name: string,
+  summary: string,
+  changes: FieldChange[],
+): PlanEntry {
+  return { type, name, action: changes.length ? 'change' : 'unchanged', summary, changes };
+}
+
+/**
+ * Stored rows that a YAML file defined and no longer does (left over, or removed with --prune). Rows
+ * made through the API or code are not the files' to remove.
+ */
+function droppedFromYaml<Row extends { name: string; source: string }>(
+  stored: readonly Row[],
+  defined: readonly { name: string }[],
+): Row[] {
+  const names = new Set(defined.map((definition) => definition.name));
+  return stored.filter((row) => row.source === YAML_SOURCE && !names.has(row.name));
 }
 
 function triggerEntry(
@@ -219,11 +220,7 @@ function triggerEntry(
   if (setPaused !== undefined)
     changes.push({ field: 'paused', from: String(!setPaused), to: String(setPaused) });
   return {
-    type: 'trigger',
-    name: definition.name,
-    action: changes.length ? 'change' : 'unchanged',
-    summary,
-    changes,
+    ...comparedEntry('trigger', definition.name, summary, changes),
     ...(reschedule ? { reschedule } : {}),
     ...(setPaused !== undefined ? { setPaused } : {}),
   };
