@@ -12,7 +12,12 @@
 import { sql, type Selectable } from 'kysely';
 import { dbNow, notifyChange, table, type Executor } from './executor.js';
 import type { TriggersTable } from './tables.js';
-import { triggerScheduleFromRow, type TriggerScheduleRow } from './trigger-row.js';
+import {
+  triggerScheduleFromRow,
+  type TriggerRecord,
+  type TriggerSchedule,
+  type TriggerScheduleRow,
+} from './trigger-row.js';
 
 export interface BackoffRecord {
   initialMs: number;
@@ -38,37 +43,13 @@ export interface StoredJob extends JobRecord {
   paused: boolean;
 }
 
-export interface TriggerRecord {
-  name: string;
-  group: string;
-  job: string;
-  kind: string;
-  spec: unknown;
-  calendarName: string | null;
-  data: Record<string, unknown> | null;
-  priority: number;
-  startAt: Date | null;
-  endAt: Date | null;
-  maxFires: number | null;
-  misfirePolicy: TriggersTable['misfire_policy'];
-  misfireThresholdMs: number;
-  source: string;
-}
+export type { TriggerRecord } from './trigger-row.js';
 
-export interface StoredTrigger extends TriggerRecord {
-  id: string;
+/** A trigger as stored: its definition, with its schedule's progress and its state. */
+export interface StoredTrigger extends TriggerRecord, TriggerSchedule {
   state: 'waiting' | 'paused' | 'complete';
-  nextFireAt: Date | null;
-  previousFireAt: Date | null;
-  timesFired: number;
-  version: number;
   /** Why the engine paused it (its schedule failed); null when running or paused by an operator. */
   pausedReason: string | null;
-  /**
-   * A schedule change the planner has not fully taken in yet (while it still walks the old schedule's
-   * times, the next of them).
-   */
-  replanAt: Date | null;
 }
 
 export async function databaseNow(ex: Executor): Promise<Date> {

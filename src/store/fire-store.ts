@@ -14,32 +14,14 @@
 import { sql, type RawBuilder, type Selectable } from 'kysely';
 import { dbNow, table, type Executor } from './executor.js';
 import { liveInstanceGuard } from './instance-store.js';
-import { triggerScheduleFromRow, type TriggerScheduleRow } from './trigger-row.js';
+import { triggerScheduleFromRow, type TriggerSchedule, type TriggerScheduleRow } from './trigger-row.js';
 import type { ExecutionStatus, JobsTable, TriggersTable } from './tables.js';
 
-export interface DueTrigger {
-  id: string;
-  name: string;
-  group: string;
-  job: string;
-  kind: string;
-  spec: unknown;
-  calendarName: string | null;
-  data: Record<string, unknown> | null;
-  /** Null only for a trigger with no fire left that a schedule change revived (`replanAt` set). */
-  nextFireAt: Date | null;
-  previousFireAt: Date | null;
-  timesFired: number;
-  maxFires: number | null;
-  startAt: Date | null;
-  endAt: Date | null;
-  misfirePolicy: TriggersTable['misfire_policy'];
-  misfireThresholdMs: number;
-  replanAt: Date | null;
+/** A trigger the acquisition locked, with what the planner and the executor need of its job. */
+export interface DueTrigger extends TriggerSchedule {
   /** With `replanAt`: the schedules the change replaced, `[{ spec, until }]` oldest first (migration 0007). */
   supersededSchedules: SupersededSpec[] | null;
   misfireUntil: Date | null;
-  version: number;
   concurrency: JobsTable['concurrency'];
   settings: JobSettings;
   /** The database's now() for this transaction: what due-ness and misfires are judged against. */

@@ -1,10 +1,46 @@
 /**
- * The trigger columns that both the definition listing (definition-store.ts) and the acquisition
- * (fire-store.ts) read, mapped once to their record names: a column added to the schedule is named in
- * one place for both readers.
+ * A trigger's record types, and its schedule columns mapped once to their record names: both the
+ * definition listing (definition-store.ts) and the acquisition (fire-store.ts) read a trigger through
+ * them, so a column added to the schedule is named in one place for both readers.
  */
 import type { Selectable } from 'kysely';
 import type { TriggersTable } from './tables.js';
+
+/** A trigger's definition, as reconcile and the operations write it. */
+export interface TriggerRecord {
+  name: string;
+  group: string;
+  job: string;
+  kind: string;
+  spec: unknown;
+  calendarName: string | null;
+  data: Record<string, unknown> | null;
+  priority: number;
+  startAt: Date | null;
+  endAt: Date | null;
+  maxFires: number | null;
+  misfirePolicy: TriggersTable['misfire_policy'];
+  misfireThresholdMs: number;
+  source: string;
+}
+
+/** What a stored trigger's row says of its schedule and its progress along it. */
+export interface TriggerSchedule extends Omit<TriggerRecord, 'priority' | 'source'> {
+  id: string;
+  /**
+   * Null once no fire is left; for an acquired trigger, only when a schedule change revived one that had
+   * none (`replanAt` set).
+   */
+  nextFireAt: Date | null;
+  previousFireAt: Date | null;
+  timesFired: number;
+  /**
+   * A schedule change the planner has not fully taken in yet (while it still walks the old schedule's
+   * times, the next of them).
+   */
+  replanAt: Date | null;
+  version: number;
+}
 
 export type TriggerScheduleRow = Pick<
   Selectable<TriggersTable>,
@@ -29,7 +65,7 @@ export type TriggerScheduleRow = Pick<
 >;
 
 /** Counters come back from PostgreSQL's bigint as text; they are small enough for a number. */
-export function triggerScheduleFromRow(row: TriggerScheduleRow) {
+export function triggerScheduleFromRow(row: TriggerScheduleRow): TriggerSchedule {
   return {
     id: row.id,
     name: row.name,
