@@ -4,6 +4,7 @@
  * `GET /api/v1/audit` and `belfry history --admin`.
  */
 import { sql, type Selectable } from 'kysely';
+import { deleteOldestBatch } from './batch-delete.js';
 import { dbNow, table, type Executor } from './executor.js';
 import type { AdminAuditTable } from './tables.js';
 
@@ -87,16 +88,11 @@ export async function pruneAdminAudit(
   executor: Executor,
   params: { retentionMs: number; limit: number; now?: Date },
 ): Promise<number> {
-  const { rows } = await sql<{ count: number }>`
-    WITH doomed AS (
-      SELECT id FROM ${table(executor, 'admin_audit')}
-       WHERE at < ${dbNow(params.now)} - ${params.retentionMs} * interval '1 millisecond'
-       ORDER BY at
-       LIMIT ${params.limit}
-    ), gone AS (
-      DELETE FROM ${table(executor, 'admin_audit')} a USING doomed WHERE a.id = doomed.id RETURNING 1
-    )
-    SELECT count(*)::int AS count FROM gone
-  `.execute(executor.db);
-  return rows[0]!.count;
+  return deleteOldestBatch(executor, {
+    from: 'admin_audit',
+    alias: 'a',
+    where: sql`a.at < ${dbNow(params.now)} - ${params.retentionMs} * interval '1 millisecond'`,
+    orderBy: sql`a.at`,
+    limit: params.limit,
+  });
 }

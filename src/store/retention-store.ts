@@ -17,7 +17,8 @@
  *   - a stopped or dead instance that stopped before the cutoff, that no execution references and that
  *     does not hold the lease row.
  */
-import { sql, type RawBuilder } from 'kysely';
+import { sql } from 'kysely';
+import { deleteOldestBatch } from './batch-delete.js';
 import { dbNow, table, type Executor } from './executor.js';
 
 export interface RetentionParams {
@@ -95,35 +96,4 @@ export async function pruneGoneInstances(ex: Executor, params: RetentionParams):
     orderBy: sql`coalesce(i.stopped_at, i.last_checkin_at)`,
     limit: params.limit,
   });
-}
-
-/**
- * One batch of a prune that deletes rows of a single table: locks at most `limit` rows of `from` that
- * `where` selects (written against `alias`), oldest by `orderBy` first, skipping rows another
- * transaction holds (that writer is still working on them), deletes them and returns how many went.
- */
-async function deleteOldestBatch(
-  ex: Executor,
-  batch: {
-    from: 'triggers' | 'instances';
-    alias: string;
-    where: RawBuilder<unknown>;
-    orderBy: RawBuilder<unknown>;
-    limit: number;
-  },
-): Promise<number> {
-  const row = sql.id(batch.alias);
-  const { rows } = await sql<{ deleted: string }>`
-    WITH doomed AS (
-      SELECT ${row}.id
-        FROM ${table(ex, batch.from)} ${row}
-       WHERE ${batch.where}
-       ORDER BY ${batch.orderBy}
-       LIMIT ${batch.limit}
-         FOR UPDATE OF ${row} SKIP LOCKED
-    ), gone AS (
-      DELETE FROM ${table(ex, batch.from)} ${row} USING doomed d WHERE ${row}.id = d.id RETURNING 1
-    )
-    SELECT count(*) AS deleted FROM gone`.execute(ex.db);
-  return Number(rows[0]!.deleted);
 }
