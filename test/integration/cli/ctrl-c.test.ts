@@ -46,6 +46,9 @@ async function startFireAndCtrlC(port: number, log: string): Promise<string> {
   const command = `npm start -- --port ${port} --admin-port 0 --data-dir ${join(folder, 'pg')} > ${log} 2>&1; echo EXIT=$? >> ${log}`;
   tmux('send-keys', '-t', 'belfry', command, 'Enter');
   await until(log, /✓ \S+\s+succeeded/, 90_000);
+  // All three replicas running, so this is the stop of a running cluster: a Ctrl-C while one is still
+  // starting is the other test's case (it exits 0 without a "scheduler stopped" line of its own).
+  await until(log, /(scheduler started[\s\S]*){3}/, 60_000);
   tmux('send-keys', '-t', 'belfry', 'C-c');
   return until(log, /EXIT=\d+/, 60_000);
 }
