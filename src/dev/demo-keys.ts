@@ -144,11 +144,15 @@ async function printAudit(actions: DemoActions): Promise<void> {
   const until = new Date(actions.clock.now().getTime() - AUDIT_SETTLE_MS);
   const since = actions.auditSince();
   if (!since) return actions.say('a: nothing fired yet in this session; press a again in a moment');
+  let settledUntil = until;
   if (until <= since) {
-    const wait = Math.ceil((since.getTime() - until.getTime()) / 1000) + 1;
-    return actions.say(`a: the session is too young to audit; press a again in ${wait} s`);
+    // Too young to judge yet: wait for the first fires to settle instead of asking for another key.
+    const waitMs = since.getTime() - until.getTime() + 1_000;
+    actions.say(`a: the session's first fires are still settling; auditing in ${Math.ceil(waitMs / 1000)} s`);
+    await actions.clock.sleep(waitMs);
+    settledUntil = new Date(actions.clock.now().getTime() - AUDIT_SETTLE_MS);
   }
-  const report = await auditHistory(actions.executor(), { since, until });
+  const report = await auditHistory(actions.executor(), { since, until: settledUntil });
   actions.say(auditVerdict(report));
 }
 
