@@ -37,7 +37,8 @@ import {
 import type { IdentityGuard } from '../cluster/instance-identity.js';
 import type { JobSettings } from '../store/fire-store.js';
 import type { Clock } from '../time/clock.js';
-import { idempotencyKey, PermanentJobError, type JobContext } from '../jobs/job.js';
+import { PermanentJobError } from '../jobs/job.js';
+import { buildJobContext, parseJobData, startJob } from '../jobs/job-invocation.js';
 import type { JobRegistry } from '../jobs/job-registry.js';
 import { resolveBackoff, retryDelayMs } from '../jobs/retry-policy.js';
 import type { CompletionWriter } from './completion-writer.js';
@@ -228,19 +229,9 @@ export class ExecutorPool {
     const attempt = { dispatch, event, info, active, startedMs };
     try {
       if (!registered) throw new PermanentJobError(`job "${dispatch.job}" is not registered on this replica`);
-      let data: unknown = dispatch.data ?? {};
-      if (registered.jobClass.schema) {
-        const parsed = registered.jobClass.schema.safeParse(data);
-        if (!parsed.success) {
-          throw new PermanentJobError(
-            `data rejected by the job's schema: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-          );
-        }
-        data = parsed.data;
-      }
-      const ctx: JobContext<never> = {
+      const ctx = buildJobContext({
         job: dispatch.job,
-        data: data as never,
+        data: parseJobData(registered.jobClass, dispatch.data ?? {}),
         fire: {
           trigger: dispatch.trigger,
           group: dispatch.group,
@@ -250,22 +241,16 @@ export class ExecutorPool {
           fireId: dispatch.fireId,
           executionId: dispatch.executionId,
         },
-        idempotencyKey: idempotencyKey(dispatch.trigger, dispatch.scheduledAt),
         signal: controller.signal,
         logger: log,
-      };
+      });
       const instance = new registered.jobClass();
       // The last check, with nothing that yields between it and the handler's call: a replica stalled past
       // dead-after sees the lapse here, and its handler does not start under an identity that may be dead.
       while (!this.#gate.aliveNow(claimedAs, controller.signal))
         if (!(await this.#gate.mayStart(claimedAs, controller.signal)))
           return this.#notStarted(event, controller.signal, active);
-      let running: Promise<unknown>;
-      try {
-        running = Promise.resolve(instance.execute(ctx));
-      } catch (thrown) {
-        running = Promise.reject(thrown);
-      }
+      const running = startJob(instance, ctx);
       const timeout =
         timeoutMs === null
           ? undefined

@@ -1,0 +1,58 @@
+/**
+ * The steps of one job attempt that do not depend on where it runs: validate the data with the job's
+ * schema, build the `JobContext`, and call `execute`. The executor pool (engine/executor-pool.ts) and the
+ * testing kit's `runJob` (testing/run-job.ts) both use these, so a job tested with `runJob` sees exactly
+ * the context and the schema handling a replica gives it.
+ */
+import type { Logger } from 'pino';
+import {
+  idempotencyKey,
+  PermanentJobError,
+  type FireInfo,
+  type Job,
+  type JobClass,
+  type JobContext,
+} from './job.js';
+
+/**
+ * The data as the job's schema returns it (validated, maybe transformed); the data itself without a
+ * schema. Rejected data throws a `PermanentJobError` (no retry can fix it) naming every issue.
+ */
+export function parseJobData(jobClass: Pick<JobClass<unknown>, 'schema'>, data: unknown): unknown {
+  if (!jobClass.schema) return data;
+  const parsed = jobClass.schema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  throw new PermanentJobError(
+    `data rejected by the job's schema: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+  );
+}
+
+export interface JobContextInput {
+  job: string;
+  /** The data after `parseJobData`. */
+  data: unknown;
+  fire: FireInfo;
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+/** The context `execute` receives; the idempotency key is derived from (trigger, scheduled time). */
+export function buildJobContext(input: JobContextInput): JobContext<never> {
+  return {
+    job: input.job,
+    data: input.data as never,
+    fire: { ...input.fire },
+    idempotencyKey: idempotencyKey(input.fire.trigger, input.fire.scheduledAt),
+    signal: input.signal,
+    logger: input.logger,
+  };
+}
+
+/** Calls `execute`; a synchronous throw becomes a rejection, a plain value a resolved promise. */
+export function startJob(instance: Job<never>, ctx: JobContext<never>): Promise<unknown> {
+  try {
+    return Promise.resolve(instance.execute(ctx));
+  } catch (thrown) {
+    return Promise.reject(thrown);
+  }
+}
