@@ -6,6 +6,9 @@
  * RETIRED_ERROR_CODES and is never given out again, not even for a similar meaning. docs/errors.md
  * says what each code means and what to do; a unit test fails when the two disagree.
  *
+ * A new code joins `codes({...})` with its summary, or, when the admin API answers it with a problem
+ * response, the entries below as `problem(status, summary)`; a `BELFRY_ERR_X: { summary }` entry works too.
+ *
  * This module and belfry-error.ts import nothing: every layer, `time/` included (whose rule is "imports
  * nothing else"), may import them.
  */
@@ -17,78 +20,78 @@ export interface ErrorCodeInfo {
   readonly status?: number;
 }
 
+/** Codes without an HTTP status, each name with its summary. */
+function codes<const T extends Record<`BELFRY_ERR_${string}`, string>>(
+  summaries: T,
+): { readonly [K in keyof T]: ErrorCodeInfo } {
+  const entries = Object.entries(summaries).map(([code, summary]) => [code, { summary }]);
+  // fromEntries types its keys as string; they are exactly T's.
+  return Object.fromEntries(entries) as { readonly [K in keyof T]: ErrorCodeInfo };
+}
+
+/** A code the admin API maps to a problem response with this HTTP status. */
+function problem(status: number, summary: string): ErrorCodeInfo {
+  return { summary, status };
+}
+
 export const ERROR_CODES = {
-  // Schedules and durations (time/).
-  BELFRY_ERR_BAD_SCHEDULE: { summary: 'A schedule spec (cron, interval, time zone, calendar) is invalid.' },
-  BELFRY_ERR_BAD_DURATION: { summary: 'A duration is not a non-negative number or a text like "90s".' },
-  // Database (store/).
-  BELFRY_ERR_MIGRATION: { summary: 'The schema cannot be migrated, or the database is newer than the code.' },
-  BELFRY_ERR_INSTANCE_FENCED: {
-    summary: "A replica's identity was declared dead or checked out; it writes nothing under it again.",
-  },
-  // Jobs and listeners (jobs/, listeners/, engine/).
-  BELFRY_ERR_PERMANENT: { summary: 'A job failed in a way that retrying cannot fix; it is not retried.' },
-  BELFRY_ERR_JOB_REGISTRY: {
-    summary: 'A job registration is invalid (its name, or a class without execute).',
-  },
-  BELFRY_ERR_COMMAND_JOB_FAILED: { summary: 'A command job could not start, exited non-zero or was killed.' },
-  BELFRY_ERR_HTTP_JOB_FAILED: { summary: 'An HTTP job got no answer, or an answer with a failing status.' },
-  BELFRY_ERR_SECRET_UNAVAILABLE: {
-    summary: "A built-in job's secret (environment variable or file) is missing.",
-  },
-  BELFRY_ERR_LISTENER_TIMEOUT: { summary: 'A listener took longer than its time limit.' },
-  BELFRY_ERR_JOB_TIMEOUT: { summary: 'A job ran past its timeout; its signal is aborted with this error.' },
-  BELFRY_ERR_SHUTDOWN_DEADLINE: {
-    summary: "The replica's shutdown deadline cut a running job off; recovery decides its outcome.",
-  },
-  BELFRY_ERR_REPLICA_STOPPING: {
-    summary: 'The replica stopped before a claimed job started; the job is handed back to run elsewhere.',
-  },
-  // Definitions and apply (config/, cli/).
-  BELFRY_ERR_INVALID_DEFINITIONS: { summary: 'YAML definitions (or jobs registered from them) have errors.' },
-  BELFRY_ERR_PRUNE_REFUSED: { summary: 'An apply with --prune would delete something still in use.' },
-  BELFRY_ERR_APPLY_FAILED: { summary: 'An apply failed; its transaction changed no definition.' },
-  BELFRY_ERR_BAD_SETTINGS: {
-    summary: 'An environment setting (BELFRY_*, DATABASE_URL) is missing or invalid.',
-  },
-  BELFRY_ERR_USAGE: { summary: 'A command was given flags or arguments it cannot use together.' },
-  BELFRY_ERR_EMBEDDED_POSTGRES: { summary: 'belfry dev could not place or run its embedded PostgreSQL.' },
-  // Admin operations and the admin API (api/). Each problem response carries its code.
-  BELFRY_ERR_UNKNOWN_NAME: { summary: 'No trigger, job or group has that name.', status: 404 },
-  BELFRY_ERR_BAD_FIRE_REQUEST: {
-    summary: 'A fire request has data that is not a JSON object, or an instant without an offset.',
-    status: 400,
-  },
-  BELFRY_ERR_BAD_HISTORY_FILTER: { summary: 'A history filter is invalid.', status: 400 },
-  BELFRY_ERR_BAD_AUDIT_FILTER: { summary: 'An admin audit filter is invalid.', status: 400 },
-  BELFRY_ERR_INVALID_REQUEST: {
-    summary: 'The request is malformed (path, query, body or content type).',
-    status: 400,
-  },
-  BELFRY_ERR_NOT_FOUND: { summary: 'No such resource or route.', status: 404 },
-  BELFRY_ERR_CONFLICT: { summary: 'A referenced job or trigger changed concurrently.', status: 409 },
-  BELFRY_ERR_UNAUTHORIZED: {
-    summary: 'The admin API needs a valid bearer token for this request.',
-    status: 401,
-  },
-  BELFRY_ERR_READ_ONLY_TOKEN: {
-    summary: 'A read-only token asked for a change; changes need the admin token.',
-    status: 403,
-  },
-  BELFRY_ERR_HOST_NOT_ALLOWED: { summary: 'The Host header does not name this server.', status: 403 },
-  BELFRY_ERR_CROSS_ORIGIN: {
-    summary: 'A browser sent a cross-origin request; the admin API refuses them.',
-    status: 403,
-  },
-  BELFRY_ERR_NOT_JSON: { summary: 'A state-changing request was not sent as application/json.', status: 415 },
-  BELFRY_ERR_RATE_LIMITED: { summary: 'Too many requests without a token from one address.', status: 429 },
-  BELFRY_ERR_INTERNAL: {
-    summary: 'The request failed unexpectedly; the replica log has the cause.',
-    status: 500,
-  },
+  ...codes({
+    // Schedules and durations (time/).
+    BELFRY_ERR_BAD_SCHEDULE: 'A schedule spec (cron, interval, time zone, calendar) is invalid.',
+    BELFRY_ERR_BAD_DURATION: 'A duration is not a non-negative number or a text like "90s".',
+    // Database (store/).
+    BELFRY_ERR_MIGRATION: 'The schema cannot be migrated, or the database is newer than the code.',
+    BELFRY_ERR_INSTANCE_FENCED:
+      "A replica's identity was declared dead or checked out; it writes nothing under it again.",
+    // Jobs and listeners (jobs/, listeners/, engine/).
+    BELFRY_ERR_PERMANENT: 'A job failed in a way that retrying cannot fix; it is not retried.',
+    BELFRY_ERR_JOB_REGISTRY: 'A job registration is invalid (its name, or a class without execute).',
+    BELFRY_ERR_COMMAND_JOB_FAILED: 'A command job could not start, exited non-zero or was killed.',
+    BELFRY_ERR_HTTP_JOB_FAILED: 'An HTTP job got no answer, or an answer with a failing status.',
+    BELFRY_ERR_SECRET_UNAVAILABLE: "A built-in job's secret (environment variable or file) is missing.",
+    BELFRY_ERR_LISTENER_TIMEOUT: 'A listener took longer than its time limit.',
+    BELFRY_ERR_JOB_TIMEOUT: 'A job ran past its timeout; its signal is aborted with this error.',
+    BELFRY_ERR_SHUTDOWN_DEADLINE:
+      "The replica's shutdown deadline cut a running job off; recovery decides its outcome.",
+    BELFRY_ERR_REPLICA_STOPPING:
+      'The replica stopped before a claimed job started; the job is handed back to run elsewhere.',
+    // Definitions and apply (config/, cli/).
+    BELFRY_ERR_INVALID_DEFINITIONS: 'YAML definitions (or jobs registered from them) have errors.',
+    BELFRY_ERR_PRUNE_REFUSED: 'An apply with --prune would delete something still in use.',
+    BELFRY_ERR_APPLY_FAILED: 'An apply failed; its transaction changed no definition.',
+    BELFRY_ERR_BAD_SETTINGS: 'An environment setting (BELFRY_*, DATABASE_URL) is missing or invalid.',
+    BELFRY_ERR_USAGE: 'A command was given flags or arguments it cannot use together.',
+    BELFRY_ERR_EMBEDDED_POSTGRES: 'belfry dev could not place or run its embedded PostgreSQL.',
+  }),
+  // The admin API (api/). Each problem response carries its code and HTTP status.
+  BELFRY_ERR_BAD_FIRE_REQUEST: problem(
+    400,
+    'A fire request has data that is not a JSON object, or an instant without an offset.',
+  ),
+  BELFRY_ERR_BAD_HISTORY_FILTER: problem(400, 'A history filter is invalid.'),
+  BELFRY_ERR_BAD_AUDIT_FILTER: problem(400, 'An admin audit filter is invalid.'),
+  BELFRY_ERR_INVALID_REQUEST: problem(400, 'The request is malformed (path, query, body or content type).'),
+  BELFRY_ERR_UNAUTHORIZED: problem(401, 'The admin API needs a valid bearer token for this request.'),
+  BELFRY_ERR_READ_ONLY_TOKEN: problem(
+    403,
+    'A read-only token asked for a change; changes need the admin token.',
+  ),
+  BELFRY_ERR_HOST_NOT_ALLOWED: problem(403, 'The Host header does not name this server.'),
+  BELFRY_ERR_CROSS_ORIGIN: problem(403, 'A browser sent a cross-origin request; the admin API refuses them.'),
+  BELFRY_ERR_UNKNOWN_NAME: problem(404, 'No trigger, job or group has that name.'),
+  BELFRY_ERR_NOT_FOUND: problem(404, 'No such resource or route.'),
+  BELFRY_ERR_CONFLICT: problem(409, 'A referenced job or trigger changed concurrently.'),
+  BELFRY_ERR_NOT_JSON: problem(415, 'A state-changing request was not sent as application/json.'),
+  BELFRY_ERR_RATE_LIMITED: problem(429, 'Too many requests without a token from one address.'),
+  BELFRY_ERR_INTERNAL: problem(500, 'The request failed unexpectedly; the replica log has the cause.'),
 } as const satisfies Record<`BELFRY_ERR_${string}`, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The codes before 0.2, each retired for the same name with `ERR_` inserted after `BELFRY_`. */
+function renamedBefore02(names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(names.map((name) => [`BELFRY_${name}`, `renamed BELFRY_ERR_${name}`]));
+}
 
 /**
  * Codes never to be given out again, with why they left. The codes before 0.2 had no `ERR_`; each became
@@ -96,25 +99,27 @@ export type ErrorCode = keyof typeof ERROR_CODES;
  * dotted codes (`belfry.invalid`) joined the same list.
  */
 export const RETIRED_ERROR_CODES: Readonly<Record<string, string>> = {
-  BELFRY_BAD_SCHEDULE: 'renamed BELFRY_ERR_BAD_SCHEDULE',
-  BELFRY_BAD_DURATION: 'renamed BELFRY_ERR_BAD_DURATION',
-  BELFRY_MIGRATION: 'renamed BELFRY_ERR_MIGRATION',
-  BELFRY_INSTANCE_FENCED: 'renamed BELFRY_ERR_INSTANCE_FENCED',
-  BELFRY_PERMANENT: 'renamed BELFRY_ERR_PERMANENT',
-  BELFRY_JOB_REGISTRY: 'renamed BELFRY_ERR_JOB_REGISTRY',
-  BELFRY_COMMAND_JOB_FAILED: 'renamed BELFRY_ERR_COMMAND_JOB_FAILED',
-  BELFRY_HTTP_JOB_FAILED: 'renamed BELFRY_ERR_HTTP_JOB_FAILED',
-  BELFRY_SECRET_UNAVAILABLE: 'renamed BELFRY_ERR_SECRET_UNAVAILABLE',
-  BELFRY_LISTENER_TIMEOUT: 'renamed BELFRY_ERR_LISTENER_TIMEOUT',
-  BELFRY_INVALID_DEFINITIONS: 'renamed BELFRY_ERR_INVALID_DEFINITIONS',
-  BELFRY_PRUNE_REFUSED: 'renamed BELFRY_ERR_PRUNE_REFUSED',
-  BELFRY_BAD_SETTINGS: 'renamed BELFRY_ERR_BAD_SETTINGS',
-  BELFRY_USAGE: 'renamed BELFRY_ERR_USAGE',
-  BELFRY_EMBEDDED_POSTGRES: 'renamed BELFRY_ERR_EMBEDDED_POSTGRES',
-  BELFRY_UNKNOWN_NAME: 'renamed BELFRY_ERR_UNKNOWN_NAME',
-  BELFRY_BAD_FIRE_REQUEST: 'renamed BELFRY_ERR_BAD_FIRE_REQUEST',
-  BELFRY_BAD_HISTORY_FILTER: 'renamed BELFRY_ERR_BAD_HISTORY_FILTER',
-  BELFRY_BAD_AUDIT_FILTER: 'renamed BELFRY_ERR_BAD_AUDIT_FILTER',
+  ...renamedBefore02([
+    'BAD_SCHEDULE',
+    'BAD_DURATION',
+    'MIGRATION',
+    'INSTANCE_FENCED',
+    'PERMANENT',
+    'JOB_REGISTRY',
+    'COMMAND_JOB_FAILED',
+    'HTTP_JOB_FAILED',
+    'SECRET_UNAVAILABLE',
+    'LISTENER_TIMEOUT',
+    'INVALID_DEFINITIONS',
+    'PRUNE_REFUSED',
+    'BAD_SETTINGS',
+    'USAGE',
+    'EMBEDDED_POSTGRES',
+    'UNKNOWN_NAME',
+    'BAD_FIRE_REQUEST',
+    'BAD_HISTORY_FILTER',
+    'BAD_AUDIT_FILTER',
+  ]),
   'belfry.invalid': 'CLI code, now BELFRY_ERR_INVALID_DEFINITIONS',
   'belfry.usage': 'CLI code, now BELFRY_ERR_USAGE',
   'belfry.apply': 'CLI code, now BELFRY_ERR_APPLY_FAILED',
