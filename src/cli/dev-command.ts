@@ -18,7 +18,7 @@ import { localClusterFile, removeLocalCluster, writeLocalCluster } from './local
 import { migrate } from '../store/migrator.js';
 import { generateAdminToken, processEnvironment, readSettings } from './settings.js';
 import { onStopSignals, type SignalSource } from './shutdown-signals.js';
-import { formatTable } from './output.js';
+import { dropOutputWhenReaderGone, formatTable } from './output.js';
 import { systemClock } from '../time/clock.js';
 
 interface DevFlags {
@@ -60,6 +60,12 @@ async function runDev(flags: DevFlags): Promise<number> {
   const replicas = Number(flags.replicas);
   // Installed first: a Ctrl-C while the server starts or migrates ends the run there, cleanly.
   const stop = stopRequests();
+  // The reader of this output gone (`| head`, or the Ctrl-C of `| tee` that ended tee): output is
+  // dropped and the cluster stops gracefully, as on a Ctrl-C (no second request if one came already).
+  dropOutputWhenReaderGone(() => {
+    process.stderr.write('belfry dev: the reader of its output is gone; stopping gracefully\n');
+    stop.readerGone();
+  });
   try {
     return await runServerAndReplicas({
       flags,
@@ -305,6 +311,8 @@ interface StopRequests {
   readonly requested: boolean;
   /** A Ctrl-C read as a key (raw mode): the same request a SIGINT makes. */
   ctrlC(): void;
+  /** stdout's reader went away: a graceful stop, unless one was requested already (never "stop now"). */
+  readerGone(): void;
   /** What to do on the first request (at once if it already came) and on a later, separate one. */
   onRequest(graceful: () => void, urgent: () => void): void;
   remove(): void;
@@ -318,6 +326,7 @@ function stopRequests(): StopRequests {
   const remove = onStopSignals(
     {
       graceful() {
+        if (requested) return; // the reader went away first: this stop is under way
         requested = true;
         graceful();
       },
@@ -327,6 +336,11 @@ function stopRequests(): StopRequests {
   );
   return {
     ctrlC: () => keyboard.emit('SIGINT', 'SIGINT'),
+    readerGone() {
+      if (requested) return;
+      requested = true;
+      graceful();
+    },
     get requested() {
       return requested;
     },

@@ -41,7 +41,7 @@ export interface LoggerOptions {
   level: string;
   name?: string;
   base?: Record<string, unknown>;
-  /** Where lines go (default: stdout); tests pass a stream. */
+  /** Where lines go (default: stdout, see `standardOutput`); tests pass a stream. */
   destination?: DestinationStream;
 }
 
@@ -64,7 +64,32 @@ export function createLogger(options: LoggerOptions): Logger {
       },
     },
   };
-  return options.destination ? pino(config, options.destination) : pino(config);
+  return pino(config, options.destination ?? standardOutput());
+}
+
+/** One 'error' listener for all the loggers of the process (an EPIPE on stdout means every one). */
+let watchingStdout = false;
+let stdoutGone = false;
+
+/**
+ * Log lines to process.stdout, written at once (synchronously to a file or a terminal; to a pipe, at
+ * once while it has room, else queued) and dropped once the reader is gone. Not pino's default
+ * (sonic-boom, flushed synchronously at exit): when stdout's reader has gone away (the `belfry dev`
+ * that read it died, or `npm start | tee` and the Ctrl-C that ended tee), its exit flush retries a write
+ * that fails with EPIPE every 100 ms, for ever, inside process.exit, so the replica could neither exit
+ * nor act on a later SIGTERM. The price: lines still queued for a pipe whose reader is more than a pipe
+ * buffer (64 KiB) behind are lost at exit.
+ */
+function standardOutput(): DestinationStream {
+  if (!watchingStdout) {
+    watchingStdout = true;
+    process.stdout.on('error', () => (stdoutGone = true));
+  }
+  return {
+    write(line: string) {
+      if (!stdoutGone) process.stdout.write(line);
+    },
+  };
 }
 
 function serializeError(error: unknown): unknown {

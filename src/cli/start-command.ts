@@ -25,6 +25,7 @@ import { registerAdminApi } from '../api/admin-api.js';
 import { rateLimitSetting, startAdminServer, type AdminServer } from './admin-server.js';
 import { onStopSignals, type StopRequestHandlers } from './shutdown-signals.js';
 import { describeFailure } from './failure-message.js';
+import { dropOutputWhenReaderGone } from './output.js';
 
 export interface StartOptions {
   config?: string[];
@@ -52,6 +53,7 @@ export function registerStartCommand(program: Command): void {
 }
 
 export async function runReplica(options: StartOptions, settings: Settings): Promise<number> {
+  dropOutputWhenReaderGone();
   const instanceName = options.name ?? settings.BELFRY_INSTANCE_NAME ?? `${hostname()}-${process.pid}`;
   const logger = createLogger({ level: settings.BELFRY_LOG_LEVEL, base: { instance: instanceName } });
   // One set of signal handlers for the replica's whole life, installed before anything else: removing

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../src/dev/embedded-postgres.js';
 import { belfry, REPO } from './cli-process.js';
+import { isAlive, replicasLeftAfter } from './replica-processes.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux) {
@@ -25,6 +26,8 @@ const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], {
 
 afterAll(() => {
   tmux('kill-server');
+  // A replica left behind by a failed run of the tee test: it may ignore SIGTERM (the bug it catches).
+  for (const pid of leftOverReplicas) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   const data = join(folder, 'pg');
   if (existsSync(data) && lstatSync(data).isSymbolicLink())
     rmSync(readlinkSync(data), { recursive: true, force: true });
@@ -83,6 +86,64 @@ describe.skipIf(!hasTmux)('Ctrl-C in a terminal', () => {
   }, 240_000);
 });
 
+const leftOverReplicas: number[] = [];
+
+function refused(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) =>
+    connect(port, '127.0.0.1')
+      .on('connect', function (this: Socket) {
+        this.destroy();
+        resolve(false);
+      })
+      .on('error', () => resolve(true)),
+  );
+}
+
+describe.skipIf(!hasTmux)('Ctrl-C with npm start piped into tee', () => {
+  it('stops everything gracefully although the same Ctrl-C ended tee', async () => {
+    const started = tmux(
+      'new-session',
+      '-d',
+      '-s',
+      'tee',
+      '-x',
+      '200',
+      '-y',
+      '50',
+      '-c',
+      REPO,
+      'bash --norc --noprofile -i',
+    );
+    expect(started.status, started.stderr).toBe(0);
+    const port = await freePort();
+    const log = join(folder, 'tee.log');
+    const status = join(folder, 'tee.status');
+    // The status is written inside the piped group: bash skips what follows a pipeline that a Ctrl-C
+    // ended (tee dies of the SIGINT), but not the rest of a group whose command exited normally.
+    const command = `{ npm start -- --port ${port} --admin-port 0 --data-dir ${join(folder, 'pg')}; echo EXIT=$? > ${status}; } 2>&1 | tee ${log}`;
+    tmux('send-keys', '-t', 'tee', command, 'Enter');
+    await until(log, /✓ \S+\s+succeeded/, 90_000);
+    await until(log, /(scheduler started[\s\S]*){3}/, 60_000);
+    tmux('send-keys', '-t', 'tee', 'C-c');
+    const pressedAt = performance.now();
+    // tee died with the Ctrl-C, so its log ends there; npm's exit code is belfry dev's.
+    const exit = await until(status, /EXIT=\d+/, 60_000);
+    // Within the replicas' shutdown timeout (10 s in belfry dev), plus the server's stop.
+    expect(performance.now() - pressedAt).toBeLessThan(15_000);
+    expect(await refused(port), 'the embedded PostgreSQL stopped').toBe(true);
+    // Give a replica that outlived belfry dev the time its own shutdown timeout (10 s) allows.
+    leftOverReplicas.push(...(await replicasLeftAfter(port, 15_000)));
+    expect(leftOverReplicas, 'replicas left running').toEqual([]);
+    expect(exit).toMatch(/EXIT=0/); // belfry dev finished its graceful stop (an unhandled EPIPE made it 1)
+    // The replicas checked out before the server stopped: the next start declares nobody dead.
+    if (tmux('has-session', '-t', 'belfry').status !== 0)
+      tmux('new-session', '-d', '-s', 'belfry', '-c', REPO, 'bash --norc --noprofile -i');
+    const next = await startFireAndCtrlC(port, join(folder, 'after-tee.log'));
+    expect(next).not.toMatch(/declared dead/);
+    expect(next).toMatch(/EXIT=0/);
+  }, 240_000);
+});
+
 describe('Ctrl-C while belfry dev is still starting', () => {
   it('stops the embedded server it was starting and exits 0', async () => {
     const port = await freePort();
@@ -94,15 +155,7 @@ describe('Ctrl-C while belfry dev is still starting', () => {
     process.kill(-run.child.pid!, 'SIGINT');
     expect(await run.exited).toBe(0);
     expect(run.output().stdout).toMatch(/stopped before the replicas started/);
-    const refused = await new Promise<boolean>((resolve) =>
-      connect(port, '127.0.0.1')
-        .on('connect', function (this: Socket) {
-          this.destroy();
-          resolve(false);
-        })
-        .on('error', () => resolve(true)),
-    );
-    expect(refused).toBe(true);
+    expect(await refused(port)).toBe(true);
     if (existsSync(dataDir) && lstatSync(dataDir).isSymbolicLink())
       rmSync(readlinkSync(dataDir), { recursive: true, force: true });
   }, 60_000);
