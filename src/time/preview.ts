@@ -5,6 +5,7 @@
  * shows exactly what the engine fires.
  */
 import { pad2, formatLocalMs } from './civil.js';
+import type { FireDetail } from './excluded-day-policy.js';
 import type { CompiledSchedule } from './schedule.js';
 import { ZoneRules } from './zone-rules.js';
 
@@ -47,29 +48,34 @@ export function previewSchedule(schedule: CompiledSchedule, options: PreviewOpti
   while (fires.length < options.count) {
     const detail = schedule.explainNext(after);
     if (!detail) break;
-    const fire: PreviewFire = { at: new Date(detail.at).toISOString(), local: formatZoned(detail.at, zone) };
-    if (detail.moved) {
-      fire.movedFrom = {
-        at: new Date(detail.moved.from).toISOString(),
-        local: formatZoned(detail.moved.from, zone),
-        rule: detail.moved.rule,
-        calendar: detail.moved.exclusion.calendar,
-        reason: detail.moved.exclusion.reason,
-      };
-    }
-    if (detail.skipped.length > 0) {
-      fire.skipped = detail.skipped.map((day) => ({
-        date: day.date,
-        fires: day.fires,
-        firstFire: new Date(day.firstFire).toISOString(),
-        calendar: day.exclusion.calendar,
-        reason: day.exclusion.reason,
-      }));
-    }
-    fires.push(fire);
+    fires.push(previewFireOf(detail, zone));
     after = new Date(detail.at);
   }
   return fires;
+}
+
+/** One fire as a preview shows it (also what `simulate` in belfry/testing reports per fire). */
+export function previewFireOf(detail: FireDetail, zone: ZoneRules): PreviewFire {
+  const fire: PreviewFire = { at: new Date(detail.at).toISOString(), local: formatZoned(detail.at, zone) };
+  if (detail.moved) {
+    fire.movedFrom = {
+      at: new Date(detail.moved.from).toISOString(),
+      local: formatZoned(detail.moved.from, zone),
+      rule: detail.moved.rule,
+      calendar: detail.moved.exclusion.calendar,
+      reason: detail.moved.exclusion.reason,
+    };
+  }
+  if (detail.skipped.length > 0) {
+    fire.skipped = detail.skipped.map((day) => ({
+      date: day.date,
+      fires: day.fires,
+      firstFire: new Date(day.firstFire).toISOString(),
+      calendar: day.exclusion.calendar,
+      reason: day.exclusion.reason,
+    }));
+  }
+  return fire;
 }
 
 /** `2030-03-31T09:00:00+02:00` */
