@@ -13,7 +13,8 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../dev/embedded-post
 import { openDatabase, type BelfryDatabase } from '../store/database.js';
 import { demoKeyHandler, KEYS_HELP, listenForKeys, RESTART_DELAY_MS } from '../dev/demo-keys.js';
 import { ReplicaSet } from '../dev/replica-set.js';
-import { COLORS, fireScheduledAt, formatReplicaLine, RESET } from '../dev/replica-log-line.js';
+import { COLORS, fireScheduledAt, ReplicaLogView, RESET } from '../dev/replica-log-line.js';
+import { loadDefinitions } from '../config/definition-loader.js';
 import { localClusterFile, removeLocalCluster, writeLocalCluster } from './local-cluster.js';
 import { migrate } from '../store/migrator.js';
 import { generateAdminToken, processEnvironment, readSettings } from './settings.js';
@@ -188,6 +189,11 @@ async function runReplicas(run: {
   const { flags, schema, children } = run;
   const adminPort = Number(flags.adminPort);
   const names = Array.from({ length: run.replicas }, (_, i) => `replica-${i + 1}`);
+  const policies = await misfirePolicies(flags.config);
+  const view = new ReplicaLogView({ policyOf: (trigger) => policies.get(trigger) });
+  const print = (lines: string[]) => {
+    for (const text of lines) process.stdout.write(`${text}\n`);
+  };
   const replicas = new ReplicaSet({
     names,
     restartDelayMs: RESTART_DELAY_MS,
@@ -222,8 +228,7 @@ async function runReplicas(run: {
       const color = COLORS[(i - 1) % COLORS.length]!;
       createInterface({ input: child.stdout! }).on('line', (line) => {
         firstFireAt ??= fireScheduledAt(line);
-        const text = formatReplicaLine(line, name, color);
-        if (text !== undefined) process.stdout.write(`${text}\n`);
+        print(view.lines(line, name, color, systemClock.monotonicMs()));
       });
       createInterface({ input: child.stderr! }).on('line', (line) =>
         process.stderr.write(`${color}${name}${RESET} ${line}\n`),
@@ -234,6 +239,9 @@ async function runReplicas(run: {
     onRestarted: (name, pid) => say(`k: restarted ${name} (pid ${pid})`),
   });
   let firstFireAt: Date | undefined;
+  // A trigger's misfires after an outage are told in one line, once they stop coming.
+  const summaries = setInterval(() => print(view.due(systemClock.monotonicMs())), 500);
+  summaries.unref();
   replicas.start();
   say(
     `${run.replicas} replicas started${adminPort ? ` (admin: http://127.0.0.1:${adminPort}/readyz …)` : ''}; Ctrl-C to stop`,
@@ -289,9 +297,19 @@ async function runReplicas(run: {
   try {
     return await replicas.done;
   } finally {
+    clearInterval(summaries);
+    print(view.flush());
     stopKeys?.();
     await database?.destroy();
   }
+}
+
+/** Each trigger's misfire policy, from the YAML the replicas run (for the misfire summaries). */
+async function misfirePolicies(files: string[]): Promise<Map<string, string>> {
+  // The replicas report a file's errors; without the policies the summaries just do not name them.
+  const loaded = await loadDefinitions(files).catch(() => undefined);
+  if (!loaded?.ok) return new Map();
+  return new Map(loaded.definitions.triggers.map((trigger) => [trigger.name, trigger.record.misfirePolicy]));
 }
 
 /** What the banner suggests next; the README's "Try it" block runs the first two (a test checks it). */

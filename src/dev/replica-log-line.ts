@@ -1,7 +1,8 @@
 /**
- * `belfry dev`'s readable view of a replica's JSON log: one line per fire outcome, and the cluster's
+ * `belfry dev`'s readable view of a replica's JSON log: one line per fire outcome, the cluster's
  * notable moments told in words (an instance declared dead, an execution recovered, a new leader and its
- * epoch). The `msg` texts and fields it reads are the contract of the LoggingListener
+ * epoch), and one line per trigger for the periods it missed while the cluster was down (ReplicaLogView).
+ * The `msg` texts and fields it reads are the contract of the LoggingListener
  * (src/listeners/builtin/logging-listener.ts) and the cluster's log lines.
  */
 export const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[33m', '\x1b[32m', '\x1b[34m'];
@@ -9,14 +10,22 @@ export const RESET = '\x1b[0m';
 
 /** The line to print for one line of `replica`'s stdout; undefined for the lines not worth showing. */
 export function formatReplicaLine(line: string, replica: string, color: string): string | undefined {
-  let entry: Record<string, unknown>;
+  const entry = parseEntry(line);
+  return entry ? formatEntry(entry, replica, color) : `${color}${replica}${RESET} ${line}`;
+}
+
+function parseEntry(line: string): Record<string, unknown> | undefined {
   try {
-    entry = JSON.parse(line) as Record<string, unknown>;
+    const entry: unknown = JSON.parse(line);
+    return entry !== null && typeof entry === 'object' ? (entry as Record<string, unknown>) : undefined;
   } catch {
-    return `${color}${replica}${RESET} ${line}`;
+    return undefined;
   }
-  const time = typeof entry.time === 'string' ? entry.time.slice(11, 23) : '';
-  const who = `${color}${replica.padEnd(10)}${RESET}`;
+}
+
+function formatEntry(entry: Record<string, unknown>, replica: string, color: string): string | undefined {
+  const time = timeOf(entry);
+  const who = whoOf(replica, color);
   if (
     entry.msg === 'execution finished' ||
     entry.msg === 'execution skipped' ||
@@ -40,6 +49,111 @@ export function formatReplicaLine(line: string, replica: string, color: string):
   }
   return undefined;
 }
+
+const timeOf = (entry: Record<string, unknown>) =>
+  typeof entry.time === 'string' ? entry.time.slice(11, 23) : '';
+const whoOf = (replica: string, color: string) => `${color}${replica.padEnd(10)}${RESET}`;
+
+/** What a misfire policy does with the periods an outage missed (src/engine/fire-planner.ts). */
+const POLICY_OUTCOME: Record<string, string> = {
+  'fire-once-now': 'fired once',
+  'fire-all': 'the most recent ones caught up, spaced out (up to the catch-up limit)',
+  skip: 'none fired; it goes on from its next period',
+};
+
+interface HeldMisfires {
+  count: number;
+  first: string;
+  last: string;
+  /** The log time and replica of the first misfire line: the summary is told as that replica's line. */
+  time: string;
+  who: string;
+  lastSeenMs: number;
+}
+
+/**
+ * All replicas' lines as `belfry dev` prints them. After an outage a trigger logs one `trigger misfired`
+ * line per missed period (37 for a minutely trigger stopped for 37 minutes); the view holds them and
+ * prints one line per trigger: `trigger T: 37 periods misfired (…) while the cluster was down …; policy
+ * fire-once-now: fired once`. A trigger's summary comes out when its next outcome line arrives (so it is
+ * printed before it), else once `quietMs` passed without another of its misfires (`due`, on a timer).
+ */
+export class ReplicaLogView {
+  readonly #held = new Map<string, HeldMisfires>();
+  readonly #policyOf: (trigger: string) => string | undefined;
+  readonly #quietMs: number;
+
+  constructor(options: { policyOf?: (trigger: string) => string | undefined; quietMs?: number } = {}) {
+    this.#policyOf = options.policyOf ?? (() => undefined);
+    this.#quietMs = options.quietMs ?? 2_000;
+  }
+
+  /** The lines to print for one line of `replica`'s stdout, read at `nowMs` (monotonic). */
+  lines(line: string, replica: string, color: string, nowMs: number): string[] {
+    const entry = parseEntry(line);
+    if (!entry) return [`${color}${replica}${RESET} ${line}`];
+    const trigger = String(entry.trigger);
+    const scheduledAt = typeof entry.scheduledAt === 'string' ? entry.scheduledAt : '';
+    if (entry.msg === 'trigger misfired') {
+      const held = this.#held.get(trigger);
+      if (held) {
+        held.count += 1;
+        if (scheduledAt < held.first) held.first = scheduledAt;
+        if (scheduledAt > held.last) held.last = scheduledAt;
+        held.lastSeenMs = nowMs;
+      } else {
+        const who = whoOf(replica, color);
+        this.#held.set(trigger, {
+          count: 1,
+          first: scheduledAt,
+          last: scheduledAt,
+          time: timeOf(entry),
+          who,
+          lastSeenMs: nowMs,
+        });
+      }
+      return [];
+    }
+    const out: string[] = [];
+    if (entry.msg === 'execution finished' || entry.msg === 'execution skipped') {
+      const summary = this.#release(trigger);
+      if (summary) out.push(summary);
+    }
+    const text = formatEntry(entry, replica, color);
+    if (text !== undefined) out.push(text);
+    return out;
+  }
+
+  /** The summaries of the triggers whose misfires stopped coming at least `quietMs` before `nowMs`. */
+  due(nowMs: number): string[] {
+    const quiet = [...this.#held].filter(([, held]) => nowMs - held.lastSeenMs >= this.#quietMs);
+    return quiet.map(([trigger]) => this.#release(trigger)!);
+  }
+
+  /** Every summary still held (at stop). */
+  flush(): string[] {
+    return [...this.#held.keys()].map((trigger) => this.#release(trigger)!);
+  }
+
+  #release(trigger: string): string | undefined {
+    const held = this.#held.get(trigger);
+    if (!held) return undefined;
+    this.#held.delete(trigger);
+    const periods = `${held.count} ${held.count === 1 ? 'period' : 'periods'}`;
+    const span = held.first === held.last ? clock(held.first) : `${clock(held.first)} … ${clock(held.last)}`;
+    const policy = this.#policyOf(trigger);
+    const decided = policy
+      ? `; policy ${policy}${POLICY_OUTCOME[policy] ? `: ${POLICY_OUTCOME[policy]}` : ''}`
+      : '';
+    return (
+      `${held.time}  ${held.who} \x1b[33m- trigger ${trigger}: ${periods} misfired (${span}) ` +
+      `while the cluster was down or the trigger paused${decided}${RESET}`
+    );
+  }
+}
+
+/** The HH:MM:SS of an ISO time (UTC, as the log lines). */
+const clock = (iso: string) => iso.slice(11, 19) || '?';
 
 function outcome(entry: Record<string, unknown>): string {
   const status = String(entry.status);

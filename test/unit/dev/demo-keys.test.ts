@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { auditVerdict, listenForKeys } from '../../../src/dev/demo-keys.js';
-import { formatReplicaLine } from '../../../src/dev/replica-log-line.js';
+import { formatReplicaLine, ReplicaLogView } from '../../../src/dev/replica-log-line.js';
 import type { AuditReport } from '../../../src/audit/history-auditor.js';
 
 class FakeTerminal extends EventEmitter {
@@ -83,6 +83,89 @@ describe('the failover in words', () => {
     expect(line({ msg: 'execution re-dispatched', component: 'executions', job: 'sampler' })).toMatch(
       /recovered an execution of sampler from a dead instance/,
     );
+  });
+});
+
+describe('misfires after an outage', () => {
+  const misfired = (trigger: string, minute: number) =>
+    JSON.stringify({
+      level: 40,
+      time: '2026-11-30T10:40:01.250Z',
+      msg: 'trigger misfired',
+      trigger,
+      job: 'report',
+      scheduledAt: `2026-11-30T10:${String(minute).padStart(2, '0')}:00.000Z`,
+      status: 'misfired',
+    });
+  const finished = (trigger: string) =>
+    JSON.stringify({
+      level: 30,
+      time: '2026-11-30T10:40:02.000Z',
+      msg: 'execution finished',
+      trigger,
+      scheduledAt: '2026-11-30T10:40:00.000Z',
+      status: 'succeeded',
+      durationMs: 12,
+    });
+  const plain = (text: string) => text.replace(/\x1b\[\d+m/g, '');
+  const policies = new Map([
+    ['every-minute', 'fire-once-now'],
+    ['hourly-sync', 'skip'],
+    ['catch-up', 'fire-all'],
+  ]);
+  const view = () => new ReplicaLogView({ policyOf: (trigger) => policies.get(trigger), quietMs: 2_000 });
+
+  it('are one line per trigger, printed before its next outcome: count, span and what the policy did', () => {
+    const log = view();
+    const printed: string[] = [];
+    for (let minute = 3; minute <= 39; minute += 1)
+      printed.push(...log.lines(misfired('every-minute', minute), 'replica-2', '', 1_000 + minute));
+    expect(printed).toEqual([]); // held: 37 lines would bury everything else
+    printed.push(...log.lines(finished('every-minute'), 'replica-2', '', 1_100));
+    expect(printed.map(plain)).toEqual([
+      '10:40:01.250  replica-2  - trigger every-minute: 37 periods misfired (10:03:00 … 10:39:00) while the cluster was down or the trigger paused; policy fire-once-now: fired once',
+      expect.stringMatching(/^10:40:02.000 {2}replica-2 {2}✓ every-minute +succeeded {2}\(12 ms\)$/),
+    ]);
+    expect(log.flush()).toEqual([]); // told once
+  });
+
+  it('come out once they stop coming for quietMs when no outcome follows (policy skip), per trigger', () => {
+    const log = view();
+    for (let minute = 0; minute < 3; minute += 1)
+      log.lines(misfired('hourly-sync', minute), 'replica-1', '', 0);
+    log.lines(misfired('catch-up', 5), 'replica-3', '', 1_500);
+    expect(log.due(1_999)).toEqual([]);
+    expect(log.due(2_000).map(plain)).toEqual([
+      '10:40:01.250  replica-1  - trigger hourly-sync: 3 periods misfired (10:00:00 … 10:02:00) while the cluster was down or the trigger paused; policy skip: none fired; it goes on from its next period',
+    ]);
+    expect(log.due(3_500).map(plain)).toEqual([
+      '10:40:01.250  replica-3  - trigger catch-up: 1 period misfired (10:05:00) while the cluster was down or the trigger paused; policy fire-all: the most recent ones caught up, spaced out (up to the catch-up limit)',
+    ]);
+    expect(log.due(10_000)).toEqual([]);
+  });
+
+  it('name no policy for a trigger the YAML does not define, and are flushed at stop', () => {
+    const log = view();
+    log.lines(misfired('from-the-api', 1), 'replica-1', '', 0);
+    log.lines(misfired('from-the-api', 2), 'replica-1', '', 0);
+    expect(log.flush().map(plain)).toEqual([
+      '10:40:01.250  replica-1  - trigger from-the-api: 2 periods misfired (10:01:00 … 10:02:00) while the cluster was down or the trigger paused',
+    ]);
+  });
+
+  it('leave the other lines as formatReplicaLine prints them', () => {
+    const log = view();
+    const moment = JSON.stringify({
+      time: '2026-11-30T10:40:00.000Z',
+      msg: 'leader elected',
+      component: 'executions',
+      epoch: 4,
+    });
+    expect(log.lines(moment, 'replica-1', '', 0)).toEqual([formatReplicaLine(moment, 'replica-1', '')]);
+    expect(log.lines('not json', 'replica-1', '', 0)).toEqual([
+      formatReplicaLine('not json', 'replica-1', ''),
+    ]);
+    expect(log.lines('{"msg":"debug noise"}', 'replica-1', '', 0)).toEqual([]);
   });
 });
 
