@@ -34,6 +34,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --quick                      small sizes and short limits (~3 minutes)
   --systems LIST               comma-separated: belfry,graphile-worker,pg-boss (default all)
   --columns LIST               defaults,tuned (default both)
+  --workloads LIST             idle,add-to-start,herd,steady,drain (default all; for iterating on one)
   --processes N                processes per system (3)
   --drain N                    jobs due now, drained (20000; quick 3000)
   --herd N                     jobs due at one future second (10000; quick 2000)
@@ -63,6 +64,7 @@ const FLAG_SPEC = {
   help: { type: 'boolean' },
   systems: { type: 'string' },
   columns: { type: 'string' },
+  workloads: { type: 'string' },
   processes: { type: 'string' },
   drain: { type: 'string' },
   herd: { type: 'string' },
@@ -158,6 +160,11 @@ await runMain(async () => {
   const drivers = driversOf(flags);
   const systems = listFlag(flags.systems, Object.keys(drivers));
   const columns = listFlag(flags.columns, COLUMNS) as Column[];
+  const workloadNames = listFlag(
+    flags.workloads,
+    WORKLOADS.map((w) => w.name),
+  );
+  const workloads = WORKLOADS.filter((w) => workloadNames.includes(w.name));
   const outPath = stringFlag(flags.out) ?? join(process.cwd(), '.tmp', 'bench-results.json');
   const tablePath = join(dirname(outPath), 'bench-table.md');
   const startedAt = new Date(wallMs());
@@ -188,7 +195,7 @@ await runMain(async () => {
       };
       const running = await driver.start({ server, processes: sizes.processes, logDir, log }, column);
       try {
-        for (const workload of WORKLOADS) {
+        for (const workload of workloads) {
           const result = await workload.run(running, {
             server,
             sizes,

@@ -7,6 +7,7 @@
  */
 import type pg from 'pg';
 import { changeChannel } from '../../src/store/executor.js';
+import { ONE_OFF_NOTIFY } from '../../src/store/definition-store.js';
 import { summarize, type Summary } from './stats.js';
 
 export interface BenchTrigger {
@@ -96,7 +97,7 @@ export async function insertOneOffTriggers(
          FROM (SELECT coalesce($3::timestamptz, now()) AS at) s, unnest($4::jsonb[]) AS u(data)`,
       [params.group, params.job, params.at, params.data.map((d) => JSON.stringify(d))],
     );
-    await client.query('SELECT pg_notify($1, $2)', [changeChannel(schema), 'triggers']);
+    await client.query('SELECT pg_notify($1, $2)', [changeChannel(schema), ONE_OFF_NOTIFY]);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
