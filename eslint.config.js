@@ -36,7 +36,7 @@ const sqlOutsideStore = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.belfry/**', 'coverage/**', 'bin/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.belfry/**', 'coverage/**', 'bin/**', 'ui/dist/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

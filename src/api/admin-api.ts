@@ -14,18 +14,30 @@ import { z } from 'zod';
 import type { Executor } from '../store/executor.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { auditRoutes } from './audit-routes.js';
+import type { EventFeed } from './dashboard-events.js';
+import { registerDashboard, type DashboardOptions } from './dashboard-routes.js';
 import { clusterRoutes } from './cluster-routes.js';
 import { historyRoutes } from './history-routes.js';
 import { jobRoutes } from './job-routes.js';
+import { overviewRoutes } from './overview-routes.js';
 import { API_PREFIX, buildOpenApiDocument } from './openapi.js';
 import { installProblemHandlers } from './problem.js';
 import { registerRoute, route, type ApiRoute } from './route.js';
+import { scheduleRoutes } from './schedule-routes.js';
 import { triggerRoutes } from './trigger-routes.js';
 
 export interface AdminApiOptions {
   /** A scheduler, or anything with its executor and logger (the API needs no running engine). */
-  scheduler: { readonly executor: Executor; readonly logger: Logger; readonly instanceId?: string };
+  scheduler: {
+    readonly executor: Executor;
+    readonly logger: Logger;
+    readonly instanceId?: string;
+    /** The event bus, for the dashboard's live stream (dashboard-events.ts). */
+    readonly on?: EventFeed['on'];
+  };
   clock?: Clock;
+  /** The web dashboard at /ui (dashboard-routes.ts); false: not served. */
+  dashboard?: Pick<DashboardOptions, 'traceUrlTemplate' | 'root' | 'version'> | false;
 }
 
 const resourceRoutes: ApiRoute[] = [
@@ -34,6 +46,8 @@ const resourceRoutes: ApiRoute[] = [
   ...jobRoutes,
   ...historyRoutes,
   ...auditRoutes,
+  ...overviewRoutes,
+  ...scheduleRoutes,
 ];
 
 let cachedDocument: Record<string, unknown> | undefined;
@@ -73,4 +87,12 @@ export async function registerAdminApi(app: FastifyInstance, options: AdminApiOp
     },
     { prefix: API_PREFIX },
   );
+  if (options.dashboard !== false) {
+    const { scheduler } = options;
+    await registerDashboard(app, {
+      ...options.dashboard,
+      feed: scheduler.on ? { on: scheduler.on.bind(scheduler) } : undefined,
+      instanceId: () => scheduler.instanceId,
+    });
+  }
 }

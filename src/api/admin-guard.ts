@@ -16,6 +16,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ANONYMOUS_NAME, bearerToken, type AccessTokens, type Principal } from './access-tokens.js';
+import { isDashboardShell, sessionToken } from './dashboard-session.js';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
 import { httpStatusOf } from '../errors/error-codes.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -52,9 +53,11 @@ export function installAdminGuard(app: FastifyInstance, options: AdminGuardOptio
       return sendRefusal(reply, code, title, detail);
     };
     let principal: Principal | undefined;
-    const given = bearerToken(request.headers.authorization);
+    // The dashboard's cookie stands for its token (dashboard-session.ts); every check below still applies.
+    const given = bearerToken(request.headers.authorization) ?? sessionToken(request.headers.cookie);
     if (given && tokens.configured) principal = tokens.authenticate(given);
-    const probe = PROBE_PATHS.includes(path);
+    // The dashboard's shell is public like a probe: it carries no data, and shows the login form.
+    const probe = PROBE_PATHS.includes(path) || isDashboardShell(request.method, path);
     if (!principal && (probe || !tokens.configured))
       principal = { ...OPEN_ADMIN, scope: probe ? 'read' : 'admin' };
 

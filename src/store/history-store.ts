@@ -3,7 +3,7 @@
  */
 import { sql } from 'kysely';
 import type { Executor } from './executor.js';
-import type { ExecutionStatus } from './tables.js';
+import type { ExecutionStatus, JobHistoryView } from './tables.js';
 
 export interface HistoryFilter {
   job?: string;
@@ -16,6 +16,14 @@ export interface HistoryFilter {
   minDurationMs?: number;
   errorContains?: string;
   limit?: number;
+  /** Keyset pagination: only rows after this one in the newest-first order (no OFFSET). */
+  before?: HistoryCursor;
+}
+
+/** A row's place in the newest-first order: (scheduled_at, execution_id) descending. */
+export interface HistoryCursor {
+  scheduledAt: Date;
+  executionId: string;
 }
 
 export interface HistoryRow {
@@ -52,12 +60,29 @@ export async function queryHistory(ex: Executor, filter: HistoryFilter): Promise
     query = query.where('duration_ms', '>=', String(filter.minDurationMs));
   if (filter.errorContains)
     query = query.where('error', 'ilike', `%${filter.errorContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (filter.before) {
+    const { scheduledAt, executionId } = filter.before;
+    // `scheduled_at <=` alone is what the fires_scheduled index can seek to; the OR breaks ties.
+    query = query
+      .where('scheduled_at', '<=', scheduledAt)
+      .where((eb) =>
+        eb.or([
+          eb('scheduled_at', '<', scheduledAt),
+          eb('execution_id', '<', sql<string>`${executionId}::bigint`),
+        ]),
+      );
+  }
   const rows = await query
     .orderBy('scheduled_at', 'desc')
     .orderBy('execution_id', 'desc')
     .limit(Math.min(Math.max(filter.limit ?? 100, 1), 100_000))
     .execute();
-  return rows.map((row) => ({
+  return rows.map(toHistoryRow);
+}
+
+/** A row of the job_history view as a HistoryRow. */
+export function toHistoryRow(row: JobHistoryView): HistoryRow {
+  return {
     executionId: row.execution_id,
     job: row.job,
     trigger: row.trigger,
@@ -73,5 +98,5 @@ export async function queryHistory(ex: Executor, filter: HistoryFilter): Promise
     status: row.status,
     error: row.error,
     traceId: row.trace_id,
-  }));
+  };
 }
