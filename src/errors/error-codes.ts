@@ -43,6 +43,9 @@ export const ERROR_CODES = {
     BELFRY_ERR_MIGRATION: 'The schema cannot be migrated, or the database is newer than the code.',
     BELFRY_ERR_INSTANCE_FENCED:
       "A replica's identity was declared dead or checked out; it writes nothing under it again.",
+    BELFRY_ERR_NO_PRIMARY: 'No host of the database URL is a writable primary (a failover under way).',
+    BELFRY_ERR_SESSION_POOLED:
+      'The session URL goes through a transaction pooler; session locks and LISTEN need a direct URL.',
     // Jobs and listeners (jobs/, listeners/, engine/).
     BELFRY_ERR_PERMANENT: 'A job failed in a way that retrying cannot fix; it is not retried.',
     BELFRY_ERR_JOB_REGISTRY: 'A job registration is invalid (its name, or a class without execute).',
@@ -55,6 +58,11 @@ export const ERROR_CODES = {
       "The replica's shutdown deadline cut a running job off; recovery decides its outcome.",
     BELFRY_ERR_REPLICA_STOPPING:
       'The replica stopped before a claimed job started; the job is handed back to run elsewhere.',
+    BELFRY_ERR_CANCELLED: "An operator cancelled the execution (belfry cancel); the job's signal is aborted.",
+    // Long-running services (hosted/).
+    BELFRY_ERR_SERVICE_FENCED:
+      "A service shard's checkpoint write carried an epoch that no longer holds the lease.",
+    BELFRY_ERR_SERVICE_REGISTRY: 'A service registration is invalid (its name, class, shards or options).',
     // Definitions and apply (config/, cli/).
     BELFRY_ERR_INVALID_DEFINITIONS: 'YAML definitions (or jobs registered from them) have errors.',
     BELFRY_ERR_PRUNE_REFUSED: 'An apply with --prune would delete something still in use.',
@@ -62,6 +70,8 @@ export const ERROR_CODES = {
     BELFRY_ERR_BAD_SETTINGS: 'An environment setting (BELFRY_*, DATABASE_URL) is missing or invalid.',
     BELFRY_ERR_USAGE: 'A command was given flags or arguments it cannot use together.',
     BELFRY_ERR_EMBEDDED_POSTGRES: 'belfry dev could not place or run its embedded PostgreSQL.',
+    BELFRY_ERR_TEST_CLOCK:
+      "The testing kit's clock was moved back, or used on a schema the testing kit did not create.",
   }),
   // The admin API (api/). Each problem response carries its code and HTTP status.
   BELFRY_ERR_BAD_FIRE_REQUEST: problem(
@@ -70,6 +80,7 @@ export const ERROR_CODES = {
   ),
   BELFRY_ERR_BAD_HISTORY_FILTER: problem(400, 'A history filter is invalid.'),
   BELFRY_ERR_BAD_AUDIT_FILTER: problem(400, 'An admin audit filter is invalid.'),
+  BELFRY_ERR_BAD_BACKFILL: problem(400, 'A backfill request is invalid (its window, its trigger, its size).'),
   BELFRY_ERR_INVALID_REQUEST: problem(400, 'The request is malformed (path, query, body or content type).'),
   BELFRY_ERR_UNAUTHORIZED: problem(401, 'The admin API needs a valid bearer token for this request.'),
   BELFRY_ERR_READ_ONLY_TOKEN: problem(
@@ -79,8 +90,14 @@ export const ERROR_CODES = {
   BELFRY_ERR_HOST_NOT_ALLOWED: problem(403, 'The Host header does not name this server.'),
   BELFRY_ERR_CROSS_ORIGIN: problem(403, 'A browser sent a cross-origin request; the admin API refuses them.'),
   BELFRY_ERR_UNKNOWN_NAME: problem(404, 'No trigger, job or group has that name.'),
+  BELFRY_ERR_UNKNOWN_EXECUTION: problem(404, 'No execution or fire has that id.'),
+  BELFRY_ERR_UNKNOWN_SERVICE: problem(404, 'No service has that name.'),
   BELFRY_ERR_NOT_FOUND: problem(404, 'No such resource or route.'),
   BELFRY_ERR_CONFLICT: problem(409, 'A referenced job or trigger changed concurrently.'),
+  BELFRY_ERR_WRONG_STATE: problem(
+    409,
+    'The execution or fire is not in a state the operation accepts (retry, re-run, cancel, discard).',
+  ),
   BELFRY_ERR_NOT_JSON: problem(415, 'A state-changing request was not sent as application/json.'),
   BELFRY_ERR_RATE_LIMITED: problem(429, 'Too many requests without a token from one address.'),
   BELFRY_ERR_INTERNAL: problem(500, 'The request failed unexpectedly; the replica log has the cause.'),
