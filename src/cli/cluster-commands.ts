@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { FireRequestError, fireJob, parseFireAt, parseFireData } from '../operations/fire-operations.js';
 import { setPaused } from '../operations/pause-operations.js';
-import { listTriggers, type PauseTarget } from '../store/definition-store.js';
+import { listTriggers, TRIGGER_PAGE, type PauseTarget } from '../store/definition-store.js';
 import { listInstances } from '../store/instance-store.js';
 import { currentLeader } from '../store/leader-store.js';
 import { withDatabase, withDatabaseFlags, type DatabaseFlags } from './database-command.js';
@@ -26,6 +26,15 @@ export function pauseTargetFromFlags(flags: TargetFlags): PauseTarget {
   ].filter(Boolean);
   if (given.length !== 1) throw new UsageError('name exactly one of --trigger, --job, --group or --all');
   return given[0] as PauseTarget;
+}
+
+/** `--limit` of `belfry triggers`: a positive integer up to TRIGGER_PAGE.max. */
+function pageLimit(value: string | undefined): number {
+  if (value === undefined) return TRIGGER_PAGE.default;
+  const limit = Number(value);
+  if (!/^\d+$/.test(value) || limit < 1 || limit > TRIGGER_PAGE.max)
+    throw new UsageError(`--limit must be an integer from 1 to ${TRIGGER_PAGE.max}`);
+  return limit;
 }
 
 export function registerClusterCommands(program: Command): void {
@@ -56,11 +65,19 @@ export function registerClusterCommands(program: Command): void {
   withDatabaseFlags(program.command('triggers').description('list triggers with their next fire times'))
     .option('--group <name>')
     .option('--job <name>')
+    .option('--limit <n>', `triggers per page (default ${TRIGGER_PAGE.default}, at most ${TRIGGER_PAGE.max})`)
+    .option('--after <name>', 'the page after this trigger name (the last one of the previous page)')
     .option('--json', 'JSON output')
-    .action(async (flags: TargetFlags) => {
+    .action(async (flags: TargetFlags & { limit?: string; after?: string }) => {
+      const limit = pageLimit(flags.limit);
       const triggers = await withDatabase(flags, (ex) =>
-        listTriggers(ex, { group: flags.group, job: flags.job }),
+        listTriggers(ex, { group: flags.group, job: flags.job, after: flags.after, limit }),
       );
+      // A full page: say how to get the next one (on stderr, so --json output stays one array).
+      if (triggers.length === limit)
+        process.stderr.write(
+          `${limit} triggers shown; the next page: belfry triggers --after ${JSON.stringify(triggers.at(-1)!.name)}\n`,
+        );
       const rows = triggers.map((t) => ({
         name: t.name,
         job: t.job,

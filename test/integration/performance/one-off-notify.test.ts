@@ -34,7 +34,9 @@ describe('insertOneOffTrigger', () => {
     // Every statement this handle sends, as Kysely logs it.
     const db = new Kysely<Database>({
       dialect: new PostgresDialect({ pool: database.pool }),
-      log: (event) => statements.push(event.query.sql),
+      log: (event) => {
+        statements.push(event.query.sql);
+      },
     });
     const id = await insertOneOffTrigger(
       { db, schema: database.schema },
