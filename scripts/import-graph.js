@@ -24,6 +24,7 @@ export const LAYERS = [
   ['operations', ['errors', 'time', 'store']],
   ['jobs', ['errors', 'time', 'store', 'observability']],
   ['cluster', ['errors', 'time', 'store', 'events', 'observability', 'service']],
+  ['hosted', ['errors', 'time', 'store', 'service']],
   ['listeners', ['errors', 'time', 'store', 'events', 'observability', 'jobs']],
   [
     'engine',
@@ -42,6 +43,7 @@ export const LAYERS = [
       'operations',
       'jobs',
       'cluster',
+      'hosted',
       'listeners',
       'engine',
     ],

@@ -6,6 +6,7 @@ import type { PlanLimits } from './engine/fire-planner.js';
 import type { BelfryDatabase } from './store/database.js';
 import type { DueTrigger } from './store/fire-store.js';
 import type { Clock } from './time/clock.js';
+import type { LocalShardStatus } from './hosted/service-host.js';
 import type { Schedule, ScheduleSpec } from './time/schedule.js';
 
 /**
@@ -53,6 +54,8 @@ export interface SchedulerOptions {
   meterProvider?: MeterProvider;
   /** Metric options: `triggerLabels` adds a per-trigger label (opt-in: cardinality grows with triggers). */
   metrics?: { triggerLabels?: boolean };
+  /** This replica's labels, matched by a service's `placement` (docs/services.md). */
+  labels?: Record<string, string>;
 }
 
 export interface SchedulerHealth {
@@ -63,4 +66,6 @@ export interface SchedulerHealth {
   shuttingDown: boolean;
   isLeader: boolean;
   instanceId: string;
+  /** The service shards this replica runs, with their health (never affects `ready`). */
+  services?: LocalShardStatus[];
 }

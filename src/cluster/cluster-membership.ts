@@ -85,6 +85,8 @@ export interface ClusterMembershipOptions {
   onFenced: (reason: string) => void;
   /** The leader re-dispatched executions. */
   onRecovered: () => void;
+  /** After each successful check-in: the beat on which the service host renews its leases. */
+  onCheckedIn?: () => void;
 }
 
 export class ClusterMembership {
@@ -271,6 +273,7 @@ export class ClusterMembership {
       return 0;
     }
     this.#identity.confirmed(sentAt);
+    this.options.onCheckedIn?.();
     await this.#applyLeadership(this.#elector.observe(result.lease, sentAt));
     if (this.#liveInstancesWanted) await this.#countLiveInstances();
     return timings.heartbeatIntervalMs;

@@ -67,6 +67,10 @@ export interface SchedulerEvents {
     target: { trigger?: string; job?: string; group?: string; all?: boolean };
     count: number;
   };
+  /** A service shard's run started on this replica (docs/services.md). */
+  'service:started': { service: string; shard: number; epoch: number; instanceId: string };
+  /** A service shard's run ended on this replica: stopped, crashed, lost, handed over. */
+  'service:stopped': { service: string; shard: number; epoch: number; instanceId: string; reason: string };
   /** A listener hook threw or timed out (scheduling went on). */
   'listener:failed': { listener: string; hook: string; error: unknown; timedOut: boolean };
 }
