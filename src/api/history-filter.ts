@@ -21,6 +21,7 @@ export const EXECUTION_STATUSES: readonly ExecutionStatus[] = [
   'misfired',
   'recovered',
   'abandoned',
+  'cancelled',
 ];
 
 export const MAX_HISTORY_LIMIT = 100_000;

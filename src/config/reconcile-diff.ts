@@ -293,6 +293,10 @@ export function scheduleSummary(spec: ScheduleSpec): string {
       return `every ${formatDuration(spec.everyMs)} ${spec.from}-${spec.to}${spec.days ? ` ${spec.days.join(',')}` : ''}${zone}${calendar}`;
     case 'business-day':
       return `business day ${spec.day} at ${spec.time}${zone}${calendar}`;
+    case 'after':
+      return spec.all
+        ? `after all of ${spec.all.join(', ')}${spec.withinMs ? ` within ${formatDuration(spec.withinMs)}` : ''}`
+        : `after ${spec.job} ${(spec.on ?? ['succeeded']).join('|')}`;
     default:
       return canonical(spec);
   }

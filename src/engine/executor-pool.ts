@@ -37,7 +37,7 @@ import {
 import type { IdentityGuard } from '../cluster/instance-identity.js';
 import type { JobSettings } from '../store/fire-store.js';
 import type { Clock } from '../time/clock.js';
-import { PermanentJobError } from '../jobs/job.js';
+import { PermanentJobError, type UpstreamOutcome } from '../jobs/job.js';
 import { buildJobContext, parseJobData, startJob } from '../jobs/job-invocation.js';
 import type { JobRegistry } from '../jobs/job-registry.js';
 import { resolveBackoff, retryDelayMs } from '../jobs/retry-policy.js';
@@ -62,6 +62,11 @@ export interface Dispatch {
   notBeforeMono?: number;
   /** The instance id the attempt was acquired or claimed under (default: the current one at `run`). */
   instanceId?: string;
+  /**
+   * A continuation's upstreams (`ctx.upstream`). When left undefined for an attempt claimed from pending
+   * (no `notBeforeMono`: continuations, retries, recoveries), the pool asks `upstreamsOf`.
+   */
+  upstreams?: readonly UpstreamOutcome[];
 }
 
 export interface ExecutorPoolOptions {
@@ -79,6 +84,15 @@ export interface ExecutorPoolOptions {
   listeners?: ListenerRegistry;
   /** Spans `belfry.execute` (default: the global tracer, a no-op without an SDK). */
   tracing?: ExecutionTracing;
+  /** Reads a fire's upstreams (store/execution-store.ts upstreamsOf); without it, ctx.upstream is null. */
+  upstreamsOf?: (fireId: string) => Promise<UpstreamOutcome[]>;
+}
+
+/** `belfry cancel`: the attempt is already recorded `cancelled`; the job's signal says so. */
+export class CancelAbort extends BelfryError {
+  constructor(executionId: string) {
+    super('BELFRY_ERR_CANCELLED', `execution ${executionId} was cancelled by an operator`);
+  }
 }
 
 /** Cuts a started attempt off: it gets no outcome here, the leader's recovery decides. */
@@ -165,6 +179,17 @@ export class ExecutorPool {
     return { aborted: left.length };
   }
 
+  /**
+   * Aborts one attempt's signal because an operator cancelled it (the row is already `cancelled`, so no
+   * outcome is recorded for it). Returns whether it ran here.
+   */
+  cancel(executionId: string): boolean {
+    const entry = this.#running.get(executionId);
+    if (!entry) return false;
+    entry.controller.abort(new CancelAbort(executionId));
+    return true;
+  }
+
   /** Aborts everything at once (this instance was declared dead: its work now belongs to others). */
   abortAll(reason: string): void {
     for (const entry of this.#running.values()) entry.controller.abort(new ShutdownAbort(reason));
@@ -229,7 +254,13 @@ export class ExecutorPool {
     const attempt = { dispatch, event, info, active, startedMs };
     try {
       if (!registered) throw new PermanentJobError(`job "${dispatch.job}" is not registered on this replica`);
+      const upstreams =
+        dispatch.upstreams ??
+        (dispatch.notBeforeMono === undefined && this.options.upstreamsOf
+          ? await this.options.upstreamsOf(dispatch.fireId)
+          : []);
       const ctx = buildJobContext({
+        upstreams,
         job: dispatch.job,
         data: parseJobData(registered.jobClass, dispatch.data ?? {}),
         fire: {
@@ -270,6 +301,7 @@ export class ExecutorPool {
       }
       result = first ?? null;
     } catch (caught) {
+      if (controller.signal.reason instanceof CancelAbort) return this.#cancelled(dispatch, active, log);
       if (caught instanceof ShutdownAbort || controller.signal.reason instanceof ShutdownAbort) {
         log.warn(
           { reason: String((controller.signal.reason as Error)?.message) },
@@ -287,6 +319,7 @@ export class ExecutorPool {
       if (active) this.#tracing.endExecute(active, 'cut_off');
       return;
     }
+    if (controller.signal.reason instanceof CancelAbort) return this.#cancelled(dispatch, active, log);
     await this.#record(attempt, status, error, result);
   }
 
@@ -344,6 +377,12 @@ export class ExecutorPool {
         recorded,
       });
     }
+  }
+
+  /** A cancelled attempt ended: its `cancelled` row was written by the operation, nothing to record. */
+  #cancelled(dispatch: Dispatch, active: ActiveExecution | null, log: Logger): void {
+    log.info({ executionId: dispatch.executionId }, 'execution cancelled by an operator');
+    if (active) this.#tracing.endExecute(active, 'cut_off', { error: new CancelAbort(dispatch.executionId) });
   }
 
   async #recordVeto(

@@ -12,6 +12,7 @@ import {
   type Job,
   type JobClass,
   type JobContext,
+  type UpstreamOutcome,
 } from './job.js';
 
 /**
@@ -34,6 +35,8 @@ export interface JobContextInput {
   fire: FireInfo;
   signal: AbortSignal;
   logger: Logger;
+  /** A continuation's upstreams (default none). */
+  upstreams?: readonly UpstreamOutcome[];
 }
 
 /** The context `execute` receives; the idempotency key is derived from (trigger, scheduled time). */
@@ -45,6 +48,8 @@ export function buildJobContext(input: JobContextInput): JobContext<never> {
     idempotencyKey: idempotencyKey(input.fire.trigger, input.fire.scheduledAt),
     signal: input.signal,
     logger: input.logger,
+    upstream: input.upstreams?.at(-1) ?? null,
+    upstreams: input.upstreams ?? [],
   };
 }
 

@@ -4,6 +4,9 @@
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
 import { BelfryError } from '../errors/belfry-error.js';
+import type { UpstreamOutcome } from '../store/execution-store.js';
+
+export type { UpstreamOutcome } from '../store/execution-store.js';
 
 export interface FireInfo {
   /** The trigger that fired (a generated name for fireNow/scheduleAt one-offs). */
@@ -28,9 +31,17 @@ export interface JobContext<Data = Record<string, unknown>> {
    * Pass it to the systems you call so that an at-least-once re-run does no harm twice.
    */
   readonly idempotencyKey: string;
-  /** Aborted at the job's timeout and at the shutdown deadline. */
+  /** Aborted at the job's timeout, at the shutdown deadline, and by `belfry cancel`. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /**
+   * For a continuation (a trigger with `after: { job }`): the upstream fire whose outcome fired it, with
+   * its status and the JSON its `execute` returned (`result`). For a fan-in, the upstream that completed
+   * the set (all of them are in `upstreams`). Null for any other fire.
+   */
+  readonly upstream: UpstreamOutcome | null;
+  /** Every upstream of a continuation or fan-in, in the order they finished; empty otherwise. */
+  readonly upstreams: readonly UpstreamOutcome[];
 }
 
 export interface Job<Data = Record<string, unknown>> {

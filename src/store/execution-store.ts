@@ -10,7 +10,8 @@
  *   the leader already recovered, re-dispatched or abandoned.
  */
 import { sql, type Selectable } from 'kysely';
-import { dbNow, table, type Executor } from './executor.js';
+import { changeChannel, dbNow, table, type Executor } from './executor.js';
+import { continuationCtes } from './continuation-sql.js';
 import type { JobSettings } from './fire-store.js';
 import { InstanceFencedError, liveInstanceGuard } from './instance-store.js';
 import type { ExecutionStatus, ExecutionsTable, FiresTable, JobsTable } from './tables.js';
@@ -65,18 +66,38 @@ export async function claimPendingExecutions(
   const { rows } = await sql<ClaimRow>`
     WITH alive AS MATERIALIZED (${liveInstanceGuard(ex, params)}),
     due AS MATERIALIZED (
-      SELECT e.id, j.name IS NOT NULL AS job_exists
+      SELECT e.id, j.name IS NOT NULL AS job_exists, e.fire_id
         FROM ${table(ex, 'executions')} e
         LEFT JOIN ${table(ex, 'jobs')} j ON j.name = e.job_name
        WHERE e.status = 'pending' AND e.run_at <= ${now} AND e.job_name = ANY(${params.jobs as string[]}::text[])
          AND EXISTS (SELECT 1 FROM alive)
        ORDER BY e.run_at LIMIT ${params.limit} FOR UPDATE OF e SKIP LOCKED
     ),
+    -- A backfilled fire with overlap "skip" (migrations/0009) is skipped when another backfilled run of its
+    -- trigger is running, or comes due with it in this batch (the earlier one runs).
+    overlapping AS MATERIALIZED (
+      SELECT p.id
+        FROM due p JOIN ${table(ex, 'fires')} f ON f.id = p.fire_id
+       WHERE f.backfill_overlap = 'skip' AND p.job_exists
+         AND (EXISTS (SELECT 1 FROM ${table(ex, 'fires')} o JOIN ${table(ex, 'executions')} oe ON oe.fire_id = o.id
+                       WHERE o.trigger_id = f.trigger_id AND o.origin = 'backfill' AND oe.status = 'running')
+              OR EXISTS (SELECT 1 FROM due q JOIN ${table(ex, 'fires')} g ON g.id = q.fire_id
+                          WHERE g.trigger_id = f.trigger_id AND g.backfill_overlap IS NOT NULL
+                            AND (g.scheduled_at, q.id) < (f.scheduled_at, p.id)))
+    ),
+    skipped AS (
+      UPDATE ${table(ex, 'executions')} e
+         SET status = 'skipped', instance_id = ${params.instanceId}::uuid, finished_at = ${now},
+             error = 'skipped: backfill overlap skip and another backfilled run of this trigger was running'
+        FROM overlapping o
+       WHERE e.id = o.id
+      RETURNING e.id
+    ),
     claimed AS (
       UPDATE ${table(ex, 'executions')} e
          SET status = 'running', instance_id = ${params.instanceId}::uuid, started_at = ${now}
         FROM due p
-       WHERE e.id = p.id AND p.job_exists
+       WHERE e.id = p.id AND p.job_exists AND p.id NOT IN (SELECT id FROM overlapping)
       RETURNING e.id, e.fire_id, e.attempt
     ),
     orphaned AS (
@@ -89,7 +110,7 @@ export async function claimPendingExecutions(
     )
     -- One row even when nothing was claimed, so that "fenced" and "nothing pending" differ.
     SELECT EXISTS (SELECT 1 FROM alive) AS alive, x.*
-      FROM (SELECT count(*) FROM orphaned) one
+      FROM (SELECT (SELECT count(*) FROM orphaned) + (SELECT count(*) FROM skipped)) one
       LEFT JOIN (SELECT c.id, c.fire_id, c.attempt, f.trigger_id, f.trigger_name, f.trigger_group, f.job_name,
                         f.scheduled_at, f.fired_at, f.data, f.trace_context, j.timeout_ms, j.max_attempts,
                         j.backoff, j.recover
@@ -134,18 +155,28 @@ export interface ExecutionOutcome {
 }
 
 /**
- * Records outcomes in one statement (the executor batches them) and inserts the retries they ask for.
- * Returns the ids whose outcome was recorded; an id missing from it had been taken from this replica.
- * Throws InstanceFencedError, recording nothing, when `instanceId` is no longer active.
+ * Records outcomes in one statement (the executor batches them), inserts the retries they ask for, and
+ * fires the continuations of the final ones (continuation-sql.ts), all or nothing: a crash before the
+ * commit loses neither the outcome nor its continuation, and after it neither is written twice.
+ * Returns the ids whose outcome was recorded (an id missing from it had been taken from this replica)
+ * and how many continuation fires the statement created. Throws InstanceFencedError, recording nothing,
+ * when `instanceId` is no longer active.
  */
 export async function completeExecutions(
   ex: Executor,
   params: { instanceId: string; outcomes: readonly ExecutionOutcome[]; now?: Date },
 ): Promise<Set<string>> {
+  return (await completeExecutionsCounted(ex, params)).recorded;
+}
+
+export async function completeExecutionsCounted(
+  ex: Executor,
+  params: { instanceId: string; outcomes: readonly ExecutionOutcome[]; now?: Date },
+): Promise<{ recorded: Set<string>; continuations: number }> {
   const { outcomes } = params;
-  if (outcomes.length === 0) return new Set();
+  if (outcomes.length === 0) return { recorded: new Set(), continuations: 0 };
   const now = dbNow(params.now);
-  const { rows } = await sql<{ alive: boolean; ids: string[] }>`
+  const { rows } = await sql<{ alive: boolean; ids: string[]; continuations: number }>`
     WITH alive AS MATERIALIZED (${liveInstanceGuard(ex, params)}),
     input AS (
       SELECT * FROM unnest(${outcomes.map((o) => o.executionId)}::bigint[], ${outcomes.map((o) => o.status)}::text[],
@@ -160,18 +191,21 @@ export async function completeExecutions(
         FROM input i
        WHERE e.id = i.id AND e.status = 'running' AND e.instance_id = ${params.instanceId}::uuid
          AND EXISTS (SELECT 1 FROM alive)
-      RETURNING e.id, e.fire_id, e.attempt, e.job_name, i.retry_after_ms, e.trace_id
+      RETURNING e.id, e.fire_id, e.attempt, e.job_name, i.retry_after_ms, e.trace_id, e.status
     ), retried AS (
       INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at, trace_id)
       SELECT fire_id, attempt + 1, job_name, 'pending', ${now} + retry_after_ms * interval '1 millisecond', trace_id
         FROM finished WHERE retry_after_ms IS NOT NULL
       RETURNING id
-    )
-    SELECT EXISTS (SELECT 1 FROM alive) AS alive, array(SELECT id FROM finished)::text[] AS ids`.execute(
+    ), ${continuationCtes(ex, { instanceId: params.instanceId, now })}
+    SELECT EXISTS (SELECT 1 FROM alive) AS alive, array(SELECT id FROM finished)::text[] AS ids,
+           (SELECT count(*) FROM continued)::int AS continuations,
+           -- Wakes the replicas to claim the continuations, delivered only if this commits.
+           (SELECT pg_notify(${changeChannel(ex.schema)}, 'pending') WHERE EXISTS (SELECT 1 FROM continued)) AS woke`.execute(
     ex.db,
   );
   if (!rows[0]?.alive) throw new InstanceFencedError(params.instanceId);
-  return new Set(rows[0].ids);
+  return { recorded: new Set(rows[0].ids), continuations: rows[0].continuations };
 }
 
 /**
@@ -214,4 +248,54 @@ export async function runningExecutionsOf(ex: Executor, params: { instanceId: st
     .where('e.instance_id', '=', params.instanceId)
     .where('e.status', '=', 'running')
     .execute();
+}
+
+/** One upstream of a continuation: its fire and the outcome of its latest attempt. */
+export interface UpstreamOutcome {
+  fireId: string;
+  job: string;
+  trigger: string;
+  scheduledAt: Date;
+  executionId: string;
+  status: ExecutionStatus;
+  /** What the upstream's `execute` returned (JSON), null when nothing. */
+  result: unknown;
+}
+
+/**
+ * The upstreams of a continuation or fan-in fire (in the order they arrived), each with the outcome of
+ * its latest attempt; empty for any other fire. One indexed query, made only for attempts claimed from
+ * pending (continuations always are).
+ */
+export async function upstreamsOf(ex: Executor, params: { fireId: string }): Promise<UpstreamOutcome[]> {
+  const { rows } = await sql<{
+    fire_id: string;
+    job_name: string;
+    trigger_name: string;
+    scheduled_at: Date;
+    execution_id: string;
+    status: ExecutionStatus;
+    result: unknown;
+  }>`
+    -- A fan-in may have seen two fires of one upstream job at its schedule time: the first one counts.
+    SELECT * FROM (
+      SELECT DISTINCT ON (u.job_name) u.id AS fire_id, u.job_name, u.trigger_name, u.scheduled_at,
+             x.id AS execution_id, x.status, x.result, up.n
+        FROM ${table(ex, 'fires')} c
+        CROSS JOIN LATERAL unnest(c.upstream_fire_ids) WITH ORDINALITY AS up(id, n)
+        JOIN ${table(ex, 'fires')} u ON u.id = up.id
+        JOIN LATERAL (SELECT e.id, e.status, e.result FROM ${table(ex, 'executions')} e
+                       WHERE e.fire_id = u.id ORDER BY e.attempt DESC LIMIT 1) x ON true
+       WHERE c.id = ${params.fireId}::bigint
+       ORDER BY u.job_name, up.n) firsts
+     ORDER BY n`.execute(ex.db);
+  return rows.map((row) => ({
+    fireId: row.fire_id,
+    job: row.job_name,
+    trigger: row.trigger_name,
+    scheduledAt: row.scheduled_at,
+    executionId: row.execution_id,
+    status: row.status,
+    result: row.result ?? null,
+  }));
 }

@@ -104,6 +104,27 @@ export interface FiresTable {
   instance_id: string | null;
   data: Json<Record<string, unknown> | null>;
   trace_context: Json<Record<string, string> | null>;
+  /** Where the fire came from (migrations/0009). */
+  origin: ColumnType<FireOrigin, FireOrigin | undefined, FireOrigin>;
+  /** The `after:` trigger of a continuation or fan-in fire (migrations/0009). */
+  after_trigger_id: string | null;
+  upstream_fire_id: string | null;
+  upstream_fire_ids: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  backfill_overlap: 'skip' | 'allow' | null;
+  dead_letter_discarded_at: NullableTimestamp;
+  dead_letter_discarded_by: string | null;
+}
+
+export type FireOrigin = 'schedule' | 'continuation' | 'fan-in' | 'backfill';
+
+/** A fan-in's upstream successes so far for one schedule time (migrations/0009). */
+export interface FanInArrivalsTable {
+  after_trigger_id: string;
+  scheduled_at: Timestamp;
+  jobs: string[];
+  fire_ids: string[];
+  first_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export type ExecutionStatus =
@@ -116,7 +137,8 @@ export type ExecutionStatus =
   | 'vetoed'
   | 'misfired'
   | 'recovered'
-  | 'abandoned';
+  | 'abandoned'
+  | 'cancelled';
 
 export interface ExecutionsTable {
   id: ColumnType<string, never, never>;
@@ -132,6 +154,9 @@ export interface ExecutionsTable {
   result: Json | null;
   trace_id: string | null;
   leader_epoch: string | null;
+  /** An operator's retry, re-run or cancel, and who asked (migrations/0009). */
+  requested: 'retry' | 'rerun' | 'cancel' | null;
+  requested_by: string | null;
 }
 
 export interface JobHistoryView {
@@ -153,6 +178,11 @@ export interface JobHistoryView {
   error: string | null;
   trace_id: string | null;
   result: unknown;
+  origin: FireOrigin;
+  requested: 'retry' | 'rerun' | 'cancel' | null;
+  requested_by: string | null;
+  upstream_fire_id: string | null;
+  dead_letter_discarded_at: Date | null;
 }
 
 export interface SchemaMigrationsTable {
@@ -188,6 +218,7 @@ export interface Database {
   triggers: TriggersTable;
   fires: FiresTable;
   executions: ExecutionsTable;
+  fan_in_arrivals: FanInArrivalsTable;
   job_history: JobHistoryView;
   schema_migrations: SchemaMigrationsTable;
   admin_audit: AdminAuditTable;

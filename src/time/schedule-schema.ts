@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { CalendarSpec } from './calendar.js';
 import type { ScheduleSpec } from './schedule.js';
+import { AFTER_OUTCOMES } from './after-spec.js';
 
 const dayName = z.enum(['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT']);
 const timezone = z.string().min(1).describe('IANA time zone, e.g. Europe/Paris');
@@ -52,6 +53,15 @@ export const scheduleSpecSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
   z.object({ kind: z.literal('once'), at: z.string() }).strict(),
+  z
+    .object({
+      kind: z.literal('after'),
+      job: z.string().min(1).optional(),
+      on: z.array(z.enum(AFTER_OUTCOMES)).optional(),
+      all: z.array(z.string().min(1)).optional(),
+      withinMs: z.number().int().min(1).optional(),
+    })
+    .strict(),
   z
     .object({
       kind: z.literal('calendar-interval'),

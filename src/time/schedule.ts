@@ -24,6 +24,7 @@ import { ScheduleError } from './schedule-error.js';
 import { DEFAULT_DST_POLICY, nextWallClockFire, type DstPolicy } from './wall-clock-schedule.js';
 import type { WallClockOptions } from './wall-clock-options.js';
 import { ZoneRules } from './zone-rules.js';
+import type { AfterSpec } from './after-spec.js';
 
 export { ScheduleError } from './schedule-error.js';
 export type { OnExcludedDay } from './excluded-day-policy.js';
@@ -32,6 +33,7 @@ export type { BusinessDaySpec } from './business-day-schedule.js';
 export type { CalendarIntervalSpec } from './calendar-interval.js';
 export type { DailyIntervalSpec } from './daily-interval.js';
 export type { WallClockOptions } from './wall-clock-options.js';
+export type { AfterSpec } from './after-spec.js';
 
 export type ScheduleSpec =
   | CronSpec
@@ -40,7 +42,8 @@ export type ScheduleSpec =
   | OnceSpec
   | CalendarIntervalSpec
   | DailyIntervalSpec
-  | BusinessDaySpec;
+  | BusinessDaySpec
+  | AfterSpec;
 
 /** Unix cron: 5 fields, or 6 with seconds first; day of week 0-7 with 0 and 7 = Sunday; day fields OR-ed. */
 export interface CronSpec extends WallClockOptions {
@@ -129,6 +132,9 @@ export function compileSchedule(spec: ScheduleSpec, context: ScheduleContext = {
       return compileInterval(spec, context);
     case 'once':
       return compileOnce(spec);
+    case 'after':
+      // Fired by upstream outcomes, never by time.
+      return withCalendar(spec, 'UTC', () => null, undefined);
   }
 }
 
