@@ -14,6 +14,11 @@ import { CompletionWriter } from './engine/completion-writer.js';
 import { ExecutorPool } from './engine/executor-pool.js';
 import type { SchedulerEventBus } from './events/scheduler-events.js';
 import { TriggerAcquirer } from './engine/trigger-acquirer.js';
+import type { ServiceDefinition } from './hosted/hosted-service.js';
+import { ServiceHost } from './hosted/service-host.js';
+import type { ServiceMetrics } from './hosted/service-metrics.js';
+import { lockNamespace } from './store/lock-keys.js';
+import { SERVICES_NOTIFY } from './store/service-store.js';
 import type { JobRegistry } from './jobs/job-registry.js';
 import type { ListenerRegistry } from './listeners/listener-registry.js';
 import type { ExecutionTracing } from './observability/execution-tracing.js';
@@ -43,6 +48,10 @@ export interface ReplicaServicesOptions {
   isRunning: () => boolean;
   /** A loop's queries failed for lack of a connection (false), or succeed again (true). */
   onDatabaseReachable: (reachable: boolean) => void;
+  /** Long-running services registered on this replica, and what places them. */
+  services: () => ServiceDefinition[];
+  labels: Record<string, string>;
+  serviceMetrics?: ServiceMetrics;
 }
 
 export interface ReplicaServices {
@@ -53,6 +62,7 @@ export interface ReplicaServices {
   acquirer: TriggerAcquirer;
   acquireLoop: LoopService;
   calendars: CalendarCache;
+  serviceHost: ServiceHost;
 }
 
 export function buildReplicaServices(wiring: ReplicaServicesOptions): ReplicaServices {
@@ -148,6 +158,7 @@ export function buildReplicaServices(wiring: ReplicaServicesOptions): ReplicaSer
     onChange: (payload) => {
       // `belfry cancel` (operations/execution-operations.ts): abort the attempt if it runs here.
       if (payload.startsWith(CANCEL_NOTICE)) return void pool.cancel(payload.slice(CANCEL_NOTICE.length));
+      if (payload === SERVICES_NOTIFY) return serviceHost.notified();
       // Any definition change may have touched a calendar; reload them before the next acquisition.
       if (payload === 'triggers' || payload === 'calendars') calendars.markStale();
       acquireLoop.wake();
@@ -157,9 +168,30 @@ export function buildReplicaServices(wiring: ReplicaServicesOptions): ReplicaSer
     onSessionRestored: () => {
       calendars.markStale();
       acquireLoop.wake();
+      serviceHost.sessionRestored();
     },
-    onFenced: (reason) => pool.abortAll(reason),
+    onFenced: (reason) => {
+      pool.abortAll(reason);
+      serviceHost.fenced();
+    },
     onRecovered: () => acquireLoop.wake(),
+    onCheckedIn: () => serviceHost.beat(),
   });
-  return { identity, membership, pool, completions, acquirer, acquireLoop, calendars };
+  const serviceHost = new ServiceHost({
+    executor,
+    definitions: wiring.services,
+    labels: wiring.labels,
+    instanceId: () => membership.instanceId,
+    timings,
+    lockNamespace: lockNamespace(executor.schema),
+    clock,
+    logger: log.child({ service: 'services' }),
+    loop,
+    metrics: wiring.serviceMetrics,
+    onRunStarted: (shard) => events.emit('service:started', shard),
+    onRunEnded: (shard) => events.emit('service:stopped', shard),
+  });
+  // Peers may take a session-less holder's shards after the grace: stop them the moment the session goes.
+  events.on('database:unavailable', (e) => e.service === 'session' && serviceHost.sessionLost());
+  return { identity, membership, pool, completions, acquirer, acquireLoop, calendars, serviceHost };
 }

@@ -63,6 +63,17 @@ import { jobRecordFromOptions } from './jobs/job-record.js';
 import { bridgeSchedulerListeners } from './listeners/scheduler-listener-bridge.js';
 import { ExecutionTracing } from './observability/execution-tracing.js';
 import { buildReplicaServices } from './replica-services.js';
+import { BelfryError } from './errors/belfry-error.js';
+import {
+  defineService,
+  ServiceRegistryError,
+  type HostedServiceClass,
+  type ServiceDefinition,
+  type ServiceOptions,
+} from './hosted/hosted-service.js';
+import type { LocalShardStatus, ServiceHost } from './hosted/service-host.js';
+import { ServiceMetrics } from './hosted/service-metrics.js';
+import { setServicePaused } from './store/service-store.js';
 
 export const BELFRY_VERSION = '0.1.0';
 
@@ -92,6 +103,8 @@ export class Scheduler {
   readonly #pool: ExecutorPool;
   readonly #completions: CompletionWriter;
   readonly #acquireLoop: LoopService;
+  readonly #services = new Map<string, ServiceDefinition>();
+  readonly #serviceHost: ServiceHost;
   #databaseReachable = true;
   readonly #listeners: ListenerRegistry;
 
@@ -152,7 +165,13 @@ export class Scheduler {
       tracing: new ExecutionTracing({ tracerProvider: options.tracerProvider, version: BELFRY_VERSION }),
       isRunning: () => this.#state === 'running',
       onDatabaseReachable: (reachable) => (this.#databaseReachable = reachable),
+      services: () => [...this.#services.values()],
+      labels: options.labels ?? {},
+      serviceMetrics: isNoopMeterProvider(options.meterProvider)
+        ? undefined
+        : new ServiceMetrics({ meterProvider: options.meterProvider, version: BELFRY_VERSION }),
     });
+    this.#serviceHost = services.serviceHost;
     this.#membership = services.membership;
     this.#pool = services.pool;
     this.#completions = services.completions;
@@ -250,6 +269,44 @@ export class Scheduler {
     return this;
   }
 
+  /**
+   * Registers a long-running service (docs/services.md): each of its shards runs on exactly one replica
+   * at a time, under a lease whose epoch fences its checkpoint. Call before start().
+   */
+  registerService<Data extends Record<string, unknown>, Checkpoint = unknown>(
+    name: string,
+    serviceClass: HostedServiceClass<Data, Checkpoint>,
+    options: ServiceOptions<Data> = {},
+  ): this {
+    if (this.#state !== 'new')
+      throw new ServiceRegistryError(`service ${name}: register services before start()`);
+    if (this.#services.has(name)) throw new ServiceRegistryError(`service ${name} is already registered`);
+    this.#services.set(
+      name,
+      defineService(name, serviceClass as unknown as HostedServiceClass<never, never>, options),
+    );
+    return this;
+  }
+
+  /** The names of the registered services. */
+  get serviceNames(): string[] {
+    return [...this.#services.keys()];
+  }
+
+  /** The service shards this replica runs now. */
+  serviceStatus(): LocalShardStatus[] {
+    return this.#serviceHost.status();
+  }
+
+  /** Pauses a service on every replica: its holders stop their runs and release. Unknown: UNKNOWN_SERVICE. */
+  async pauseService(name: string): Promise<void> {
+    if (!(await setServicePaused(this.executor, { name, paused: true }))) throw unknownService(name);
+  }
+
+  async resumeService(name: string): Promise<void> {
+    if (!(await setServicePaused(this.executor, { name, paused: false }))) throw unknownService(name);
+  }
+
   start(): Promise<void> {
     this.#starting ??= this.#start();
     return this.#starting;
@@ -266,6 +323,7 @@ export class Scheduler {
     this.#state = 'running';
     await this.#membership.start();
     await this.#acquireLoop.start();
+    await this.#serviceHost.start();
     this.events.emit('scheduler:started', { instanceId: this.instanceId });
     this.logger.info(
       { instanceId: this.instanceId, name: this.instanceName, jobs: this.registry.names() },
@@ -368,6 +426,7 @@ export class Scheduler {
       shuttingDown,
       isLeader: this.isLeader,
       instanceId: this.instanceId,
+      services: this.#serviceHost.status(),
     };
   }
 
@@ -388,7 +447,8 @@ export class Scheduler {
     await this.#listeners.notifyScheduler('schedulerShuttingDown', { instanceId: this.instanceId });
     this.logger.info({ timeoutMs }, 'stopping: no new fires; waiting for running executions');
     await this.#acquireLoop.stop();
-    const { aborted } = await this.#pool.drain(timeoutMs);
+    // Services stop beside the drain: each run gets its stopTimeout, then its lease is released (NOTIFY).
+    const [{ aborted }] = await Promise.all([this.#pool.drain(timeoutMs), this.#serviceHost.stop()]);
     if (aborted > 0)
       this.logger.warn({ aborted }, 'executions cut off at the shutdown deadline; left to recovery');
     await this.#leave(checkOutBudgetMs(timeoutMs));
@@ -425,6 +485,10 @@ export class Scheduler {
  */
 export function checkOutBudgetMs(timeoutMs: number): number {
   return Math.min(5_000, Math.max(1_000, timeoutMs / 5));
+}
+
+function unknownService(name: string): BelfryError {
+  return new BelfryError('BELFRY_ERR_UNKNOWN_SERVICE', `no service is named ${JSON.stringify(name)}`);
 }
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
