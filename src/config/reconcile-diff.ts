@@ -13,7 +13,7 @@
 import { formatDuration } from '../time/duration.js';
 import type { ScheduleSpec } from '../time/schedule.js';
 import type { CalendarSpec } from '../time/calendar.js';
-import type { StoredJob, StoredTrigger } from '../store/definition-store.js';
+import type { JobRecord, StoredJob, StoredTrigger, TriggerRecord } from '../store/definition-store.js';
 import { YAML_SOURCE, type Definitions, type TriggerDefinition } from './definitions.js';
 
 export interface StoredDefinitions {
@@ -100,24 +100,8 @@ export function diffDefinitions(
       entries.push({ type: 'job', name: job.name, action: 'add', summary, changes: [] });
       continue;
     }
-    const want = job.record;
     const changes: FieldChange[] = [];
-    compare(changes, 'module', current.module, want.module, show);
-    compare(changes, 'export', current.exportName, want.exportName, show);
-    compare(changes, 'description', current.description, want.description, show);
-    compare(changes, 'data', current.data, want.data, json);
-    compare(changes, 'concurrency', current.concurrency, want.concurrency, show);
-    compare(changes, 'timeout', current.timeoutMs, want.timeoutMs, duration);
-    compare(changes, 'attempts', current.maxAttempts, want.maxAttempts, show);
-    compare(
-      changes,
-      'backoff',
-      current.backoff,
-      want.backoff,
-      (backoff) =>
-        `${formatDuration(backoff.initialMs)}..${formatDuration(backoff.maxMs)} ×${backoff.factor}`,
-    );
-    compare(changes, 'recover', current.recover, want.recover, show);
+    compareFields(changes, current, job.record, JOB_FIELDS);
     sourceChange(changes, current.source);
     entries.push(comparedEntry('job', job.name, summary, changes));
   }
@@ -190,9 +174,7 @@ function triggerEntry(
   if (current.kind !== want.kind || canonical(current.spec) !== canonical(want.spec)) {
     changes.push({ field: 'schedule', from: scheduleSummary(current.spec as ScheduleSpec), to: summary });
   }
-  compare(changes, 'start', current.startAt, want.startAt, instant);
-  compare(changes, 'end', current.endAt, want.endAt, instant);
-  compare(changes, 'count', current.maxFires, want.maxFires, show);
+  compareFields(changes, current, want, TRIGGER_SCHEDULE_FIELDS);
   if (current.calendarName !== want.calendarName && !changes.some((change) => change.field === 'schedule')) {
     compare(changes, 'calendar', current.calendarName, want.calendarName, show);
   }
@@ -207,12 +189,7 @@ function triggerEntry(
     });
   }
   const reschedule = changes.length > 0;
-  compare(changes, 'job', current.job, want.job, show);
-  compare(changes, 'group', current.group, want.group, show);
-  compare(changes, 'priority', current.priority, want.priority, show);
-  compare(changes, 'data', current.data, want.data, json);
-  compare(changes, 'misfire', current.misfirePolicy, want.misfirePolicy, show);
-  compare(changes, 'misfire threshold', current.misfireThresholdMs, want.misfireThresholdMs, duration);
+  compareFields(changes, current, want, TRIGGER_FIELDS);
   sourceChange(changes, current.source);
   let setPaused: boolean | undefined;
   if (definition.paused === true && current.state === 'waiting') setPaused = true;
@@ -254,6 +231,19 @@ function compare<T>(
   if (!same) changes.push({ field, from: text(from), to: text(to) });
 }
 
+/** Compares the fields, in order; a field reads in the plan by its LABELS name, as FORMATS shows it. */
+function compareFields<Row>(
+  changes: FieldChange[],
+  current: Row,
+  want: Row,
+  keys: readonly (keyof Row & keyof DefinitionFields)[],
+): void {
+  for (const key of keys) {
+    const format = (FORMATS[key] ?? show) as (value: unknown) => string;
+    compare(changes, LABELS[key] ?? key, current[key], want[key], format);
+  }
+}
+
 function sourceChange(changes: FieldChange[], source: string): void {
   if (source !== YAML_SOURCE) changes.push({ field: 'source', from: source, to: YAML_SOURCE });
 }
@@ -262,6 +252,60 @@ const show = (value: unknown) => String(value);
 const json = (value: unknown) => truncate(canonical(value), 80);
 const duration = (value: number) => formatDuration(value);
 const instant = (value: Date) => value.toISOString();
+
+/** Every field a job or trigger definition carries. */
+type DefinitionFields = JobRecord & TriggerRecord;
+
+/** How a plan names a field whose key is not its name. */
+const LABELS: { readonly [K in keyof DefinitionFields]?: string } = {
+  exportName: 'export',
+  timeoutMs: 'timeout',
+  maxAttempts: 'attempts',
+  startAt: 'start',
+  endAt: 'end',
+  maxFires: 'count',
+  misfirePolicy: 'misfire',
+  misfireThresholdMs: 'misfire threshold',
+};
+
+/** How a plan shows a field's value, where not as text. */
+const FORMATS: {
+  readonly [K in keyof DefinitionFields]?: (value: NonNullable<DefinitionFields[K]>) => string;
+} = {
+  data: json,
+  timeoutMs: duration,
+  misfireThresholdMs: duration,
+  startAt: instant,
+  endAt: instant,
+  backoff: (backoff) =>
+    `${formatDuration(backoff.initialMs)}..${formatDuration(backoff.maxMs)} ×${backoff.factor}`,
+};
+
+/** A job's compared fields, in the order a plan lists their changes. */
+const JOB_FIELDS: readonly (keyof JobRecord)[] = [
+  'module',
+  'exportName',
+  'description',
+  'data',
+  'concurrency',
+  'timeoutMs',
+  'maxAttempts',
+  'backoff',
+  'recover',
+];
+
+/** Besides kind, spec and calendar, the trigger fields of its schedule: a change recomputes the next fire. */
+const TRIGGER_SCHEDULE_FIELDS: readonly (keyof TriggerRecord)[] = ['startAt', 'endAt', 'maxFires'];
+
+/** The trigger fields whose change keeps the next fire. */
+const TRIGGER_FIELDS: readonly (keyof TriggerRecord)[] = [
+  'job',
+  'group',
+  'priority',
+  'data',
+  'misfirePolicy',
+  'misfireThresholdMs',
+];
 
 function truncate(text: string, length: number): string {
   return text.length > length ? `${text.slice(0, length - 1)}…` : text;
