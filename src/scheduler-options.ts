@@ -1,4 +1,5 @@
 /** The options a scheduler is built with, and the health it reports. */
+import type { ReplicationGuarantee } from './store/replication-guarantee.js';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { ClusterTimings } from './cluster/cluster-membership.js';
@@ -68,4 +69,6 @@ export interface SchedulerHealth {
   instanceId: string;
   /** The service shards this replica runs, with their health (never affects `ready`). */
   services?: LocalShardStatus[];
+  /** What the database's replication guarantees across a failover (read at start; never affects `ready`). */
+  replication?: ReplicationGuarantee;
 }

@@ -63,6 +63,8 @@ import { jobRecordFromOptions } from './jobs/job-record.js';
 import { bridgeSchedulerListeners } from './listeners/scheduler-listener-bridge.js';
 import { ExecutionTracing } from './observability/execution-tracing.js';
 import { buildReplicaServices } from './replica-services.js';
+import { checkDatabaseAtStart } from './cluster/database-checks.js';
+import type { ReplicationGuarantee } from './store/replication-guarantee.js';
 import { BelfryError } from './errors/belfry-error.js';
 import {
   defineService,
@@ -106,6 +108,7 @@ export class Scheduler {
   readonly #services = new Map<string, ServiceDefinition>();
   readonly #serviceHost: ServiceHost;
   #databaseReachable = true;
+  #replication: ReplicationGuarantee | undefined;
   readonly #listeners: ListenerRegistry;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -315,6 +318,13 @@ export class Scheduler {
   async #start(): Promise<void> {
     this.#state = 'starting';
     if (this.options.migrate !== false) await migrate(this.database.pool, this.database.schema);
+    // Refuses a session URL behind a transaction pooler; logs the replication guarantee.
+    this.#replication = await checkDatabaseAtStart({
+      executor: this.executor,
+      poolUrl: this.database.connectionString,
+      sessionUrl: this.options.sessionConnectionString ?? this.database.connectionString,
+      logger: this.logger,
+    });
     await this.#membership.join();
     for (const job of this.registry.all()) {
       if (job.source !== 'code') continue;
@@ -427,7 +437,13 @@ export class Scheduler {
       isLeader: this.isLeader,
       instanceId: this.instanceId,
       services: this.#serviceHost.status(),
+      ...(this.#replication ? { replication: this.#replication } : {}),
     };
+  }
+
+  /** What the database's replication guarantees across a failover, as read at start (undefined before). */
+  get replication(): ReplicationGuarantee | undefined {
+    return this.#replication;
   }
 
   stop(options: { timeoutMs?: number } = {}): Promise<void> {

@@ -11,6 +11,7 @@
 import pg from 'pg';
 import type { SchedulerHealth } from '../scheduler-options.js';
 import { loadMigrations, migrationsCurrent, type Migration } from '../store/migrator.js';
+import { connectionOptions } from '../store/primary-connection.js';
 import type { Clock } from '../time/clock.js';
 
 export interface ProbeTarget {
@@ -94,7 +95,8 @@ export class ReadinessProbe {
    */
   #openPool(connectionString: string): pg.Pool {
     const pool = new pg.Pool({
-      connectionString,
+      // Multi-host URLs reach the primary only: with no primary the probe answers not ready.
+      ...connectionOptions(connectionString),
       max: 1,
       statement_timeout: this.#timeoutMs,
       connectionTimeoutMillis: this.#timeoutMs,

@@ -5,6 +5,8 @@ import { setPaused } from '../operations/pause-operations.js';
 import { listTriggers, TRIGGER_PAGE, type PauseTarget } from '../store/definition-store.js';
 import { listInstances } from '../store/instance-store.js';
 import { currentLeader } from '../store/leader-store.js';
+import { readReplicationState } from '../store/replication-store.js';
+import { replicationGuarantee } from '../store/replication-guarantee.js';
 import { withDatabase, withDatabaseFlags, type DatabaseFlags } from './database-command.js';
 import { UsageError } from './history-command.js';
 import { formatTable, printJson } from './output.js';
@@ -44,14 +46,16 @@ export function registerClusterCommands(program: Command): void {
     .option('--json', 'JSON output')
     .option('--all', 'include stopped and dead instances')
     .action(async (flags: DatabaseFlags & { json?: boolean; all?: boolean }) => {
-      const { instances, leader } = await withDatabase(flags, async (ex) => ({
+      const { instances, leader, replication } = await withDatabase(flags, async (ex) => ({
         instances: await listInstances(ex, { includeGone: flags.all }),
         leader: await currentLeader(ex),
+        replication: replicationGuarantee(await readReplicationState(ex)),
       }));
-      if (flags.json) return printJson({ leader, instances });
+      if (flags.json) return printJson({ leader, replication, instances });
       process.stdout.write(
-        `leader: ${leader.valid ? `${leader.holderName ?? leader.holder} (epoch ${leader.epoch})` : `none (last epoch ${leader.epoch})`}\n\n`,
+        `leader: ${leader.valid ? `${leader.holderName ?? leader.holder} (epoch ${leader.epoch})` : `none (last epoch ${leader.epoch})`}\n`,
       );
+      process.stdout.write(`database: ${replication.mode}: ${replication.summary}\n\n`);
       const rows = instances.map((i) => ({
         ...i,
         leader: i.isLeader ? '*' : '',

@@ -14,10 +14,11 @@
  * PostgreSQL delivers a notification only to sessions listening when it commits). Anything that changes
  * after LISTEN is notified again; anything before it is covered by that re-read.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { backoffDelay } from '../time/backoff.js';
 import { listenForChanges, lockSession, unlockSession } from '../store/session-store.js';
+import { createClient } from '../store/primary-connection.js';
 import type { Clock } from '../time/clock.js';
 
 export interface SessionConnectionOptions {
@@ -82,8 +83,8 @@ export class SessionConnection {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({
-      connectionString: this.options.connectionString,
+    // Primary-aware: with a multi-host URL the session, too, only ever opens on the writable primary.
+    const client = createClient(this.options.connectionString, {
       application_name: this.options.applicationName ?? 'belfry-session',
       connectionTimeoutMillis: 10_000,
       keepAlive: true,

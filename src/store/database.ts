@@ -8,6 +8,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './tables.js';
+import { connectionOptions } from './primary-connection.js';
 
 export type Db = Kysely<Database>;
 
@@ -48,7 +49,8 @@ export function openDatabase(options: DatabaseOptions): BelfryDatabase {
   const schema = options.schema ?? DEFAULT_SCHEMA;
   assertSchemaName(schema);
   const pool = new pg.Pool({
-    connectionString: options.connectionString,
+    // A multi-host URL (or target_session_attrs=read-write) reaches only the writable primary.
+    ...connectionOptions(options.connectionString),
     max: options.maxConnections ?? 10,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     // A replica frozen mid-transaction (SIGSTOP, a debugger) must not hold trigger locks forever.

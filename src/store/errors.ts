@@ -14,10 +14,15 @@ export function sqlState(error: unknown): string | undefined {
 }
 
 export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
+  if (error instanceof NoPrimaryError) return 'connection';
   const state = sqlState(error);
   if (state === '23505') return 'conflict';
   if (state && RETRYABLE.has(state)) return 'retryable';
   if (state === '57014') return 'timeout';
+  // A server that became a standby under an open connection (a switchover): reconnect to the primary.
+  if (state === '25006') return 'connection';
+  // A protocol violation is never transient (a pooler refusing a startup parameter, say): fail fast.
+  if (state === '08P01') return 'other';
   if (state && CONNECTION_CLASSES.some((prefix) => state.startsWith(prefix))) return 'connection';
   // Errors raised by the driver itself when a socket dies carry node error codes instead of SQLSTATEs.
   const code = (error as { code?: unknown } | null)?.code;
@@ -40,5 +45,12 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
 export class MigrationError extends BelfryError {
   constructor(message: string, options?: ErrorOptions) {
     super('BELFRY_ERR_MIGRATION', message, options);
+  }
+}
+
+/** No host of a multi-host URL is a writable primary (or the one chosen became a standby): transient. */
+export class NoPrimaryError extends BelfryError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BELFRY_ERR_NO_PRIMARY', message, options);
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Applies the numbered SQL files in migrations/ to the Belfry schema.
  *
- * Safe when N replicas start at once: the whole run holds a session advisory lock, so one replica
- * migrates while the others wait, then find nothing to do. Files are forward-only and immutable: a
- * changed checksum or a database that is newer than this code stops the start rather than guessing.
+ * Safe when N replicas start at once: each migration's transaction holds a transaction-level advisory
+ * lock, so one replica migrates while the others wait, then find nothing to do. Files are forward-only
+ * and immutable: a changed checksum or a database that is newer than this code stops the start rather
+ * than guessing.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -51,48 +52,54 @@ export async function migrate(
   const client = await pool.connect();
   const namespace = lockNamespace(schema);
   const quoted = `"${schema}"`;
-  let locked = false;
+  const lockTimeout = `${Math.trunc(options.lockTimeoutMs ?? 60_000)}ms`;
+  const applied: Migration[] = [];
   try {
-    await client.query(`SET lock_timeout = ${Math.trunc(options.lockTimeoutMs ?? 60_000)}`);
-    await client.query('SELECT pg_advisory_lock($1, $2)', [namespace, MIGRATION_LOCK_KEY]);
-    locked = true;
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${quoted}.schema_migrations (
-         version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
-         applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    const { rows } = await client.query<{ version: number; name: string; checksum: string }>(
-      `SELECT version, name, checksum FROM ${quoted}.schema_migrations ORDER BY version`,
-    );
-    checkAppliedMigrations(rows, migrations, schema);
-    const done = new Set(rows.map((row) => row.version));
-    const applied: Migration[] = [];
-    for (const migration of migrations) {
-      if (done.has(migration.version)) continue;
+    // One transaction per migration, each under the transaction-level lock: nothing is left on the
+    // session, so this also works through a transaction pooler (PgBouncer), where a session lock could
+    // be taken on one server connection and "released" on another.
+    for (;;) {
       await client.query('BEGIN');
       try {
-        await client.query(`SET LOCAL search_path TO ${quoted}`);
-        await client.query(migration.sql);
+        await client.query(`SELECT set_config('lock_timeout', $1, true)`, [lockTimeout]);
+        await client.query('SELECT pg_advisory_xact_lock($1, $2)', [namespace, MIGRATION_LOCK_KEY]);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
         await client.query(
-          `INSERT INTO ${quoted}.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`,
-          [migration.version, migration.name, migration.checksum],
+          `CREATE TABLE IF NOT EXISTS ${quoted}.schema_migrations (
+             version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now())`,
         );
+        const { rows } = await client.query<{ version: number; name: string; checksum: string }>(
+          `SELECT version, name, checksum FROM ${quoted}.schema_migrations ORDER BY version`,
+        );
+        checkAppliedMigrations(rows, migrations, schema);
+        const done = new Set(rows.map((row) => row.version));
+        const next = migrations.find((migration) => !done.has(migration.version));
+        if (!next) {
+          await client.query('COMMIT');
+          break;
+        }
+        try {
+          await client.query(`SET LOCAL search_path TO ${quoted}`);
+          await client.query(next.sql);
+          await client.query(
+            `INSERT INTO ${quoted}.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)`,
+            [next.version, next.name, next.checksum],
+          );
+        } catch (error) {
+          throw new MigrationError(`migration ${next.name} failed: ${(error as Error).message}`, {
+            cause: error,
+          });
+        }
         await client.query('COMMIT');
+        applied.push(next);
       } catch (error) {
-        await client.query('ROLLBACK');
-        throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`, {
-          cause: error,
-        });
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
       }
-      applied.push(migration);
     }
     return { applied, current: Math.max(0, ...migrations.map((m) => m.version)) };
   } finally {
-    if (locked)
-      await client
-        .query('SELECT pg_advisory_unlock($1, $2)', [namespace, MIGRATION_LOCK_KEY])
-        .catch(() => {});
     client.release();
   }
 }
