@@ -7,10 +7,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobContext } from '../../../src/jobs/job.js';
-import { insertTrigger, type TriggerRecord } from '../../../src/store/definition-store.js';
 import type { Executor } from '../../../src/store/executor.js';
 import type { Scheduler } from '../../../src/scheduler.js';
-import type { AfterSpec } from '../../../src/time/after-spec.js';
+import { defineAfterTrigger } from './after-trigger.js';
 import { defineJob } from '../../support/fixtures.js';
 import { useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
@@ -40,31 +39,6 @@ class Flaky {
     record('flaky', ctx);
     throw new Error(`flaky attempt ${ctx.fire.attempt}`);
   }
-}
-
-export async function defineAfterTrigger(
-  executor: Executor,
-  name: string,
-  job: string,
-  spec: Omit<AfterSpec, 'kind'>,
-): Promise<void> {
-  const trigger: TriggerRecord = {
-    name,
-    group: 'default',
-    job,
-    kind: 'after',
-    spec: { kind: 'after', ...spec },
-    calendarName: null,
-    data: null,
-    priority: 0,
-    startAt: null,
-    endAt: null,
-    maxFires: null,
-    misfirePolicy: 'fire-once-now',
-    misfireThresholdMs: 60_000,
-    source: 'test',
-  };
-  await insertTrigger(executor, { trigger, nextFireAt: null, paused: false });
 }
 
 let scheduler: Scheduler;
