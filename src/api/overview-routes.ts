@@ -57,7 +57,7 @@ export function decodeCursor(text: string): HistoryCursor {
 }
 
 const historyPageQuery = historyQuerySchema.extend({
-  before: z.string().min(1).max(80).describe('the `next` cursor of the previous page'),
+  before: z.string().min(1).max(80).optional().describe('the `next` cursor of the previous page'),
 });
 
 export const overviewRoutes: ApiRoute[] = [
