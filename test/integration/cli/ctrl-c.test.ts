@@ -39,7 +39,11 @@ async function until(log: string, pattern: RegExp, timeoutMs: number): Promise<s
   for (;;) {
     const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
     if (pattern.test(text)) return text;
-    if (performance.now() > deadline) throw new Error(`no ${pattern} in ${log}:\n${text.slice(-3000)}`);
+    if (performance.now() > deadline) {
+      // The fire lines crowd out the rest: show the others (starts, stops, exits, errors) in full.
+      const others = text.split('\n').filter((line) => !/[✓✗] \S|will retry/.test(line));
+      throw new Error(`no ${pattern} in ${log}:\n${others.join('\n').slice(-6000)}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
