@@ -18,6 +18,18 @@ export type { CalendarSpec } from './time/calendar.js';
 export { parseDuration } from './time/duration.js';
 export type { Clock } from './time/clock.js';
 export { migrate } from './store/migrator.js';
+export { ServiceFencedError } from './hosted/hosted-service.js';
+export type {
+  HostedService,
+  HostedServiceClass,
+  ServiceContext,
+  ServiceCheckpoint,
+  ServiceOptions,
+  ServiceRestartPolicy,
+  ServicePlacement,
+  ServiceHealthStatus,
+} from './hosted/hosted-service.js';
+export type { LocalShardStatus } from './hosted/service-host.js';
 export type {
   JobListener,
   TriggerListener,

@@ -24,6 +24,7 @@ import { API_PREFIX, buildOpenApiDocument } from './openapi.js';
 import { installProblemHandlers } from './problem.js';
 import { registerRoute, route, type ApiRoute } from './route.js';
 import { scheduleRoutes } from './schedule-routes.js';
+import { serviceRoutes } from './service-routes.js';
 import { triggerRoutes } from './trigger-routes.js';
 
 export interface AdminApiOptions {
@@ -48,6 +49,7 @@ const resourceRoutes: ApiRoute[] = [
   ...auditRoutes,
   ...overviewRoutes,
   ...scheduleRoutes,
+  ...serviceRoutes,
 ];
 
 let cachedDocument: Record<string, unknown> | undefined;

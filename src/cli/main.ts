@@ -22,6 +22,7 @@ import { registerValidateCommand } from './validate-command.js';
 import { registerApplyCommand } from './apply-command.js';
 import { registerSchemaCommand } from './schema-command.js';
 import { registerNextCommand } from './next-command.js';
+import { registerServicesCommand } from './services-command.js';
 
 const program = new Command()
   .name('belfry')
@@ -40,6 +41,7 @@ registerValidateCommand(program);
 registerApplyCommand(program);
 registerSchemaCommand(program);
 registerNextCommand(program);
+registerServicesCommand(program);
 
 for (const command of leafCommands(program)) {
   if (!command.options.some((option) => option.long === '--verbose'))
