@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { serviceItems, type ServiceYaml } from './service-definitions.js';
 import type { z } from 'zod';
 import type { CalendarSpec } from '../time/calendar.js';
 import { createCalendarResolver } from '../time/calendar-resolver.js';
@@ -27,6 +28,8 @@ import {
 import type { CalendarDefinition, Definitions, JobDefinition, TriggerDefinition } from './definitions.js';
 import { buildJob } from './job-builder.js';
 import { buildTrigger } from './trigger-builder.js';
+import { findContinuationCycles, formatCycle } from './continuation-graph.js';
+import type { AfterSpec } from '../time/after-spec.js';
 import { closestName, dottedPath, issueErrors } from './zod-issues.js';
 import { YamlSource, type DataPath } from './yaml-source.js';
 
@@ -80,6 +83,7 @@ export async function loadDefinitions(
   const errors: DefinitionError[] = [];
   const read = options.readFile ?? ((file: string) => readFile(file, 'utf8'));
   const items: Item[] = [];
+  const services: ServiceYaml[] = [];
   const seen = new Map<string, SourcePosition>();
 
   for (const file of files) {
@@ -101,6 +105,7 @@ export async function loadDefinitions(
       continue;
     }
     items.push(...fileItems(source, dirname(resolve(file)), errors, seen));
+    services.push(...serviceItems(source, dirname(resolve(file)), errors));
   }
 
   const bySection = (section: Section) => items.filter((item) => item.section === section);
@@ -188,9 +193,40 @@ export async function loadDefinitions(
     });
     if (trigger) triggers.push(trigger);
   }
+  checkContinuations(bySection('triggers'), triggers, jobNames, errorAt);
 
   if (errors.length > 0) return { ok: false, errors: sortByFileOrder(errors, files) };
-  return { ok: true, definitions: { files: [...files], calendars, jobs, triggers } };
+  return { ok: true, definitions: { files: [...files], calendars, jobs, triggers, services } };
+}
+
+/** Continuation triggers: their upstream jobs exist, and no chain of them loops (continuation-graph.ts). */
+function checkContinuations(
+  items: Item[],
+  triggers: TriggerDefinition[],
+  jobNames: ReadonlySet<string>,
+  errorAt: (item: Item) => (path: DataPath, message: string) => void,
+): void {
+  const itemOf = new Map(items.map((item) => [item.name, item]));
+  const edges = triggers.flatMap((trigger) =>
+    trigger.record.kind === 'after'
+      ? [{ trigger: trigger.name, job: trigger.record.job, spec: trigger.record.spec as AfterSpec }]
+      : [],
+  );
+  for (const edge of edges) {
+    const item = itemOf.get(edge.trigger)!;
+    const upstreams = edge.spec.all ?? [edge.spec.job!];
+    upstreams.forEach((job, index) => {
+      if (!jobNames.has(job))
+        errorAt(item)(
+          [...item.path, 'after', ...(edge.spec.all ? ['all', index] : ['job'])],
+          `unknown upstream job "${job}"`,
+        );
+    });
+  }
+  for (const cycle of findContinuationCycles(edges)) {
+    const item = itemOf.get(cycle.trigger)!;
+    errorAt(item)([...item.path, 'after'], formatCycle(cycle));
+  }
 }
 
 /** A job that failed its shape check still gets its module path checked, so one run reports both. */
@@ -223,6 +259,7 @@ function fileItems(
   }
   const items: Item[] = [];
   for (const [key, value] of Object.entries(data)) {
+    if (key === 'services') continue; // read by serviceItems (service-definitions.ts)
     if (!(SECTIONS as readonly string[]).includes(key)) {
       errors.push({
         ...source.keyPositionOf([], key),

@@ -8,6 +8,7 @@
  * YAML and the engine can never disagree about what an expression means.
  */
 import { z } from 'zod';
+import { AFTER_OUTCOMES } from '../time/after-spec.js';
 import { HTTP_METHODS } from '../jobs/builtin/http-job.js';
 import { REDIRECT_POLICIES } from '../jobs/builtin/http-redirect.js';
 import { looksLikeSecretName } from '../jobs/builtin/secret-value.js';
@@ -165,6 +166,32 @@ export const commandJobSchema = z
   })
   .strict();
 
+/** A long-running service (docs/services.md): a class with run(ctx), each shard on exactly one replica. */
+export const serviceSchema = z
+  .object({
+    module: z.string().min(1).describe('path of the module, relative to this YAML file (./services/cdc.ts)'),
+    export: z.string().min(1).optional().describe('name of the exported class (default "default")'),
+    description: z.string().optional(),
+    shards: z.number().int().min(1).max(100_000).optional().describe('shards, each held separately (default 1)'),
+    restart: z
+      .object({
+        initial: durationSchema.optional().describe('backoff after the first crash (default 1s)'),
+        max: durationSchema.optional().describe('backoff cap (default 30s)'),
+        maxFailures: z.number().int().min(1).optional().describe('release the shard after this many (default 5)'),
+        window: durationSchema.optional().describe('…within this window (default 60s)'),
+      })
+      .strict()
+      .optional(),
+    stopTimeout: durationSchema.optional().describe('time run() gets to return on a graceful stop (default 10s)'),
+    placement: z
+      .object({ labels: z.record(z.string(), z.string()).describe('replica labels (BELFRY_LABELS) to match') })
+      .strict()
+      .optional()
+      .describe('default: any replica'),
+    data: jsonObject.optional().describe('given to every run as ctx.data'),
+  })
+  .strict();
+
 export const jobSchema = z.discriminatedUnion('type', [moduleJobSchema, httpJobSchema, commandJobSchema]);
 
 const dayName = z.enum(['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT']);
@@ -179,8 +206,42 @@ export const SCHEDULE_KEYS = [
   'calendarInterval',
   'dailyInterval',
   'businessDay',
+  'after',
 ] as const;
 export type ScheduleKey = (typeof SCHEDULE_KEYS)[number];
+
+/** `after:` of a continuation trigger: one upstream job (`job`, `on`) or a fan-in (`all`, `within`). */
+export const afterSchema = z
+  .object({
+    job: z.string().min(1).optional().describe('the upstream job whose outcome fires this trigger'),
+    on: z
+      .array(z.enum(AFTER_OUTCOMES))
+      .min(1)
+      .optional()
+      .describe('the upstream outcomes that fire it: succeeded (default), failed, timed_out or any'),
+    all: z
+      .array(z.string().min(1))
+      .min(2)
+      .optional()
+      .describe('fan-in: fire once all these jobs succeeded for the same schedule time'),
+    within: durationSchema.optional().describe('fan-in: the last success at most this long after the first'),
+  })
+  .strict()
+  .superRefine((after, ctx) => {
+    if ((after.job === undefined) === (after.all === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        message: 'after needs exactly one of job (one upstream) or all (fan-in)',
+      });
+    if (after.on !== undefined && after.job === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['on'],
+        message: 'on applies to after.job; a fan-in waits for success',
+      });
+    if (after.within !== undefined && after.all === undefined)
+      ctx.addIssue({ code: 'custom', path: ['within'], message: 'within applies to a fan-in (after.all)' });
+  });
 
 export const triggerSchema = z
   .object({
@@ -228,6 +289,9 @@ export const triggerSchema = z
       .strict()
       .optional()
       .describe('the Nth business day of the month at a local time (against calendar and weekend)'),
+    after: afterSchema
+      .optional()
+      .describe("a continuation: fire on other jobs' outcomes instead of a time (docs/continuations.md)"),
     timezone: z.string().min(1).optional().describe('IANA zone for the wall-clock kinds (default UTC)'),
     calendar: z
       .string()
@@ -306,6 +370,7 @@ export const definitionsFileSchema = z
     calendars: names(calendarSchema).optional().describe('exclusion calendars by name'),
     jobs: names(jobSchema).optional().describe('jobs by name'),
     triggers: names(triggerSchema).optional().describe('triggers by name'),
+    services: names(serviceSchema).optional().describe('long-running services by name'),
   })
   .strict()
   .describe('Belfry definitions: calendars, jobs and triggers');

@@ -51,6 +51,10 @@ export function buildTrigger(input: TriggerInput, ctx: TriggerBuildContext): Tri
   }
   if (key === 'at' && input.calendar !== undefined)
     fail(['calendar'], 'a one-off trigger (at) cannot use a calendar');
+  if (key === 'after')
+    for (const option of ['calendar', 'start', 'end', 'count', 'misfire'] as const)
+      if (input[option] !== undefined)
+        fail([option], `${option} applies to time schedules; a continuation (after) fires on outcomes`);
   if (key === 'businessDay' && input.onExcludedDay !== undefined)
     fail(['onExcludedDay'], 'a businessDay schedule already lands on business days; remove onExcludedDay');
 
@@ -154,6 +158,16 @@ function scheduleSpec(input: TriggerInput, key: ScheduleKey, startAt: Date | nul
         days: days as DayName[] | undefined,
         timezone,
         ...options,
+      });
+    }
+    case 'after': {
+      const { job, on, all, within } = input.after!;
+      return dropUndefined({
+        kind: 'after' as const,
+        job,
+        on,
+        all,
+        withinMs: within === undefined ? undefined : parseDuration(within),
       });
     }
     case 'businessDay': {

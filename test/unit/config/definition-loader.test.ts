@@ -338,7 +338,7 @@ describe('loadDefinitions: errors at their line and column', () => {
         `${JOB}triggers:\n  none:\n    job: report\n  two:\n    job: report\n    cron: "* * * * *"\n    every: 1m\n`,
       ),
     ).toEqual([
-      '6:5: triggers.none: a trigger needs one schedule: cron, quartz, every, at, calendarInterval, dailyInterval, businessDay',
+      '6:5: triggers.none: a trigger needs one schedule: cron, quartz, every, at, calendarInterval, dailyInterval, businessDay, after',
       '10:12: triggers.two.every: a trigger has exactly one schedule; found cron and every',
     ]);
   });
