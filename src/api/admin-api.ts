@@ -38,7 +38,7 @@ export interface AdminApiOptions {
   };
   clock?: Clock;
   /** The web dashboard at /ui (dashboard-routes.ts); false: not served. */
-  dashboard?: Pick<DashboardOptions, 'traceUrlTemplate' | 'root' | 'version'> | false;
+  dashboard?: Pick<DashboardOptions, 'traceUrlTemplate' | 'root' | 'version' | 'definitionFiles'> | false;
 }
 
 const resourceRoutes: ApiRoute[] = [

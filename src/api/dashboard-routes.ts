@@ -6,6 +6,7 @@
  *   a file answers the app's page, so every page and filter is a deep link.
  * - `/ui/session`: log in (a bearer token, once) and ask who you are; `/ui/logout` forgets the cookie.
  * - `/ui/events`: server-sent events from the replica's event bus (dashboard-events.ts), no queries.
+ * - `/ui/api/trigger-source?name=`: the YAML file and line a trigger comes from (definition-sources.ts).
  *
  * Everything the pages show comes from `/api/v1`, behind the same guard as any API client.
  *
@@ -22,7 +23,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { principalOf } from './admin-guard.js';
 import { bearerToken } from './access-tokens.js';
 import { DashboardEventHub, type EventFeed } from './dashboard-events.js';
-import { DASHBOARD_PREFIX, sessionCookie } from './dashboard-session.js';
+import { DASHBOARD_DATA_PREFIX, DASHBOARD_PREFIX, sessionCookie } from './dashboard-session.js';
+import { DefinitionSources } from './definition-sources.js';
 
 /** Where `vite build` puts the app: `ui/dist/` at the package root (two levels above src/api and dist/api). */
 export const DEFAULT_UI_ROOT = fileURLToPath(new URL('../../ui/dist/', import.meta.url));
@@ -35,6 +37,8 @@ export interface DashboardOptions {
   root?: string;
   /** A link to the user's tracing UI, with `{traceId}` where the id goes (Jaeger, Tempo). */
   traceUrlTemplate?: string;
+  /** The YAML files this replica was started with: the trigger page says where a trigger is defined. */
+  definitionFiles?: readonly string[];
   version?: string;
 }
 
@@ -139,6 +143,15 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
   app.get('/ui/logout', async (request, reply) => {
     reply.header('set-cookie', sessionCookie(null, request.protocol === 'https'));
     return reply.redirect(`${DASHBOARD_PREFIX}/`, 303);
+  });
+
+  const sources = new DefinitionSources(options.definitionFiles ?? []);
+  app.get(`${DASHBOARD_DATA_PREFIX}trigger-source`, async (request, reply) => {
+    const name = (request.query as { name?: unknown }).name;
+    if (typeof name !== 'string' || name === '' || name.length > 300)
+      return reply.code(400).send({ detail: 'name: a trigger name is required' });
+    reply.header('cache-control', 'no-store');
+    return { trigger: name, position: await sources.triggerPosition(name) };
   });
 
   app.get('/ui/events', (_request, reply) => {

@@ -25,11 +25,13 @@ export const SESSION_MAX_AGE_S = 12 * 60 * 60;
 export const DASHBOARD_PREFIX = '/ui';
 /** Paths under the prefix that are not the shell: they need a token like the API. */
 const DASHBOARD_DATA_PATHS = ['/ui/session', '/ui/events'];
+/** The dashboard's own data endpoints (not part of the REST API), behind the token too. */
+export const DASHBOARD_DATA_PREFIX = '/ui/api/';
 
 /** Whether a request asks for the dashboard's shell (public: it carries no data). */
 export function isDashboardShell(method: string, path: string): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false;
-  if (DASHBOARD_DATA_PATHS.includes(path)) return false;
+  if (DASHBOARD_DATA_PATHS.includes(path) || path.startsWith(DASHBOARD_DATA_PREFIX)) return false;
   return path === '/' || path === DASHBOARD_PREFIX || path.startsWith(`${DASHBOARD_PREFIX}/`);
 }
 

@@ -62,6 +62,11 @@ export const settingsSchema = z.object({
   BELFRY_HTTP_RATE_LIMIT: integer(100, 0, 1_000_000).describe(
     'requests per second per client address without a token (probes); bursts of twice that; 0: off',
   ),
+  BELFRY_TRACE_URL: z
+    .string()
+    .regex(/^https?:\/\/.*\{traceId\}/, 'BELFRY_TRACE_URL must be an http(s) URL containing {traceId}')
+    .optional()
+    .describe("the dashboard's link to a trace, e.g. http://jaeger:16686/trace/{traceId}"),
   BELFRY_CONCURRENCY: integer(DEFAULT_CONCURRENCY, 1, 10_000),
   BELFRY_BATCH_SIZE: integer(500, 1, 10_000),
   BELFRY_SHUTDOWN_TIMEOUT: duration('30s'),

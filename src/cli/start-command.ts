@@ -109,7 +109,7 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
     await prepared.register(scheduler);
     // The admin server comes up first: /healthz must answer while the database is still unreachable,
     // or an orchestrator's liveness probe would turn a database outage into a restart loop.
-    admin = await startAdmin(scheduler, settings, logger, telemetry);
+    admin = await startAdmin(scheduler, settings, logger, telemetry, files);
     const migrated = await migrateWhenReachable(scheduler.database.pool, scheduler.database.schema, {
       clock: systemClock,
       logger,
@@ -161,6 +161,7 @@ async function startAdmin(
   settings: Settings,
   logger: Logger,
   telemetry: Telemetry,
+  definitionFiles: readonly string[],
 ): Promise<AdminServer | undefined> {
   if (settings.BELFRY_HTTP_PORT === 0) return undefined;
   return startAdminServer({
@@ -173,7 +174,15 @@ async function startAdmin(
     rateLimit: rateLimitSetting(settings.BELFRY_HTTP_RATE_LIMIT),
     logger,
     plugins: [
-      (app) => registerAdminApi(app, { scheduler }),
+      (app) =>
+        registerAdminApi(app, {
+          scheduler,
+          dashboard: {
+            traceUrlTemplate: settings.BELFRY_TRACE_URL,
+            definitionFiles,
+            version: BELFRY_VERSION,
+          },
+        }),
       ...(telemetry.metricsRoute ? [telemetry.metricsRoute] : []),
     ],
   });

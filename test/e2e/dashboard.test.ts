@@ -157,6 +157,7 @@ describe.skipIf(!hasChromium)('the dashboard in chromium, against a cluster of t
           BELFRY_HTTP_READ_TOKEN: READ,
           BELFRY_LOG_LEVEL: 'warn',
           BELFRY_SHUTDOWN_TIMEOUT: '5s',
+          BELFRY_TRACE_URL: 'http://jaeger.example:16686/trace/{traceId}',
         },
       }),
     );
@@ -270,6 +271,12 @@ describe.skipIf(!hasChromium)('the dashboard in chromium, against a cluster of t
     await page
       .getByTestId('next-fires')
       .getByText(`skipped ${holiday} (1 fire): Founders Day in e2e-holidays`)
+      .waitFor();
+    // Where it is defined: the file this replica was started with, and the line of its key.
+    const line = definitions().split('\n').indexOf('  nightly:') + 1;
+    await page
+      .getByTestId('trigger-source')
+      .getByText(`${join(dir, 'belfry.yaml')}:${line}`)
       .waitFor();
     await audit(page, 'trigger');
     await shot(page, 'trigger');

@@ -40,7 +40,9 @@ interface Detail extends TriggerSummary {
   endAt: string | null;
   misfirePolicy: string;
   recentExecutions: HistoryRow[];
-  sourceFile?: string | null;
+}
+interface SourceData {
+  position: { file: string; line: number; column: number } | null;
 }
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
@@ -146,6 +148,10 @@ export function TriggerPage({ name, params, me }: { name: string; params: URLSea
     (signal) => get<ScheduleData>(`/triggers/${encodeURIComponent(name)}/schedule`, signal),
     `${name}:s:${round}`,
   );
+  const source = useLoad(async (signal) => {
+    const response = await fetch(`/ui/api/trigger-source?name=${encodeURIComponent(name)}`, { signal });
+    return response.ok ? ((await response.json()) as SourceData) : { position: null };
+  }, name);
   const [live, setLive] = useState<LiveEvent[]>([]);
   useLiveEvents(
     useCallback(
@@ -236,7 +242,13 @@ export function TriggerPage({ name, params, me }: { name: string; params: URLSea
           <div>
             <dt>Defined in</dt>
             <dd>
-              {t.sourceFile ? <code>{t.sourceFile}</code> : t.source}
+              {source.data?.position ? (
+                <code data-testid="trigger-source">
+                  {source.data.position.file}:{source.data.position.line}
+                </code>
+              ) : (
+                t.source
+              )}
               {t.source === 'yaml' && (
                 <span class="muted"> (read-only here: change the YAML and apply it)</span>
               )}
