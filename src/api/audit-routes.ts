@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { queryAdminAudit, type AdminAuditEntry, type AdminAuditFilter } from '../store/admin-audit-store.js';
 import { FilterFieldError, limitParameter, parseTimeBound } from './history-filter.js';
-import { filterOrProblem } from './problem.js';
-import { route, type ApiRoute } from './route.js';
+import { filteredListRoute } from './filtered-list-route.js';
+import type { ApiRoute } from './route.js';
 import { instant, iso } from './wire.js';
 
 export const MAX_AUDIT_LIMIT = 10_000;
@@ -79,21 +79,16 @@ export function toAuditEntry(entry: AdminAuditEntry): z.input<typeof auditEntryS
 }
 
 export const auditRoutes: ApiRoute[] = [
-  route({
-    method: 'GET',
+  filteredListRoute({
     path: '/audit',
     operationId: 'getAdminAudit',
-    tag: 'history',
     summary: 'State-changing admin API calls, newest first',
     description: 'Who (token name), what, when and from where; the same filters as `belfry history --admin`.',
     query: auditQuerySchema,
-    status: 200,
-    response: z.array(auditEntrySchema),
+    row: auditEntrySchema,
     responseDescription: 'matching calls, newest first',
-    problems: [400],
-    async handle({ query }, { executor, clock }) {
-      const filter = filterOrProblem(() => toAdminAuditFilter(query, clock.now()));
-      return (await queryAdminAudit(executor, filter)).map(toAuditEntry);
-    },
+    filter: (query, now) => toAdminAuditFilter(query, now),
+    list: queryAdminAudit,
+    toWire: toAuditEntry,
   }),
 ];

@@ -2,8 +2,8 @@
 import { z } from 'zod';
 import { queryHistory, type HistoryRow } from '../store/history-store.js';
 import { EXECUTION_STATUSES, historyQuerySchema, toHistoryFilter } from './history-filter.js';
-import { filterOrProblem } from './problem.js';
-import { route, type ApiRoute } from './route.js';
+import { filteredListRoute } from './filtered-list-route.js';
+import type { ApiRoute } from './route.js';
 import { instant, iso } from './wire.js';
 
 export const historyRowSchema = z
@@ -37,21 +37,16 @@ export function toHistoryRow(row: HistoryRow): z.input<typeof historyRowSchema> 
 }
 
 export const historyRoutes: ApiRoute[] = [
-  route({
-    method: 'GET',
+  filteredListRoute({
     path: '/history',
     operationId: 'getHistory',
-    tag: 'history',
     summary: 'Execution attempts, newest first',
     description: 'The same filters as `belfry history`. `since` must be before `until`.',
     query: historyQuerySchema,
-    status: 200,
-    response: z.array(historyRowSchema),
+    row: historyRowSchema,
     responseDescription: 'matching attempts, newest first',
-    problems: [400],
-    async handle({ query }, { executor, clock }) {
-      const filter = filterOrProblem(() => toHistoryFilter(query, clock.now()));
-      return (await queryHistory(executor, filter)).map(toHistoryRow);
-    },
+    filter: (query, now) => toHistoryFilter(query, now),
+    list: queryHistory,
+    toWire: toHistoryRow,
   }),
 ];

@@ -5,8 +5,9 @@ import { removeJob } from '../operations/delete-operations.js';
 import { FireRequestError, fireJob, fireRequestSchema, parseFireAt } from '../operations/fire-operations.js';
 import { ApiProblem } from './problem.js';
 import { pauseResumeRoutes } from './pause-routes.js';
+import { namedRoute } from './named-route.js';
 import { route, type ApiRoute } from './route.js';
-import { instant, iso, nameParams } from './wire.js';
+import { instant, iso } from './wire.js';
 
 export const jobSchema = z
   .object({
@@ -58,7 +59,7 @@ export const jobRoutes: ApiRoute[] = [
     tag: 'jobs',
     summary: { pause: 'Pause a job and all its triggers', resume: 'Resume a job and all its triggers' },
   }),
-  route({
+  namedRoute({
     method: 'POST',
     path: '/jobs/:name/fire',
     operationId: 'fireJob',
@@ -66,12 +67,11 @@ export const jobRoutes: ApiRoute[] = [
     summary: 'Fire a job once, now or at an instant, with data',
     description:
       'Creates a one-off trigger in the group `one-off`, exactly like `scheduleAt` and `belfry fire`.',
-    params: nameParams,
     body: fireRequestSchema,
     status: 202,
     response: fireResultSchema,
     responseDescription: 'the one-off trigger was created',
-    problems: [400, 404],
+    problems: [400],
     async handle({ params, body }, { executor }) {
       let at: Date | null;
       try {
@@ -88,17 +88,15 @@ export const jobRoutes: ApiRoute[] = [
       return { trigger: trigger.name, job: trigger.job, at: iso(trigger.nextFireAt!) };
     },
   }),
-  route({
+  namedRoute({
     method: 'DELETE',
     path: '/jobs/:name',
     operationId: 'deleteJob',
     tag: 'jobs',
     summary: 'Delete a job and its triggers (history is kept)',
-    params: nameParams,
     status: 200,
     response: z.object({ job: z.string(), deleted: z.literal(true), triggersDeleted: z.number().int() }),
     responseDescription: 'deleted',
-    problems: [404],
     async handle({ params }, { executor }) {
       const { triggers } = await removeJob(executor, params.name);
       return { job: params.name, deleted: true as const, triggersDeleted: triggers };

@@ -6,8 +6,9 @@ import { removeTrigger } from '../operations/delete-operations.js';
 import { requireTrigger } from '../operations/name-checks.js';
 import { historyRowSchema, toHistoryRow } from './history-routes.js';
 import { pauseResumeRoutes } from './pause-routes.js';
+import { namedRoute } from './named-route.js';
 import { route, type ApiRoute } from './route.js';
-import { instant, iso, nameParams } from './wire.js';
+import { instant, iso } from './wire.js';
 
 export const triggerSummarySchema = z
   .object({
@@ -107,18 +108,17 @@ export const triggerRoutes: ApiRoute[] = [
       return triggers.map(toTriggerSummary);
     },
   }),
-  route({
+  namedRoute({
     method: 'GET',
     path: '/triggers/:name',
     operationId: 'getTrigger',
     tag: 'triggers',
     summary: 'One trigger with its recent executions',
-    params: nameParams,
     query: detailQuery,
     status: 200,
     response: triggerDetailSchema,
     responseDescription: 'the trigger',
-    problems: [400, 404],
+    problems: [400],
     async handle({ params, query }, { executor }) {
       const trigger = await requireTrigger(executor, params.name);
       const limit = Math.min(Math.max(Number(query.executions ?? 20), 1), 1_000);
@@ -145,17 +145,15 @@ export const triggerRoutes: ApiRoute[] = [
       resume: 'Resume a trigger (missed fires follow its misfire policy)',
     },
   }),
-  route({
+  namedRoute({
     method: 'DELETE',
     path: '/triggers/:name',
     operationId: 'deleteTrigger',
     tag: 'triggers',
     summary: 'Delete a trigger (its history is kept; a trigger from YAML comes back at the next apply)',
-    params: nameParams,
     status: 200,
     response: z.object({ trigger: z.string(), deleted: z.literal(true) }),
     responseDescription: 'deleted',
-    problems: [404],
     async handle({ params }, { executor }) {
       await removeTrigger(executor, params.name);
       return { trigger: params.name, deleted: true as const };
