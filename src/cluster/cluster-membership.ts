@@ -98,6 +98,8 @@ export class ClusterMembership {
   readonly #leaderServices: LeaderServices;
   #liveInstances: number | null = null;
   #liveInstancesWanted = false;
+  /** A check-in failed since the last one that succeeded (the database was unreachable). */
+  #checkInFailed = false;
 
   constructor(private readonly options: ClusterMembershipOptions) {
     const { executor, timings, logger } = options;
@@ -265,8 +267,13 @@ export class ClusterMembership {
         return { active, lease };
       });
     } catch (error) {
+      this.#checkInFailed = true;
       await this.#applyLeadership(this.#elector.observeFailure());
       throw error;
+    }
+    if (this.#checkInFailed) {
+      this.#checkInFailed = false;
+      this.#leaderServices.databaseRegained();
     }
     if (!result.active) {
       await this.#fenced('declared dead by the leader');

@@ -44,6 +44,14 @@ export interface ExecutionRecovererOptions {
 export class ExecutionRecoverer {
   /** Instance id → database time at which this leader first saw its session missing. */
   readonly #sessionMissingSince = new Map<string, number>();
+  /**
+   * When this replica last got the database back after losing it (database time): no replica could
+   * check in while the database was gone (a failover, a restart), so silence is counted from here, and
+   * a database outage is not read as every replica's death (the Patroni failover test, issue 17). A
+   * replica that never lost the database (it sees a peer stall) counts silence as usual.
+   */
+  #silentSince: Date | undefined;
+  #regained = false;
 
   constructor(private readonly options: ExecutionRecovererOptions) {}
 
@@ -52,7 +60,22 @@ export class ExecutionRecoverer {
     this.#sessionMissingSince.clear();
   }
 
+  /** This replica reached the database again after failing to (its check-ins failed meanwhile). */
+  databaseRegained(): void {
+    this.#regained = true;
+  }
+
   async pass(epoch: number): Promise<RecoveryPass> {
+    try {
+      return await this.#pass(epoch);
+    } catch (error) {
+      // Most likely the database is gone: the next pass that succeeds counts silence from then.
+      this.#regained = true;
+      throw error;
+    }
+  }
+
+  #pass(epoch: number): Promise<RecoveryPass> {
     const { options } = this;
     return inTransaction(options.executor, async (tx) => {
       const selfId = options.instanceId();
@@ -74,7 +97,16 @@ export class ExecutionRecoverer {
         .map((id) => ({ id, since: this.#sessionMissingSince.get(id)! }))
         .filter((lost) => now - lost.since >= options.sessionGraceMs)
         .map((lost) => ({ id: lost.id, since: new Date(lost.since) }));
-      const dead = await markDeadInstances(tx, { selfId, sessionLost, deadAfterMs: options.deadAfterMs });
+      if (this.#regained) {
+        this.#silentSince = missing.dbNow;
+        this.#regained = false;
+      }
+      const dead = await markDeadInstances(tx, {
+        selfId,
+        sessionLost,
+        deadAfterMs: options.deadAfterMs,
+        silentSince: this.#silentSince,
+      });
       for (const instance of dead) this.#sessionMissingSince.delete(instance.id);
       const recovered = await recoverOrphanedExecutions(tx, { epoch, limit: options.batchSize ?? 500 });
       if (recovered.some((execution) => execution.nextExecutionId !== null))

@@ -59,6 +59,11 @@ export class LeaderServices {
     this.#pruneLoop = options.loop('history-pruner', () => this.#pruneTick());
   }
 
+  /** This replica reached the database again after losing it (see ExecutionRecoverer). */
+  databaseRegained(): void {
+    this.#recoverer.databaseRegained();
+  }
+
   /**
    * Leadership can be lost and won back while a stop is between the two loops (a fenced pass stops the
    * group while the next check-in is elected again): the lifecycle runs start and stop one after the

@@ -68,11 +68,20 @@ export async function markDeadInstances(
     selfId: string;
     sessionLost: readonly { id: string; since: Date }[];
     deadAfterMs: number;
+    /**
+     * Count silence only from this instant (database time), the start of the caller's leader term: a
+     * database failover or outage stops every replica's check-ins, and a new leader must not read that
+     * gap as their deaths. Default: no bound.
+     */
+    silentSince?: Date;
     now?: Date;
   },
 ): Promise<DeadInstance[]> {
   const now = dbNow(params.now);
-  const stale = sql`i.last_checkin_at < ${now} - ${params.deadAfterMs} * interval '1 millisecond'`;
+  const lastHeard = params.silentSince
+    ? sql`greatest(i.last_checkin_at, ${params.silentSince}::timestamptz)`
+    : sql`i.last_checkin_at`;
+  const stale = sql`${lastHeard} < ${now} - ${params.deadAfterMs} * interval '1 millisecond'`;
   // Milliseconds, as the recoverer compares them (it holds these times as JavaScript dates).
   const silentSinceLoss = sql`EXISTS (
       SELECT 1 FROM unnest(${params.sessionLost.map((lost) => lost.id)}::uuid[],
