@@ -14,6 +14,7 @@ import {
   type Node,
   type Pair,
   visit,
+  type YAMLMap,
 } from 'yaml';
 import type { DefinitionError, SourcePosition } from './definition-error.js';
 
@@ -30,6 +31,7 @@ export const MAX_ALIAS_COUNT = 100;
 export class YamlSource {
   readonly #lineCounter: LineCounter;
   readonly #document: Document.Parsed;
+  readonly #mapIndex = new WeakMap<YAMLMap, Map<string, Pair<unknown, unknown>>>();
   #data: unknown;
 
   private constructor(
@@ -49,7 +51,9 @@ export class YamlSource {
     const document = parseDocument(tooLarge ? '' : text, {
       lineCounter,
       prettyErrors: false,
-      uniqueKeys: true,
+      // Duplicate keys are found below in one pass: yaml's own check compares each key with every earlier
+      // one of its map, quadratic in a file of 10,000 triggers (docs/performance.md, apply).
+      uniqueKeys: false,
     });
     const source = new YamlSource(file, document, lineCounter);
     if (tooLarge) {
@@ -57,10 +61,12 @@ export class YamlSource {
       const message = `the file is ${Math.ceil(bytes / 1024)} KiB, over the limit of ${limit}; split it into several files`;
       return { source, errors: [{ file, line: 1, column: 1, message }] };
     }
-    const errors = document.errors.map((error) => ({
-      ...source.positionAt(error.pos[0]),
-      message: syntaxMessage(error.message),
-    }));
+    const errors = [
+      ...document.errors.map((error) => ({ offset: error.pos[0], message: syntaxMessage(error.message) })),
+      ...duplicateKeyOffsets(document).map((offset) => ({ offset, message: DUPLICATE_KEY_MESSAGE })),
+    ]
+      .sort((a, b) => a.offset - b.offset)
+      .map(({ offset, message }): DefinitionError => ({ ...source.positionAt(offset), message }));
     if (errors.length === 0) {
       try {
         source.#data = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
@@ -109,9 +115,7 @@ export class YamlSource {
   keyPositionOf(path: DataPath, key: string): SourcePosition {
     const map = this.#nodeAt(path);
     if (isMap(map)) {
-      const pair = (map.items as Pair<unknown, unknown>[]).find(
-        (item) => isScalar(item.key) && String(item.key.value) === key,
-      );
+      const pair = this.#pairOf(map, key);
       const keyNode = pair?.key as Node | undefined;
       if (keyNode?.range) return this.positionAt(keyNode.range[0]);
     }
@@ -123,14 +127,28 @@ export class YamlSource {
     return this.#nodeAt(path) !== undefined;
   }
 
+  /**
+   * The pair of `key` in `map`, from an index built at the first lookup: every entry of a file asks for
+   * its own position, and a linear search of the top-level map per entry made loading 10,000 triggers
+   * quadratic (docs/performance.md, apply).
+   */
+  #pairOf(map: YAMLMap, key: string): Pair<unknown, unknown> | undefined {
+    let index = this.#mapIndex.get(map);
+    if (!index) {
+      index = new Map();
+      for (const item of map.items as Pair<unknown, unknown>[])
+        if (isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item);
+      this.#mapIndex.set(map, index);
+    }
+    return index.get(key);
+  }
+
   #nodeAt(path: DataPath): Node | undefined {
     if (path.length === 0) return (this.#document.contents as Node | null) ?? undefined;
     let node: unknown = this.#document.contents;
     for (const segment of path) {
       if (isMap(node)) {
-        const pair = (node.items as Pair<unknown, unknown>[]).find(
-          (item) => isScalar(item.key) && String(item.key.value) === String(segment),
-        );
+        const pair = this.#pairOf(node, String(segment));
         if (!pair) return undefined;
         node = pair.value;
       } else if (isSeq(node) && typeof segment === 'number') {
@@ -164,6 +182,25 @@ export class YamlSource {
     }
     return undefined;
   }
+}
+
+/** What yaml's own `uniqueKeys` check says, as a syntax error. */
+const DUPLICATE_KEY_MESSAGE = 'YAML syntax: Map keys must be unique';
+
+/** Where a scalar key repeats one earlier in the same map (as yaml's `uniqueKeys` judges: equal values). */
+function duplicateKeyOffsets(document: Document.Parsed): number[] {
+  const offsets: number[] = [];
+  visit(document, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value)) offsets.push(pair.key.range?.[0] ?? 0);
+        else seen.add(pair.key.value);
+      }
+    },
+  });
+  return offsets;
 }
 
 function syntaxMessage(message: string): string {
