@@ -36,6 +36,9 @@ export interface ListenerRegistryOptions {
   onFailure: (failure: ListenerFailure) => void;
 }
 
+/** Which jobs or triggers a listener hears: one matcher, several (any may match), or none (all). */
+type Matchers = ListenerMatcher | readonly ListenerMatcher[];
+
 interface Matched<L> {
   listener: L;
   /** For job listeners: (job, group); for trigger listeners: (trigger, group). */
@@ -58,24 +61,16 @@ export class ListenerRegistry {
 
   constructor(private readonly options: ListenerRegistryOptions) {}
 
-  addJobListener(
-    listener: JobListener,
-    matcher?: ListenerMatcher | readonly ListenerMatcher[],
-  ): () => boolean {
-    this.#jobs.add(listener, matcher);
-    return () => this.removeJobListener(listener.name);
+  addJobListener(listener: JobListener, matcher?: Matchers): () => boolean {
+    return this.#jobs.add(listener, matcher);
   }
 
   removeJobListener(name: string): boolean {
     return this.#jobs.remove(name);
   }
 
-  addTriggerListener(
-    listener: TriggerListener,
-    matcher?: ListenerMatcher | readonly ListenerMatcher[],
-  ): () => boolean {
-    this.#triggers.add(listener, matcher);
-    return () => this.removeTriggerListener(listener.name);
+  addTriggerListener(listener: TriggerListener, matcher?: Matchers): () => boolean {
+    return this.#triggers.add(listener, matcher);
   }
 
   removeTriggerListener(name: string): boolean {
@@ -83,8 +78,7 @@ export class ListenerRegistry {
   }
 
   addSchedulerListener(listener: SchedulerListener): () => boolean {
-    this.#schedulers.add(listener);
-    return () => this.removeSchedulerListener(listener.name);
+    return this.#schedulers.add(listener);
   }
 
   removeSchedulerListener(name: string): boolean {
@@ -277,13 +271,15 @@ class ListenerList<L extends { name: string }> {
     return this.#entries.map((m) => m.listener.name);
   }
 
-  add(listener: L, matcher?: ListenerMatcher | readonly ListenerMatcher[]): void {
+  /** Registers the listener; returns its remover. */
+  add(listener: L, matcher?: Matchers): () => boolean {
     if (typeof listener.name !== 'string' || listener.name.length === 0)
       throw new TypeError(`a ${this.kind} listener needs a name`);
     if (this.#entries.some((m) => m.listener.name === listener.name)) {
       throw new Error(`a ${this.kind} listener named "${listener.name}" is already registered`);
     }
     this.#entries = [...this.#entries, { listener, matches: compileMatcher(matcher) }];
+    return () => this.remove(listener.name);
   }
 
   remove(name: string): boolean {

@@ -9,17 +9,10 @@
  */
 import type { Logger } from 'pino';
 import type { SchedulerEventBus } from '../../events/scheduler-events.js';
-import type {
-  ExecutionInfo,
-  ExecutionResult,
-  JobListener,
-  MisfireInfo,
-  SchedulerListener,
-  TriggerListener,
-  VetoInfo,
-} from '../listener.js';
+import type { ExecutionInfo, ExecutionResult, MisfireInfo, VetoInfo } from '../listener.js';
+import type { BuiltinListener } from './builtin-listener.js';
 
-export class LoggingListener implements JobListener, TriggerListener, SchedulerListener {
+export class LoggingListener implements BuiltinListener {
   readonly name = 'belfry.log';
 
   constructor(private readonly log: Logger) {}

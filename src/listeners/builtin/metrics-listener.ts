@@ -20,14 +20,8 @@ import {
 } from '@opentelemetry/api';
 import type { SchedulerEventBus } from '../../events/scheduler-events.js';
 import type { ListenerRegistry } from '../listener-registry.js';
-import type {
-  ExecutionInfo,
-  ExecutionResult,
-  JobListener,
-  MisfireInfo,
-  SchedulerListener,
-  TriggerListener,
-} from '../listener.js';
+import type { ExecutionInfo, ExecutionResult, MisfireInfo } from '../listener.js';
+import { attachBuiltinListener, type BuiltinListener } from './builtin-listener.js';
 
 export const METER_NAME = 'belfry';
 
@@ -63,7 +57,7 @@ export interface MetricsListenerOptions {
   liveInstances: () => number | null;
 }
 
-export class MetricsListener implements JobListener, TriggerListener, SchedulerListener {
+export class MetricsListener implements BuiltinListener {
   readonly name = 'belfry.metrics';
   readonly #triggerLabels: boolean;
   readonly #fires: Counter;
@@ -247,9 +241,5 @@ export function attachBuiltinMetrics(
   registry: ListenerRegistry,
   options: MetricsListenerOptions,
 ): void {
-  const builtinMetrics = new MetricsListener(options);
-  builtinMetrics.attach(events);
-  registry.addJobListener(builtinMetrics);
-  registry.addTriggerListener(builtinMetrics);
-  registry.addSchedulerListener(builtinMetrics);
+  attachBuiltinListener(registry, events, new MetricsListener(options));
 }
