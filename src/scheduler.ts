@@ -245,8 +245,9 @@ export class Scheduler {
     return this.#membership.instanceId;
   }
 
+  /** Leading is holding a live lease's epoch (the elector gives none while the lease is not valid). */
   get isLeader(): boolean {
-    return this.#membership.isLeader;
+    return this.leaderEpoch !== null;
   }
 
   get leaderEpoch(): number | null {
