@@ -37,6 +37,15 @@ export const settingsSchema = z.object({
     .default('belfry'),
   BELFRY_CONFIG: z.string().optional().describe('YAML definitions file(s), comma-separated'),
   BELFRY_INSTANCE_NAME: z.string().optional(),
+  BELFRY_LABELS: z
+    .string()
+    .regex(
+      /^([A-Za-z0-9_.\/-]+=[^,=]*)(,[A-Za-z0-9_.\/-]+=[^,=]*)*$/,
+      'write key=value pairs separated by commas',
+    )
+    .optional()
+    .transform((text) => Object.fromEntries((text ? text.split(',') : []).map((pair) => pair.split('='))))
+    .describe("this replica's labels (zone=a,tier=batch), matched by a service's placement"),
   BELFRY_HTTP_HOST: z.string().default('127.0.0.1'),
   BELFRY_HTTP_PORT: integer(8080, 0, 65535),
   BELFRY_HTTP_TOKEN: z

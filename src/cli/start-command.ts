@@ -81,6 +81,7 @@ export async function runReplica(options: StartOptions, settings: Settings): Pro
     sessionConnectionString: settings.BELFRY_SESSION_DATABASE_URL,
     schema: schemaOf(settings, options.schema, database),
     instanceName,
+    labels: settings.BELFRY_LABELS,
     concurrency: settings.BELFRY_CONCURRENCY,
     batchSize: settings.BELFRY_BATCH_SIZE,
     shutdownTimeoutMs: settings.BELFRY_SHUTDOWN_TIMEOUT,

@@ -172,19 +172,34 @@ export const serviceSchema = z
     module: z.string().min(1).describe('path of the module, relative to this YAML file (./services/cdc.ts)'),
     export: z.string().min(1).optional().describe('name of the exported class (default "default")'),
     description: z.string().optional(),
-    shards: z.number().int().min(1).max(100_000).optional().describe('shards, each held separately (default 1)'),
+    shards: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .optional()
+      .describe('shards, each held separately (default 1)'),
     restart: z
       .object({
         initial: durationSchema.optional().describe('backoff after the first crash (default 1s)'),
         max: durationSchema.optional().describe('backoff cap (default 30s)'),
-        maxFailures: z.number().int().min(1).optional().describe('release the shard after this many (default 5)'),
+        maxFailures: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('release the shard after this many (default 5)'),
         window: durationSchema.optional().describe('…within this window (default 60s)'),
       })
       .strict()
       .optional(),
-    stopTimeout: durationSchema.optional().describe('time run() gets to return on a graceful stop (default 10s)'),
+    stopTimeout: durationSchema
+      .optional()
+      .describe('time run() gets to return on a graceful stop (default 10s)'),
     placement: z
-      .object({ labels: z.record(z.string(), z.string()).describe('replica labels (BELFRY_LABELS) to match') })
+      .object({
+        labels: z.record(z.string(), z.string()).describe('replica labels (BELFRY_LABELS) to match'),
+      })
       .strict()
       .optional()
       .describe('default: any replica'),

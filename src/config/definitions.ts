@@ -52,11 +52,15 @@ export interface TriggerDefinition {
   at: SourcePosition;
 }
 
+import type { ServiceYaml } from './service-definitions.js';
+
 export interface Definitions {
   files: string[];
   calendars: CalendarDefinition[];
   jobs: JobDefinition[];
   triggers: TriggerDefinition[];
+  /** Long-running services (service-definitions.ts); absent in definitions built before issue 12. */
+  services?: ServiceYaml[];
 }
 
 /** Resolves calendar names the way the definitions see them: their own calendars first, then shipped ones. */

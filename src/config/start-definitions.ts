@@ -12,6 +12,7 @@ import { applyDefinitions } from './definition-reconciler.js';
 import { loadDefinitions, type LoadOptions } from './definition-loader.js';
 import { definitionsCalendarResolver, type Definitions } from './definitions.js';
 import { registerDefinitionJobs, type RegisterJobsOptions } from './job-registrar.js';
+import { registerDefinitionServices } from './service-definitions.js';
 import { formatPlan, formatPlanSummary } from './plan-format.js';
 import { planHasChanges } from './definition-reconciler.js';
 
@@ -39,6 +40,7 @@ export async function prepareStartDefinitions(
     definitions,
     register: async (scheduler) => {
       await registerDefinitionJobs(definitions, scheduler.registry, options);
+      await registerDefinitionServices(definitions.services ?? [], scheduler, options);
     },
     reconcile: async (scheduler, logger) => {
       const plan = await applyDefinitions(scheduler.executor, definitions);

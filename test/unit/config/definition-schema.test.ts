@@ -22,7 +22,7 @@ describe('the definitions schema', () => {
     };
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.properties)).toEqual(['calendars', 'jobs', 'triggers']);
+    expect(Object.keys(schema.properties)).toEqual(['calendars', 'jobs', 'triggers', 'services']);
     expect(schema.properties.jobs!.additionalProperties.oneOf).toHaveLength(3);
     expect(schema.properties.calendars!.additionalProperties.oneOf).toHaveLength(6);
     expect(Object.keys(schema.properties.triggers!.additionalProperties.properties!)).toEqual(
