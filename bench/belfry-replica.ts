@@ -113,6 +113,12 @@ for (const event of [
   );
 }
 
+// Acquisitions that locked something, by size: written to the replica's log at exit (docs/performance.md).
+const batches: number[] = [];
+scheduler.on('acquisition:finished', (e) => {
+  if (e.batchSize > 0) batches.push(e.batchSize);
+});
+
 let stopping: Promise<void> | undefined;
 function shutdown(reason: string): Promise<void> {
   stopping ??= (async () => {
@@ -122,6 +128,10 @@ function shutdown(reason: string): Promise<void> {
     } catch (error) {
       logger.error({ err: error }, 'stop failed');
     }
+    const fired = batches.reduce((sum, n) => sum + n, 0);
+    process.stderr.write(
+      `${JSON.stringify({ acquisitions: batches.length, locked: fired, meanBatch: Math.round(fired / Math.max(1, batches.length)) })}\n`,
+    );
     process.exit(0);
   })();
   return stopping;
