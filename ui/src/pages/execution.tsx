@@ -1,6 +1,7 @@
 /** An execution: every attempt of its fire on a timeline, the error, the trace link, the instance. */
-import { get, type HistoryRow, type Session } from '../api';
-import { Empty, Failure, ms, Page, Status, Time, useLoad } from '../components';
+import { useState } from 'preact/hooks';
+import { ApiError, get, post, type HistoryRow, type Session } from '../api';
+import { ConfirmButton, Empty, Failure, ms, Page, Status, Time, useLoad } from '../components';
 import { link } from '../router';
 
 function traceLink(template: string | null, traceId: string): string | null {
