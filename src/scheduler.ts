@@ -53,6 +53,7 @@ import {
   type RequestedAttempt,
 } from './operations/execution-operations.js';
 import { backfill, type BackfillRequest, type BackfillResult } from './operations/backfill-operations.js';
+import { DeadLetterCount } from './operations/dead-letter-count.js';
 import { migrate, migrationsCurrent } from './store/migrator.js';
 import { systemClock, type Clock } from './time/clock.js';
 import { attachBuiltinMetrics, isNoopMeterProvider } from './listeners/builtin/metrics-listener.js';
@@ -181,6 +182,7 @@ export class Scheduler {
     this.#acquireLoop = services.acquireLoop;
     bridgeSchedulerListeners(this.events, this.#listeners);
     if (!isNoopMeterProvider(options.meterProvider)) {
+      const deadLetters = new DeadLetterCount({ executor: this.executor, clock: this.#clock });
       attachBuiltinMetrics(this.events, this.#listeners, {
         meterProvider: options.meterProvider,
         version: BELFRY_VERSION,
@@ -188,6 +190,7 @@ export class Scheduler {
         inFlight: () => this.#pool.inFlight,
         isLeader: () => this.#membership.isLeader,
         liveInstances: () => this.#membership.liveInstances,
+        deadLetters: () => deadLetters.current(),
       });
     }
   }

@@ -20,6 +20,7 @@ import { clusterRoutes } from './cluster-routes.js';
 import { historyRoutes } from './history-routes.js';
 import { jobRoutes } from './job-routes.js';
 import { overviewRoutes } from './overview-routes.js';
+import { operationRoutes } from './operation-routes.js';
 import { API_PREFIX, buildOpenApiDocument } from './openapi.js';
 import { installProblemHandlers } from './problem.js';
 import { registerRoute, route, type ApiRoute } from './route.js';
@@ -50,6 +51,7 @@ const resourceRoutes: ApiRoute[] = [
   ...overviewRoutes,
   ...scheduleRoutes,
   ...serviceRoutes,
+  ...operationRoutes,
 ];
 
 let cachedDocument: Record<string, unknown> | undefined;

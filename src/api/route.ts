@@ -20,6 +20,8 @@ export interface ApiContext {
   clock: Clock;
   /** The replica serving the API, recorded in the audit trail. */
   instanceId?: string;
+  /** Who made this request (the token's name), for operations that record who asked. */
+  actor?: string;
 }
 
 type Schema = z.ZodType;
@@ -93,7 +95,8 @@ export function registerRoute(app: FastifyInstance, spec: ApiRoute, context: Api
       body: check(spec.body, bodyOf(request.body, spec.body !== undefined), 'body'),
     };
     // A BelfryError with an API status (an unknown name: 404) becomes its problem in problem.ts.
-    return { input, result: await spec.handle(input, { ...context, executor }) };
+    const actor = principalOf(request).name;
+    return { input, result: await spec.handle(input, { ...context, executor, actor }) };
   };
   app.route({
     method: spec.method,

@@ -7,7 +7,6 @@ import {
   EXECUTION_STATUSES,
   HistoryFilterError,
   cliFlagLabel,
-  parseTimeBound,
   toHistoryFilter,
 } from '../api/history-filter.js';
 import { AuditFilterError, toAdminAuditFilter } from '../api/audit-routes.js';
@@ -17,7 +16,8 @@ import type { ExecutionStatus } from '../store/tables.js';
 import { systemClock } from '../time/clock.js';
 import { withDatabase, withDatabaseFlags, type DatabaseFlags } from './database-command.js';
 import { formatCsv, formatTable, printJson } from './output.js';
-import { BelfryError } from '../errors/belfry-error.js';
+import { UsageError } from './usage-error.js';
+import { printDeadLetters } from './operation-commands.js';
 
 export const STATUSES: ExecutionStatus[] = [...EXECUTION_STATUSES];
 
@@ -35,6 +35,7 @@ interface HistoryFlags extends DatabaseFlags {
   json?: boolean;
   csv?: boolean;
   admin?: boolean;
+  dead?: boolean;
   actor?: string;
 }
 
@@ -77,20 +78,8 @@ const ADMIN_CSV_COLUMNS = [
   'instanceId',
 ];
 
-export class UsageError extends BelfryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BELFRY_ERR_USAGE', message, options);
-  }
-}
-
-/** An instant, or a duration meaning "that long ago" (`--since 24h`). */
-export function parseTimeFlag(value: string, flag: string, now: Date): Date {
-  try {
-    return parseTimeBound(value, flag, now);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
+// Defined beside the commands that share them; re-exported for this module's importers.
+export { parseTimeFlag, UsageError } from './usage-error.js';
 
 /** The same filter, checks and messages as `GET /api/v1/history` (api/history-filter.ts). */
 export function historyFilterFromFlags(flags: HistoryFlags, now: Date): HistoryFilter {
@@ -154,9 +143,11 @@ export function registerHistoryCommand(program: Command): void {
     .addOption(new Option('--json', 'JSON array').conflicts('csv'))
     .option('--csv', 'CSV')
     .option('--admin', 'the admin API audit trail (who changed what through the API) instead')
+    .option('--dead', 'dead letters instead: fires whose last attempt failed with no retry left')
     .option('--actor <token-name>', 'with --admin: admin, read-only or anonymous')
     .action(async (flags: HistoryFlags) => {
       if (flags.admin) return printAdminAudit(flags);
+      if (flags.dead) return printDeadLetters(flags);
       if (flags.actor !== undefined) throw new UsageError('--actor applies to --admin only');
       const filter = historyFilterFromFlags(flags, systemClock.now());
       const rows = await withDatabase(flags, (ex) => queryHistory(ex, filter));

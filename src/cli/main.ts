@@ -22,6 +22,7 @@ import { registerValidateCommand } from './validate-command.js';
 import { registerApplyCommand } from './apply-command.js';
 import { registerSchemaCommand } from './schema-command.js';
 import { registerNextCommand } from './next-command.js';
+import { registerOperationCommands } from './operation-commands.js';
 import { registerServicesCommand } from './services-command.js';
 
 const program = new Command()
@@ -41,6 +42,7 @@ registerValidateCommand(program);
 registerApplyCommand(program);
 registerSchemaCommand(program);
 registerNextCommand(program);
+registerOperationCommands(program);
 registerServicesCommand(program);
 
 for (const command of leafCommands(program)) {

@@ -74,16 +74,23 @@ export async function claimPendingExecutions(
        ORDER BY e.run_at LIMIT ${params.limit} FOR UPDATE OF e SKIP LOCKED
     ),
     -- A backfilled fire with overlap "skip" (migrations/0009) is skipped when another backfilled run of its
-    -- trigger is running, or comes due with it in this batch (the earlier one runs).
-    overlapping AS MATERIALIZED (
-      SELECT p.id
+    -- trigger is running; one due with an earlier backfilled fire of its trigger in this batch waits (stays
+    -- pending) for the next claim, which judges it against that one.
+    backfilled AS MATERIALIZED (
+      SELECT p.id, f.trigger_id, f.scheduled_at
         FROM due p JOIN ${table(ex, 'fires')} f ON f.id = p.fire_id
        WHERE f.backfill_overlap = 'skip' AND p.job_exists
-         AND (EXISTS (SELECT 1 FROM ${table(ex, 'fires')} o JOIN ${table(ex, 'executions')} oe ON oe.fire_id = o.id
-                       WHERE o.trigger_id = f.trigger_id AND o.origin = 'backfill' AND oe.status = 'running')
-              OR EXISTS (SELECT 1 FROM due q JOIN ${table(ex, 'fires')} g ON g.id = q.fire_id
-                          WHERE g.trigger_id = f.trigger_id AND g.backfill_overlap IS NOT NULL
-                            AND (g.scheduled_at, q.id) < (f.scheduled_at, p.id)))
+    ),
+    overlapping AS MATERIALIZED (
+      SELECT b.id FROM backfilled b
+       WHERE EXISTS (SELECT 1 FROM ${table(ex, 'fires')} o JOIN ${table(ex, 'executions')} oe ON oe.fire_id = o.id
+                      WHERE o.trigger_id = b.trigger_id AND o.origin = 'backfill' AND oe.status = 'running')
+    ),
+    deferred AS MATERIALIZED (
+      SELECT b.id FROM backfilled b
+       WHERE b.id NOT IN (SELECT id FROM overlapping)
+         AND EXISTS (SELECT 1 FROM backfilled c
+                      WHERE c.trigger_id = b.trigger_id AND (c.scheduled_at, c.id) < (b.scheduled_at, b.id))
     ),
     skipped AS (
       UPDATE ${table(ex, 'executions')} e
@@ -98,6 +105,7 @@ export async function claimPendingExecutions(
          SET status = 'running', instance_id = ${params.instanceId}::uuid, started_at = ${now}
         FROM due p
        WHERE e.id = p.id AND p.job_exists AND p.id NOT IN (SELECT id FROM overlapping)
+         AND p.id NOT IN (SELECT id FROM deferred)
       RETURNING e.id, e.fire_id, e.attempt
     ),
     orphaned AS (

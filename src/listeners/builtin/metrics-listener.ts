@@ -55,6 +55,8 @@ export interface MetricsListenerOptions {
   isLeader: () => boolean;
   /** Live replicas as last counted beside the heartbeat; null until known. */
   liveInstances: () => number | null;
+  /** Dead letters as last counted (operations/dead-letter-count.ts); null until known. */
+  deadLetters?: () => number | null;
 }
 
 export class MetricsListener implements BuiltinListener {
@@ -183,6 +185,18 @@ export class MetricsListener implements BuiltinListener {
         const live = options.liveInstances();
         if (live !== null) result.observe(live);
       });
+    const { deadLetters } = options;
+    if (deadLetters)
+      meter
+        .createObservableGauge('belfry_dead_letters', {
+          description: 'Fires whose last attempt failed with no retry left, not discarded (cluster-wide).',
+          unit: '{fire}',
+          valueType: ValueType.INT,
+        })
+        .addCallback((result) => {
+          const count = deadLetters();
+          if (count !== null) result.observe(count);
+        });
   }
 
   /** Subscribes to the scheduler events that no listener hook covers; returns the unsubscriber. */
