@@ -2,6 +2,7 @@
  * Read-only queries behind `belfry audit`: the raw facts the exactly-once checker judges.
  */
 import { sql, type Selectable } from 'kysely';
+import { camelRow } from './camel-row.js';
 import { table, type Executor } from './executor.js';
 import type { ExecutionsTable, FiresTable, TriggersTable } from './tables.js';
 
@@ -47,14 +48,10 @@ export async function triggersWithFires(ex: Executor, window: NamedAuditWindow):
      WHERE t.kind <> 'once' AND t.created_at <= ${window.since}
        AND ${triggerNameMatches(window)}
      ORDER BY t.name`.execute(ex.db);
-  return rows.map((row) => ({
-    id: row.id,
-    name: row.name,
-    spec: row.spec,
-    createdAt: row.created_at,
-    endAt: row.end_at,
-    maxFires: row.max_fires === null ? null : Number(row.max_fires),
-    fires: (row.fires ?? []).map((f) => ({ scheduledAt: new Date(f.scheduled_at), count: f.count })),
+  return rows.map(({ max_fires, fires, ...columns }) => ({
+    ...camelRow(columns),
+    maxFires: max_fires === null ? null : Number(max_fires),
+    fires: (fires ?? []).map((f) => ({ scheduledAt: new Date(f.scheduled_at), count: f.count })),
   }));
 }
 
@@ -106,13 +103,7 @@ export async function executionAnomalies(ex: Executor, window: AuditWindow): Pro
     UNION ALL
     SELECT 'abandoned-recoverable', fire_id, trigger_name, scheduled_at, 'a recover: true job was abandoned' FROM per_fire WHERE abandoned_recoverable
     ORDER BY scheduled_at`.execute(ex.db);
-  return rows.map((row) => ({
-    kind: row.kind,
-    fireId: row.fire_id,
-    trigger: row.trigger_name,
-    scheduledAt: row.scheduled_at,
-    detail: row.detail,
-  }));
+  return rows.map(({ trigger_name, ...columns }) => ({ ...camelRow(columns), trigger: trigger_name }));
 }
 
 export interface StaleEpochWrite {

@@ -10,6 +10,7 @@
  */
 import { sql, type RawBuilder, type Selectable } from 'kysely';
 import { BelfryError } from '../errors/belfry-error.js';
+import { camelRow } from './camel-row.js';
 import { dbNow, table, type Executor } from './executor.js';
 import type { InstancesTable } from './tables.js';
 
@@ -75,22 +76,21 @@ export async function registerInstance(
 
 /** Returns false when the instance is no longer active (the leader declared it dead): it must re-register. */
 export async function checkInInstance(ex: Executor, params: { id: string; now?: Date }): Promise<boolean> {
-  const result = await ex.db
-    .updateTable('instances')
+  const result = await updateActiveInstance(ex, params.id)
     .set({ last_checkin_at: dbNow(params.now) })
-    .where('id', '=', params.id)
-    .where('state', '=', 'active')
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
 
 export async function checkOutInstance(ex: Executor, params: { id: string; now?: Date }): Promise<void> {
-  await ex.db
-    .updateTable('instances')
+  await updateActiveInstance(ex, params.id)
     .set({ state: 'stopped', stopped_at: dbNow(params.now) })
-    .where('id', '=', params.id)
-    .where('state', '=', 'active')
     .execute();
+}
+
+/** An update of the instance's row that applies only while it is active: a registration is never revived. */
+function updateActiveInstance(ex: Executor, id: string) {
+  return ex.db.updateTable('instances').where('id', '=', id).where('state', '=', 'active');
 }
 
 export interface InstanceRow {
@@ -122,17 +122,5 @@ export async function listInstances(
       FROM ${table(ex, 'instances')} i CROSS JOIN ${table(ex, 'leader')} l
      WHERE ${params.includeGone ? sql`true` : sql`i.state = 'active'`}
      ORDER BY i.started_at`.execute(ex.db);
-  return rows.map((row) => ({
-    id: row.id,
-    name: row.name,
-    host: row.host,
-    pid: row.pid,
-    version: row.version,
-    state: row.state,
-    startedAt: row.started_at,
-    lastCheckinAt: row.last_checkin_at,
-    checkinAgeMs: Math.round(row.age_ms),
-    isLeader: row.is_leader,
-    deadReason: row.dead_reason,
-  }));
+  return rows.map(({ age_ms, ...columns }) => ({ ...camelRow(columns), checkinAgeMs: Math.round(age_ms) }));
 }
