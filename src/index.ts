@@ -7,7 +7,18 @@ export { PermanentJobError, idempotencyKey } from './jobs/job.js';
 export { BelfryError } from './errors/belfry-error.js';
 export { ERROR_CODES, RETIRED_ERROR_CODES } from './errors/error-codes.js';
 export type { ErrorCode, ErrorCodeInfo } from './errors/error-codes.js';
-export type { Job, JobClass, JobContext, JobOptions, FireInfo } from './jobs/job.js';
+export type { Job, JobClass, JobContext, JobOptions, FireInfo, UpstreamOutcome } from './jobs/job.js';
+export { UnknownExecutionError, WrongStateError } from './operations/execution-operations.js';
+export type {
+  BulkRetryResult,
+  CancelResult,
+  DeadLetter,
+  DeadLetterFilter,
+  RequestedAttempt,
+} from './operations/execution-operations.js';
+export { BackfillError } from './operations/backfill-operations.js';
+export type { BackfillRequest, BackfillResult } from './operations/backfill-operations.js';
+export type { AfterSpec, AfterOutcome } from './time/after-spec.js';
 export type { SchedulerEvents, SchedulerEventName, ExecutionEvent } from './events/scheduler-events.js';
 export type { PauseTarget } from './store/definition-store.js';
 export type { HistoryFilter, HistoryRow } from './store/history-store.js';

@@ -3,7 +3,13 @@ import { describe, expectTypeOf, it, expect } from 'vitest';
 import {
   createScheduler,
   PermanentJobError,
+  WrongStateError,
+  type BackfillRequest,
+  type CancelResult,
+  type DeadLetter,
   type JobContext,
+  type RequestedAttempt,
+  type UpstreamOutcome,
   type Scheduler,
   type SchedulerEvents,
   type TriggerListener,
@@ -36,6 +42,13 @@ describe('public API', () => {
       scheduler.addTriggerListener(vetoWeekends, { group: 'reports*' }),
     ).toEqualTypeOf<Scheduler>();
     expect(new PermanentJobError('x').code).toBe('BELFRY_ERR_PERMANENT');
+    // Continuations and operator actions (issue 14).
+    expectTypeOf<JobContext['upstream']>().toEqualTypeOf<UpstreamOutcome | null>();
+    expectTypeOf(scheduler.retry).returns.toEqualTypeOf<Promise<RequestedAttempt>>();
+    expectTypeOf(scheduler.cancel).returns.toEqualTypeOf<Promise<CancelResult>>();
+    expectTypeOf(scheduler.deadLetters).returns.toEqualTypeOf<Promise<DeadLetter[]>>();
+    expectTypeOf(scheduler.backfill).parameter(0).toEqualTypeOf<BackfillRequest>();
+    expect(new WrongStateError('x', 'running').code).toBe('BELFRY_ERR_WRONG_STATE');
     return scheduler.stop(); // never started: stop is safe and closes the pool
   });
 });
