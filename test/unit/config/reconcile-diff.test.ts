@@ -3,40 +3,12 @@ import type { Definitions, TriggerDefinition } from '../../../src/config/definit
 import { planAgainst } from '../../../src/config/definition-reconciler.js';
 import { diffDefinitions, type StoredDefinitions } from '../../../src/config/reconcile-diff.js';
 import { formatPlan, formatPlanSummary } from '../../../src/config/plan-format.js';
-import type { JobRecord, StoredTrigger, TriggerRecord } from '../../../src/store/definition-store.js';
+import type { StoredTrigger, TriggerRecord } from '../../../src/store/definition-store.js';
+import { jobRecord, triggerRecord } from '../../support/definition-records.js';
 
 const at = { file: 'belfry.yaml', line: 1, column: 1 };
-const job = (name: string, changes: Partial<JobRecord> = {}): JobRecord => ({
-  name,
-  module: `./jobs/${name}.ts`,
-  exportName: 'default',
-  description: null,
-  data: {},
-  concurrency: 'allow',
-  timeoutMs: 30_000,
-  maxAttempts: 1,
-  backoff: { initialMs: 1_000, maxMs: 300_000, factor: 2 },
-  recover: false,
-  source: 'yaml',
-  ...changes,
-});
-const trigger = (name: string, changes: Partial<TriggerRecord> = {}): TriggerRecord => ({
-  name,
-  group: 'default',
-  job: 'report',
-  kind: 'cron',
-  spec: { kind: 'cron', expression: '0 2 * * *', timezone: 'UTC' },
-  calendarName: null,
-  data: null,
-  priority: 0,
-  startAt: null,
-  endAt: null,
-  maxFires: null,
-  misfirePolicy: 'fire-once-now',
-  misfireThresholdMs: 60_000,
-  source: 'yaml',
-  ...changes,
-});
+const job = jobRecord;
+const trigger = triggerRecord;
 const stored = (record: TriggerRecord, state: StoredTrigger['state'] = 'waiting'): StoredTrigger => ({
   ...record,
   // jsonb hands keys back in its own order: the diff must not care.
