@@ -99,18 +99,30 @@ export async function claimServiceLeases(ex: Executor, params: ClaimParams): Pro
     handover_ms: number | null;
     min_other: number | null;
   }>`
-    WITH alive AS MATERIALIZED (
+    WITH self AS MATERIALIZED (
       SELECT id FROM ${instances} WHERE id = ${me} AND state = 'active' FOR SHARE
     ), mine AS (
       SELECT s.name, s.shards, s.paused FROM ${serviceTable(ex, 'services')} s
-       WHERE s.name = ANY(${params.services}::text[]) AND EXISTS (SELECT 1 FROM alive)
+       WHERE s.name = ANY(${params.services}::text[]) AND EXISTS (SELECT 1 FROM self)
     ), joined AS (
       INSERT INTO ${serviceTable(ex, 'service_members')} (service, instance_id)
       SELECT name, ${me} FROM mine ON CONFLICT DO NOTHING
+    ), alive AS MATERIALIZED (
+      -- Instances whose shards may not be taken: active, and checked in within the grace or holding their
+      -- session lock (the leader lease's crash rule). Counted ones also checked in within a lease TTL, so
+      -- a stalled replica stops counting towards the fair share once its leases could have expired.
+      SELECT i.id, i.last_checkin_at > ${now} - ${ttl} AS counted
+        FROM ${instances} i
+       WHERE i.state = 'active'
+         AND (i.last_checkin_at > ${now} - ${params.holderGraceMs} * interval '1 millisecond'
+              OR EXISTS (SELECT 1 FROM pg_locks pl
+                          WHERE pl.locktype = 'advisory' AND pl.granted AND pl.objsubid = 2
+                            AND pl.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                            AND pl.classid = ${params.lockNamespace}::oid AND pl.objid = i.lock_key::oid))
     ), eligible AS (
       SELECT m.name, m.shards, m.paused,
              (SELECT count(*) FROM ${serviceTable(ex, 'service_members')} sm
-                JOIN ${instances} i ON i.id = sm.instance_id AND i.state = 'active'
+                JOIN alive a ON a.id = sm.instance_id AND a.counted
                WHERE sm.service = m.name AND sm.instance_id <> ${me})::int + 1 AS replicas
         FROM mine m
     ), caps AS (
@@ -121,7 +133,7 @@ export async function claimServiceLeases(ex: Executor, params: ClaimParams): Pro
                            WHERE l.service = e.name AND l.holder = sm.instance_id AND l.expires_at > ${now}
                              AND l.shard < e.shards))::int
                 FROM ${serviceTable(ex, 'service_members')} sm
-                JOIN ${instances} i ON i.id = sm.instance_id AND i.state = 'active'
+                JOIN alive a ON a.id = sm.instance_id AND a.counted
                WHERE sm.service = e.name AND sm.instance_id <> ${me}) AS min_other
         FROM eligible e
     ), renewed AS (
@@ -135,14 +147,8 @@ export async function claimServiceLeases(ex: Executor, params: ClaimParams): Pro
        WHERE NOT c.paused AND c.held < c.cap AND l.shard < c.shards
          AND NOT ((l.service || '/' || l.shard) = ANY(${params.avoid}::text[]))
          AND NOT (l.holder IS NOT DISTINCT FROM ${me} AND l.expires_at > ${now})
-         AND (l.holder IS NULL OR l.expires_at IS NULL OR l.expires_at <= ${now} OR (l.holder <> ${me} AND NOT EXISTS (
-               SELECT 1 FROM ${instances} i
-                WHERE i.id = l.holder AND i.state = 'active'
-                  AND (i.last_checkin_at > ${now} - ${params.holderGraceMs} * interval '1 millisecond'
-                       OR EXISTS (SELECT 1 FROM pg_locks pl
-                                   WHERE pl.locktype = 'advisory' AND pl.granted AND pl.objsubid = 2
-                                     AND pl.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                                     AND pl.classid = ${params.lockNamespace}::oid AND pl.objid = i.lock_key::oid)))))
+         AND (l.holder IS NULL OR l.expires_at IS NULL OR l.expires_at <= ${now}
+              OR (l.holder <> ${me} AND NOT EXISTS (SELECT 1 FROM alive a WHERE a.id = l.holder)))
        ORDER BY l.service, l.shard
          FOR UPDATE OF l SKIP LOCKED
     ), ranked AS (

@@ -102,8 +102,12 @@ describe('services admin', () => {
       expect(pause.json()).toEqual({ service: 'reader', paused: true });
       expect((await stopped).map((e) => e.reason)).toEqual(['paused', 'paused']);
       const resumed = waitForEvents(scheduler, 'service:started', 2);
-      const cli = await runBelfry(database.schema, ['services', 'resume', 'reader']);
-      expect(cli.stdout).toBe('reader: resumed\n');
+      const resume = await app.inject({
+        method: 'POST',
+        url: '/api/v1/services/reader/resume',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(resume.json()).toEqual({ service: 'reader', paused: false });
       expect((await resumed).map((e) => e.epoch)).toEqual([2, 2]);
     } finally {
       await app.close();
