@@ -33,3 +33,9 @@ ALTER TABLE triggers
 ALTER TABLE fires ALTER COLUMN fired_at SET DEFAULT belfry_now();
 ALTER TABLE executions ALTER COLUMN run_at SET DEFAULT belfry_now();
 ALTER TABLE admin_audit ALTER COLUMN at SET DEFAULT belfry_now();
+ALTER TABLE services
+  ALTER COLUMN created_at SET DEFAULT belfry_now(),
+  ALTER COLUMN updated_at SET DEFAULT belfry_now();
+ALTER TABLE fan_in_arrivals
+  ALTER COLUMN first_at SET DEFAULT belfry_now(),
+  ALTER COLUMN updated_at SET DEFAULT belfry_now();

@@ -10,7 +10,7 @@
  */
 import { sql } from 'kysely';
 import { BelfryError } from '../errors/belfry-error.js';
-import { table, type Executor } from './executor.js';
+import { changeChannel, table, type Executor } from './executor.js';
 
 const MARKER = 'belfry test clock';
 
@@ -42,10 +42,17 @@ export async function installTestClock(ex: Executor): Promise<void> {
 }
 
 /** Sets the offset (ms, added to the database's real clock). Never back: refused with BELFRY_ERR_TEST_CLOCK. */
-export async function setTestClockOffset(ex: Executor, params: { offsetMs: number }): Promise<void> {
+export async function setTestClockOffset(
+  ex: Executor,
+  params: { offsetMs: number; notify?: string },
+): Promise<void> {
+  // With `notify`, the replicas' wake-up is sent by the same statement (delivered when it commits).
   const { rows } = await sql<{ offset_ms: number }>`
-    UPDATE ${sql.id(ex.schema, 'test_clock')} SET offset_ms = greatest(offset_ms, ${params.offsetMs}::float8)
-    RETURNING offset_ms`.execute(ex.db);
+    WITH moved AS (
+      UPDATE ${sql.id(ex.schema, 'test_clock')} SET offset_ms = greatest(offset_ms, ${params.offsetMs}::float8)
+      RETURNING offset_ms)
+    SELECT offset_ms, ${params.notify === undefined ? sql`NULL` : sql`pg_notify(${changeChannel(ex.schema)}, ${params.notify})`} AS notified
+      FROM moved`.execute(ex.db);
   if (rows.length === 0)
     throw new BelfryError('BELFRY_ERR_TEST_CLOCK', `schema "${ex.schema}" has no test clock`);
   if (rows[0]!.offset_ms !== params.offsetMs)

@@ -37,7 +37,11 @@ import { dstDecisions, type DstDecision } from './dst-decisions.js';
 
 export type { DstDecision } from './dst-decisions.js';
 
-/** A time the cluster (or some replicas, by index from 0) was down: [from, to). */
+/**
+ * A time the cluster (or some replicas, by index from 0) was down: strictly between `from` and `to`. A
+ * fire due at `from` still fired (the cluster went down after it, as `cluster.outage()` does), and one
+ * due at `to` fires on time.
+ */
 export interface Outage {
   from: Date | string;
   to: Date | string;
@@ -185,10 +189,10 @@ function walkTrigger(walk: Walk): SimulatedFire[] {
     },
   };
   const first = firstFireAt(record, from, calendars);
-  if (first && !details.has(first.getTime())) {
-    const detail = compiled.explainNext(new Date(first.getTime() - 1));
-    if (detail) details.set(detail.at, detail);
-  }
+  // The first fire's explanation (what the calendar skipped or moved on the way to it), asked from
+  // where `firstFireAt` asked: the window's start, or just before the trigger's start.
+  const startFloor = record.startAt ? record.startAt.getTime() - 1 : -Infinity;
+  if (first) schedule.next(new Date(Math.max(from.getTime(), startFloor)));
   let state: PlanTrigger = {
     nextFireAt: first,
     previousFireAt: null,
@@ -276,7 +280,7 @@ function misfireDecisions(walk: Walk, mine: readonly SimulatedFire[]): MisfireDe
 
 /** When a fire due at `dueMs` is acquired: at once, or when the cluster comes back. */
 function acquiredAt(dueMs: number, down: readonly Interval[]): number {
-  for (const interval of down) if (dueMs >= interval.from && dueMs < interval.to) return interval.to;
+  for (const interval of down) if (dueMs > interval.from && dueMs < interval.to) return interval.to;
   return dueMs;
 }
 

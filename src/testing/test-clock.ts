@@ -8,7 +8,8 @@ import { systemClock, type Clock } from '../time/clock.js';
 
 interface Sleeper {
   untilMono: number;
-  wake: () => void;
+  /** Re-arms the real timer for the time left (it shrank with the jump), or wakes when none is. */
+  arm: () => void;
 }
 
 /** setTimeout's limit; a longer sleep re-arms. */
@@ -39,23 +40,26 @@ export class TestClock implements Clock {
     return at.getTime() - systemClock.now().getTime();
   }
 
-  /** Moves time forward by setting the offset (a smaller one is ignored) and wakes the sleeps that ended. */
+  /**
+   * Moves time forward by setting the offset (a smaller one is ignored): the sleeps that ended wake, the
+   * others wait only for what is left of them.
+   */
   setOffset(offsetMs: number): void {
     this.#offsetMs = Math.max(this.#offsetMs, offsetMs);
-    const mono = this.monotonicMs();
-    for (const sleeper of [...this.#sleepers]) if (sleeper.untilMono <= mono) sleeper.wake();
+    for (const sleeper of [...this.#sleepers]) sleeper.arm();
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {
       if (signal?.aborted) return resolve();
       let timer: NodeJS.Timeout | undefined;
-      const sleeper: Sleeper = { untilMono: this.monotonicMs() + Math.max(0, ms), wake: () => done() };
       const arm = () => {
+        if (timer) clearTimeout(timer);
         const left = sleeper.untilMono - this.monotonicMs();
         if (left <= 0) return done();
         timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
       };
+      const sleeper: Sleeper = { untilMono: this.monotonicMs() + Math.max(0, ms), arm };
       const done = () => {
         if (timer) clearTimeout(timer);
         this.#sleepers.delete(sleeper);
