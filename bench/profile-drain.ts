@@ -9,7 +9,7 @@
  *   npx tsx bench/profile-drain.ts [--jobs 20000] [--replicas 3] [--concurrency default,10,100]
  *                                  [--batch-size N] [--repeat 1] [--cpu-prof DIR] [--no-herd]
  */
-import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { intFlag, parseFlags, stringFlag } from './support/args.js';
 import { historyLag, insertOneOffTriggers } from './support/belfry-db.js';
@@ -23,15 +23,50 @@ import { migrate } from '../src/store/migrator.js';
 
 const SCHEMA = 'belfry';
 
+/** CPU time (user + system, ms) a process has used so far, from /proc; 0 where there is no /proc. */
+function cpuMs(pid: number): number {
+  try {
+    // Fields 14 and 15 of /proc/PID/stat, after the parenthesized command name (which may hold spaces).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/**
+ * The CPU used so far by the replicas and by the PostgreSQL backends serving this database (its
+ * connections stay open in the replicas' pools, so their counters cover the run): a cost per fire that a
+ * loaded machine does not inflate the way it inflates wall times (the orchestrator's own inserts left out).
+ */
+async function cpuSnapshot(pool: pg.Pool, database: string, pids: number[]) {
+  const { rows } = await pool.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'belfry%'`,
+    [database],
+  );
+  const backends = new Map(rows.map((row) => [row.pid, cpuMs(row.pid)]));
+  return { node: pids.reduce((sum, pid) => sum + cpuMs(pid), 0), backends };
+}
+
+function cpuPerFireUs(
+  before: Awaited<ReturnType<typeof cpuSnapshot>>,
+  after: Awaited<ReturnType<typeof cpuSnapshot>>,
+  fires: number,
+): { node: number | null; postgres: number | null } {
+  let postgres = 0;
+  for (const [pid, ms] of after.backends) postgres += ms - (before.backends.get(pid) ?? 0);
+  return {
+    node: round(((after.node - before.node) * 1_000) / fires, 0),
+    postgres: round((postgres * 1_000) / fires, 0),
+  };
+}
+
+/** A process's resident memory in MB, from /proc (no `ps` child: a blocking spawn stalls this loop). */
 function rssMb(pid: number): number {
   try {
-    return (
-      Number(
-        execFileSync('ps', ['-o', 'rss=', '-p', String(pid)])
-          .toString()
-          .trim(),
-      ) / 1024
-    );
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return kb ? Number(kb[1]) / 1024 : 0;
   } catch {
     return 0;
   }
@@ -91,6 +126,8 @@ await runMain(async () => {
       };
       const xactsBefore = await server.transactions(databaseName);
 
+      const pids = children.map((child) => child.pid);
+      const cpuBefore = await cpuSnapshot(pool, databaseName, pids);
       // Drain: N due now.
       const enqueuedAt = wallMs();
       const started = monoMs();
@@ -103,6 +140,7 @@ await runMain(async () => {
       await waitAll('drain');
       const drainWallMs = monoMs() - started;
       const drain = await historyLag(pool, SCHEMA, 'drain');
+      const cpuAfterDrain = await cpuSnapshot(pool, databaseName, pids);
       const xacts = (await server.transactions(databaseName)) - xactsBefore;
       const { rows: connections } = await pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name <> ''`,
@@ -111,7 +149,9 @@ await runMain(async () => {
 
       // Herd: N due at one future second (enqueued ahead, so the insert is not measured).
       let herdSpreadMs: number | null = null;
+      let herdCpu: ReturnType<typeof cpuPerFireUs> | null = null;
       if (!flags['no-herd']) {
+        const herdCpuBefore = await cpuSnapshot(pool, databaseName, pids);
         const at = Math.ceil((wallMs() + 3_000) / 1_000) * 1_000;
         await insertOneOffTriggers(pool, SCHEMA, {
           group: 'herd',
@@ -122,6 +162,7 @@ await runMain(async () => {
         await waitAll('herd');
         const herd = await historyLag(pool, SCHEMA, 'herd');
         herdSpreadMs = herd.lastStartMs === null ? null : herd.lastStartMs - at;
+        herdCpu = cpuPerFireUs(herdCpuBefore, await cpuSnapshot(pool, databaseName, pids), jobs);
       }
       clearInterval(sampler);
       rows.push({
@@ -137,6 +178,8 @@ await runMain(async () => {
         drainLagP50Ms: round(drain.lag.p50, 0),
         herdLastStartMs: round(herdSpreadMs, 0),
         xactsPerFire: round(xacts / jobs, 2),
+        drainCpuUsPerFire: cpuPerFireUs(cpuBefore, cpuAfterDrain, jobs),
+        herdCpuUsPerFire: herdCpu,
         idleRssMbPerReplica: round(idleRss, 0),
         peakRssMbPerReplica: round(peakRss, 0),
         connections: connections[0]!.n,

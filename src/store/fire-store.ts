@@ -342,14 +342,19 @@ export async function nextDueDelayMs(
 /** The expression behind `nextDueDelayMs`, shared with the acquisition's idle answer. */
 function nextDueDelay(ex: Executor, jobs: string[]): RawBuilder<number | null> {
   return sql<number | null>`(extract(epoch FROM least(
-              (SELECT min(t.next_fire_at) FROM ${table(ex, 'triggers')} t
+              -- ORDER BY … LIMIT 1, not min(): with the paused-job check, min() is an aggregate over every
+              -- waiting trigger (a sequential scan, 0.8 s at 1,000,000 triggers), where this walks
+              -- triggers_due from its first entry and stops at the first trigger of an unpaused job.
+              (SELECT t.next_fire_at FROM ${table(ex, 'triggers')} t
                 WHERE t.state = 'waiting' AND t.job_name = ANY(${jobs}::text[])
-                  AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = t.job_name AND j.paused)),
+                  AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = t.job_name AND j.paused)
+                ORDER BY t.next_fire_at LIMIT 1),
               (SELECT min(e.run_at) FROM ${table(ex, 'executions')} e
                 WHERE e.status = 'pending' AND e.job_name = ANY(${jobs}::text[])),
               -- A schedule change waiting for its replan is due at once.
-              (SELECT min(t.replan_at) FROM ${table(ex, 'triggers')} t
+              (SELECT t.replan_at FROM ${table(ex, 'triggers')} t
                 WHERE t.replan_at IS NOT NULL AND t.state = 'waiting' AND t.job_name = ANY(${jobs}::text[])
-                  AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = t.job_name AND j.paused))
+                  AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = t.job_name AND j.paused)
+                ORDER BY t.replan_at LIMIT 1)
             ) - clock_timestamp()) * 1000)::float8`;
 }

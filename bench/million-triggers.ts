@@ -1,0 +1,144 @@
+/**
+ * Does the number of triggers defined change what a fire costs? (issue #16: 1,000,000 triggers defined,
+ * acquisition cost and lag the same as with 1,000, at most 150 MB RSS per replica.) For each size, a
+ * fresh database holds N interval triggers due over the next days (none due during the run) and 3
+ * replicas at their defaults; then, in that database, a herd of one-offs due at one second, a paced
+ * stream of `fireNow`-like one-offs, and the replicas' RSS idle and at the herd's peak. The acquisition
+ * statement itself is timed by `bench/profile-acquire.ts` and `bench/profile-server.ts`.
+ *
+ *   npx tsx bench/million-triggers.ts [--sizes 1000,1000000] [--herd 2000] [--stream 100]
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { intFlag, parseFlags, stringFlag } from './support/args.js';
+import { historyLag, insertBenchTriggers, insertOneOffTriggers } from './support/belfry-db.js';
+import { stopAll } from './support/children.js';
+import { runMain } from './support/cleanup.js';
+import { startBenchServer } from './support/postgres.js';
+import { round } from './support/stats.js';
+import { monoMs, sleep, wallMs } from './support/time.js';
+import { startReplicas } from './systems/belfry.js';
+import { jobRecordFromOptions } from '../src/jobs/job-record.js';
+import { migrate } from '../src/store/migrator.js';
+import { Kysely, PostgresDialect } from 'kysely';
+import { insertOneOffTrigger, upsertJob } from '../src/store/definition-store.js';
+import type { Database } from '../src/store/tables.js';
+
+const SCHEMA = 'belfry';
+
+/** A process's resident memory in MB, from /proc (no `ps` child: a blocking spawn stalls this loop). */
+function rssMb(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return kb ? Number(kb[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+await runMain(async () => {
+  const flags = parseFlags({
+    sizes: { type: 'string' },
+    herd: { type: 'string' },
+    stream: { type: 'string' },
+  });
+  const sizes = (stringFlag(flags.sizes) ?? '1000,1000000').split(',').map(Number);
+  const herd = intFlag(flags.herd, 2_000);
+  const stream = intFlag(flags.stream, 100);
+  const server = await startBenchServer({ prefix: 'bench-pg-million' });
+  const rows: Record<string, unknown>[] = [];
+  for (const size of sizes) {
+    const database = `million_${size}`;
+    const url = await server.createDatabase(database);
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    await migrate(pool, SCHEMA);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema(SCHEMA);
+    await upsertJob({ db, schema: SCHEMA }, jobRecordFromOptions('noop', {}, 'bench'));
+    const defineStarted = monoMs();
+    // Interval triggers every 1 to 7 days, first due a day from now and spread over the next day.
+    const firstAt = wallMs() + 86_400_000;
+    for (let done = 0; done < size; done += 100_000) {
+      const count = Math.min(100_000, size - done);
+      await insertBenchTriggers(pool, SCHEMA, {
+        group: 'defined',
+        job: 'noop',
+        triggers: Array.from({ length: count }, (_, i) => ({
+          name: `defined-${done + i}`,
+          kind: 'interval' as const,
+          everyMs: 86_400_000 * (1 + ((done + i) % 7)),
+          anchorMs: firstAt + ((done + i) % 86_400_000),
+          firstAt: firstAt + ((done + i) % 86_400_000),
+        })),
+      });
+    }
+    await pool.query(`ANALYZE ${SCHEMA}.triggers`);
+    const defineSeconds = (monoMs() - defineStarted) / 1_000;
+    const names = [1, 2, 3].map((i) => `million-${size}-${i}`);
+    const children = startReplicas(
+      { logDir: '.tmp/bench-logs' },
+      { url, schema: SCHEMA, names, options: {} },
+    );
+    await Promise.all(children.map((child) => child.ready()));
+    await sleep(3_000);
+    const idleRss = Math.max(...children.map((child) => rssMb(child.pid)));
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      for (const child of children) peakRss = Math.max(peakRss, rssMb(child.pid));
+    }, 200);
+    const finished = async (group: string) =>
+      (
+        await pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ${SCHEMA}.job_history WHERE trigger_group = $1 AND finished_at IS NOT NULL`,
+          [group],
+        )
+      ).rows[0]!.n;
+    const waitAll = async (group: string, n: number) => {
+      const deadline = monoMs() + 60_000;
+      while ((await finished(group)) < n && monoMs() < deadline) await sleep(50);
+    };
+
+    // A stream of one-offs due now, one at a time through fireNow's own write, 20 a second.
+    for (let i = 0; i < stream; i++) {
+      await insertOneOffTrigger(
+        { db, schema: SCHEMA },
+        { name: `noop.once.${randomUUID()}`, job: 'noop', group: 'stream', at: null, data: {} },
+      );
+      await sleep(50);
+    }
+    await waitAll('stream', stream);
+    const streamLag = await historyLag(pool, SCHEMA, 'stream');
+
+    // A herd due at one second.
+    const at = Math.ceil((wallMs() + 2_000) / 1_000) * 1_000;
+    await insertOneOffTriggers(pool, SCHEMA, {
+      group: 'herd',
+      job: 'noop',
+      at: new Date(at),
+      data: Array.from({ length: herd }, () => ({})),
+    });
+    await waitAll('herd', herd);
+    const herdLag = await historyLag(pool, SCHEMA, 'herd');
+    clearInterval(sampler);
+    const { rows: firedDefined } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${SCHEMA}.fires WHERE trigger_group = 'defined'`,
+    );
+    rows.push({
+      triggersDefined: size,
+      defineSeconds: round(defineSeconds, 1),
+      streamLagP50Ms: round(streamLag.lag.p50, 1),
+      streamLagP99Ms: round(streamLag.lag.p99, 1),
+      herd,
+      herdLastStartMs: herdLag.lastStartMs === null ? null : round(herdLag.lastStartMs - at, 0),
+      herdLagP50Ms: round(herdLag.lag.p50, 0),
+      idleRssMbPerReplica: round(idleRss, 0),
+      peakRssMbPerReplica: round(peakRss, 0),
+      definedFiredDuringRun: firedDefined[0]!.n,
+    });
+    process.stdout.write(`${JSON.stringify(rows.at(-1))}\n`);
+    await stopAll(children, { graceMs: 15_000 });
+    await pool.end();
+  }
+  console.table(rows);
+  await server.stop();
+});
