@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     rows: { type: 'string', default: '10000000' },
     window: { type: 'string', default: '60' },
     dashboards: { type: 'string', default: '50' },
+    explain: { type: 'boolean', default: false },
   },
 });
 const ROWS = Number(args.rows);
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
            'waiting', now(), 'code' FROM generate_series(1, 5) i`);
   await client.end();
 
+  if (args.explain) await explainOverview(url);
   const logger = pino({ level: 'warn' });
   const scheduler = createScheduler({ database, migrate: false, instanceName: 'bench-1', logger });
   scheduler.registerJob(
@@ -224,10 +226,14 @@ async function main(): Promise<void> {
       const first = await page.locator('tbody tr td a').first().textContent();
       const started = now();
       await page.getByRole('link', { name: 'Older →' }).click();
-      await page.waitForFunction(
-        `(() => { const link = document.querySelector('tbody tr td a');
-                  return link && link.textContent !== ${JSON.stringify(first)} && document.querySelector('a[rel="next"]'); })()`,
-      );
+      // A function, not a string: the page's CSP forbids evaluating strings.
+      await page.waitForFunction((previous) => {
+        const { document } = globalThis as unknown as {
+          document: { querySelector(selector: string): { textContent: string | null } | null };
+        };
+        const link = document.querySelector('tbody tr td a');
+        return !!link && link.textContent !== previous && !!document.querySelector('a[rel="next"]');
+      }, first);
       clicks.push(now() - started);
     }
     log(`history page in the browser, "Older" click to the next 50 rows on screen: ${fmt(clicks)}`);
@@ -298,6 +304,38 @@ async function main(): Promise<void> {
     await scheduler.stop();
     await server.stop();
   }
+}
+
+/** The overview's queries with their plans (--explain), through the store on a kysely logger. */
+async function explainOverview(url: string): Promise<void> {
+  const { overviewStats, stuckExecutions } = await import('../src/store/dashboard-store.js');
+  const { Kysely, PostgresDialect } = await import('kysely');
+  const statements: { sql: string; parameters: readonly unknown[] }[] = [];
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const db = new Kysely<never>({
+    dialect: new PostgresDialect({ pool }),
+    log: (event) => {
+      if (event.level === 'query')
+        statements.push({ sql: event.query.sql, parameters: event.query.parameters });
+    },
+  });
+  const ex = { db, schema: SCHEMA } as never;
+  for (let i = 0; i < 3; i += 1) {
+    let started = now();
+    await overviewStats(ex);
+    log(`overviewStats: ${(now() - started).toFixed(1)} ms`);
+    started = now();
+    await stuckExecutions(ex, { pendingMs: 60_000, runningMs: 3_600_000, limit: 20 });
+    log(`stuckExecutions: ${(now() - started).toFixed(1)} ms`);
+  }
+  for (const statement of statements.slice(0, 3)) {
+    const { rows } = await pool.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN (ANALYZE, BUFFERS) ${statement.sql}`,
+      statement.parameters as unknown[],
+    );
+    log(rows.map((r) => r['QUERY PLAN']).join('\n'));
+  }
+  await db.destroy();
 }
 
 await runMain(main);

@@ -98,17 +98,23 @@ export async function stuckExecutions(
   params: { pendingMs: number; runningMs: number; limit: number; now?: Date },
 ): Promise<StuckExecution[]> {
   const now = dbNow(params.now);
+  // Two arms, each on its partial index (executions_pending, executions_running): an OR across the
+  // statuses would scan every execution.
   const { rows } = await sql<JobHistoryView & { reason: StuckExecution['reason'] }>`
-    SELECT h.*,
-           CASE WHEN h.status = 'pending' THEN 'pending too long'
-                WHEN i.state IS DISTINCT FROM 'active' THEN 'running on a gone instance'
-                ELSE 'running long' END AS reason
-      FROM ${table(ex, 'job_history')} h
-      LEFT JOIN ${table(ex, 'instances')} i ON i.id = h.instance_id
-      JOIN ${table(ex, 'executions')} e ON e.id = h.execution_id
-     WHERE (e.status = 'pending' AND e.run_at < ${now} - make_interval(secs => ${params.pendingMs / 1000}))
-        OR (e.status = 'running' AND (i.state IS DISTINCT FROM 'active'
-                                      OR e.started_at < ${now} - make_interval(secs => ${params.runningMs / 1000})))
+    WITH stuck AS (
+      SELECT e.id, 'pending too long' AS reason
+        FROM ${table(ex, 'executions')} e
+       WHERE e.status = 'pending' AND e.run_at < ${now} - make_interval(secs => ${params.pendingMs / 1000})
+      UNION ALL
+      SELECT e.id, CASE WHEN i.state IS DISTINCT FROM 'active' THEN 'running on a gone instance' ELSE 'running long' END
+        FROM ${table(ex, 'executions')} e
+        LEFT JOIN ${table(ex, 'instances')} i ON i.id = e.instance_id
+       WHERE e.status = 'running'
+         AND (i.state IS DISTINCT FROM 'active' OR e.started_at < ${now} - make_interval(secs => ${params.runningMs / 1000}))
+    )
+    SELECT h.*, s.reason
+      FROM stuck s
+      JOIN ${table(ex, 'job_history')} h ON h.execution_id = s.id
      ORDER BY h.scheduled_at
      LIMIT ${params.limit}`.execute(ex.db);
   return rows.map((row) => ({ ...toHistoryRow(row), reason: row.reason }));

@@ -227,6 +227,24 @@ describe('the read endpoints', () => {
       404,
     );
     expect(await api<unknown[]>('/executions/running')).toEqual([]);
+    // Stuck: a retry pending for 5 minutes past its time, and an attempt running on a stopped replica.
+    await sql`
+      UPDATE ${sql.table(`${ex.schema}.executions`)} e SET status = 'pending', run_at = now() - interval '5 minutes'
+       WHERE e.id = ${failed[0]!.executionId}`.execute(ex.db);
+    await sql`
+      UPDATE ${sql.table(`${ex.schema}.executions`)} e SET status = 'running', finished_at = NULL,
+             instance_id = (SELECT id FROM ${sql.table(`${ex.schema}.instances`)} WHERE name = 'replica-b')
+       WHERE e.id = (SELECT max(id) FROM ${sql.table(`${ex.schema}.executions`)} WHERE job_name = 'sync')`.execute(
+      ex.db,
+    );
+    const stuck = await api<{ stuck: { reason: string; status: string }[] }>('/overview');
+    expect(stuck.stuck.map((s) => [s.status, s.reason]).sort()).toEqual([
+      ['pending', 'pending too long'],
+      ['running', 'running on a gone instance'],
+    ]);
+    expect((await api<{ instance: string }[]>('/executions/running')).map((r) => r.instance)).toEqual([
+      'replica-b',
+    ]);
   });
 
   it('computes the schedule ahead, a trigger’s next fires with the holiday explained, and its month', async () => {

@@ -84,7 +84,27 @@ export function Overview() {
   const cluster = useLoad((signal) => get<ClusterData>('/cluster', signal), 'cluster');
   const o = overview.data;
   return (
-    <Page title="Overview">
+    <Page
+      title="Overview"
+      actions={
+        <>
+          {o && (
+            <span class="muted">
+              as of <Time at={o.at} />
+            </span>
+          )}
+          <button
+            type="button"
+            onClick={() => {
+              overview.reload();
+              cluster.reload();
+            }}
+          >
+            Refresh
+          </button>
+        </>
+      }
+    >
       {overview.error !== undefined && <Failure error={overview.error} />}
       {o && (
         <div class="grid">
