@@ -229,29 +229,26 @@ export class PatroniCluster {
   }
 
   /**
-   * Freezes (SIGSTOP) the WAL receivers of every standby, so the primary's latest commits reach none of
-   * them: the lag that asynchronous replication risks, made certain. With synchronous replication the
-   * primary's commits wait instead. Returns the function that thaws them (SIGCONT).
+   * Freezes (SIGSTOP) the primary's WAL senders, so its latest commits reach no standby (not even a
+   * socket buffer, which a frozen receiver would still read on waking): the lag asynchronous
+   * replication risks, made certain. With synchronous replication the commits wait instead. Returns
+   * the function that sends the frozen senders a signal (SIGKILL once their node is killed).
    */
-  async freezeReplication(): Promise<() => void> {
+  async freezeReplication(): Promise<(signal: NodeJS.Signals) => void> {
     const leader = await this.primary();
-    const pids = this.nodes
-      .filter((node) => node.name !== leader)
-      .flatMap((node) => {
-        const postmaster = postmasterPid(node);
-        if (!postmaster) return [];
-        const { stdout } = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(postmaster)], {
-          encoding: 'utf8',
-        });
-        return stdout
-          .split('\n')
-          .filter((line) => /walreceiver/.test(line))
-          .map((line) => Number(line.trim().split(/\s+/)[0]));
-      });
-    this.#log(`SIGSTOP the WAL receivers of the standbys (${pids.length} processes)`);
+    const node = this.node(leader ?? 'node1');
+    const postmaster = postmasterPid(node);
+    const { stdout } = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(postmaster ?? 0)], {
+      encoding: 'utf8',
+    });
+    const pids = stdout
+      .split('\n')
+      .filter((line) => /walsender/.test(line))
+      .map((line) => Number(line.trim().split(/\s+/)[0]));
+    this.#log(`SIGSTOP the WAL senders of ${node.name} (${pids.length} processes)`);
     for (const pid of pids) signal(pid, 'SIGSTOP');
-    return () => {
-      for (const pid of pids) signal(pid, 'SIGCONT');
+    return (name) => {
+      for (const pid of pids) signal(pid, name);
     };
   }
 

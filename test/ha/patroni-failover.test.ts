@@ -74,13 +74,14 @@ for (const mode of MODES) {
       };
       for (const round of [1, 2]) {
         const before = await c.primary();
-        // The first kill comes while no standby has the last ~3 s of commits: what asynchronous
+        // The first kill comes while no standby has the primary's last ~3 s of WAL: what asynchronous
         // replication risks at any kill, made certain (synchronous commits wait for the standby instead).
         const thaw = round === 1 ? await c.freezeReplication() : undefined;
         if (thaw) await sleep(3_000);
         s.mark(`kill ${round} (${before}${thaw ? ', standbys 3 s behind' : ''})`);
         const node = await c.killNode();
-        thaw?.();
+        // The frozen senders belong to the dead node: they go with it.
+        thaw?.('SIGKILL');
         await c.waitFor(
           async () => {
             const now = await c.primary();
