@@ -410,10 +410,21 @@ function describeError(error: unknown): string {
   return String(error).slice(0, 4_000);
 }
 
-function toJson(value: unknown): unknown {
+/** The most JSON (in UTF-16 code units) an execution's `result` keeps; docs/audit.md documents it. */
+export const MAX_RESULT_CHARS = 65_536;
+
+/**
+ * What `execute` returned, as stored in `executions.result` and passed to continuations as
+ * `ctx.upstream.result`: its JSON, or `{ truncated: true, bytes }` past MAX_RESULT_CHARS (a result is a
+ * summary for the history and the next job, not a payload store), or null when it has no JSON form.
+ */
+export function toJson(value: unknown): unknown {
   if (value === undefined || value === null || typeof value === 'function') return null;
   try {
-    return JSON.parse(JSON.stringify(value)) as unknown;
+    const text = JSON.stringify(value);
+    if (text === undefined) return null;
+    if (text.length > MAX_RESULT_CHARS) return { truncated: true, bytes: Buffer.byteLength(text) };
+    return JSON.parse(text) as unknown;
   } catch {
     return null;
   }
