@@ -9,21 +9,11 @@ import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  createCommandJobClass,
-  DEFAULT_COMMAND_TIMEOUT_MS,
-  type CommandJobOptions,
-  type CommandJobResult,
-} from '../../../src/jobs/builtin/command-job.js';
-import {
-  createHttpJobClass,
-  MAX_RESPONSE_BYTES,
-  type HttpJobOptions,
-  type HttpJobResult,
-} from '../../../src/jobs/builtin/http-job.js';
+import { createCommandJobClass, DEFAULT_COMMAND_TIMEOUT_MS } from '../../../src/jobs/builtin/command-job.js';
+import { createHttpJobClass, MAX_RESPONSE_BYTES } from '../../../src/jobs/builtin/http-job.js';
 import type { SecretSources } from '../../../src/jobs/builtin/secret-value.js';
-import type { JobContext } from '../../../src/jobs/job.js';
 import { attachExecutionLog } from '../../../src/cli/execution-log.js';
+import { builtinJobContext, builtinJobRunners, failure } from '../../support/builtin-job-runner.js';
 import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 
@@ -86,39 +76,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function context(signal: AbortSignal = new AbortController().signal): JobContext {
-  const at = new Date('2030-01-01T00:00:00Z');
-  return {
-    job: 'builtin',
-    data: {},
-    fire: {
-      trigger: 't',
-      group: 'g',
-      scheduledAt: at,
-      firedAt: at,
-      attempt: 1,
-      fireId: '1',
-      executionId: '1',
-    },
-    idempotencyKey: `t@${at.toISOString()}`,
-    signal,
-    logger: pino({ level: 'silent' }),
-  };
-}
-
-const runHttp = (options: HttpJobOptions, signal?: AbortSignal) =>
-  new (createHttpJobClass(options, { secrets }))().execute(context(signal)) as Promise<HttpJobResult>;
-const runCommand = (options: CommandJobOptions, signal?: AbortSignal) =>
-  new (createCommandJobClass(options, { secrets }))().execute(context(signal)) as Promise<CommandJobResult>;
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (error: unknown) => error as Error,
-  );
-}
+const { runHttp, runCommand } = builtinJobRunners(secrets);
 
 /** True once no process of the group is left (within 5 s: the SIGKILL comes after a 2 s grace). */
 async function groupGone(pgid: number): Promise<boolean> {
@@ -235,7 +193,7 @@ describe('the http job limits what it reads and where it goes', () => {
   it('redacts a secret URL and secret headers from its errors', async () => {
     const withSecret: SecretSources = { env: { ...secrets.env, URL: `${base}/echo-url?token=${SECRET}` } };
     const job = createHttpJobClass({ url: { env: 'URL' } }, { secrets: withSecret });
-    const error = await failure(new job().execute(context()) as Promise<unknown>);
+    const error = await failure(new job().execute(builtinJobContext()) as Promise<unknown>);
     expect(error.message).toBe('GET {env: URL} answered 500: you asked for /echo-url?token=[redacted]');
   });
 });

@@ -1,25 +1,14 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyDefinitions } from '../../../src/config/definition-reconciler.js';
 import { loadDefinitions } from '../../../src/config/definition-loader.js';
 import { registerDefinitionJobs } from '../../../src/config/job-registrar.js';
-import {
-  createCommandJobClass,
-  CommandJobError,
-  type CommandJobOptions,
-  type CommandJobResult,
-} from '../../../src/jobs/builtin/command-job.js';
-import {
-  createHttpJobClass,
-  HttpJobError,
-  type HttpJobOptions,
-  type HttpJobResult,
-} from '../../../src/jobs/builtin/http-job.js';
-import type { JobContext } from '../../../src/jobs/job.js';
+import { CommandJobError } from '../../../src/jobs/builtin/command-job.js';
+import { HttpJobError } from '../../../src/jobs/builtin/http-job.js';
 import type { SecretSources } from '../../../src/jobs/builtin/secret-value.js';
+import { builtinJobRunners } from '../../support/builtin-job-runner.js';
 import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
 import { definitionDir, yaml } from '../../unit/config/definition-files.js';
@@ -56,30 +45,7 @@ const secrets: SecretSources = {
   env: { PING_TOKEN: 'Bearer t0k3n', PATH: process.env.PATH, HOME: '/home/test', LEAK_ME: 'no' },
 };
 
-function context(signal: AbortSignal = new AbortController().signal): JobContext {
-  const at = new Date('2030-01-01T00:00:00Z');
-  return {
-    job: 'builtin',
-    data: {},
-    fire: {
-      trigger: 't',
-      group: 'g',
-      scheduledAt: at,
-      firedAt: at,
-      attempt: 1,
-      fireId: '1',
-      executionId: '1',
-    },
-    idempotencyKey: `t@${at.toISOString()}`,
-    signal,
-    logger: pino({ level: 'silent' }),
-  };
-}
-
-const runHttp = (options: HttpJobOptions, signal?: AbortSignal) =>
-  new (createHttpJobClass(options, { secrets }))().execute(context(signal)) as Promise<HttpJobResult>;
-const runCommand = (options: CommandJobOptions, signal?: AbortSignal) =>
-  new (createCommandJobClass(options, { secrets }))().execute(context(signal)) as Promise<CommandJobResult>;
+const { runHttp, runCommand } = builtinJobRunners(secrets);
 
 describe('the http job', () => {
   it('succeeds on 2xx with the status and duration, sending secrets resolved from the environment', async () => {
