@@ -244,17 +244,20 @@ export class ServiceHost {
       }
       this.#startRunner(definition, lease, deadlineMs);
     }
-    // Over the fair share (a replica joined), or two more than the least loaded peer: hand one shard per
-    // service back per beat, the highest first, and leave it to the others for a few beats.
+    // Over the fair share (a replica joined), or two more than the least loaded peer: hand shards back,
+    // the highest first, at most a quarter of what this replica holds per beat (one at a time for small
+    // services), and leave them to the others for a few beats.
     for (const [, leases] of heldPerService) {
       const { cap, minOther } = leases[0]!;
       const running = leases.filter((l) => !this.#releasing.has(key(l.service, l.shard)));
-      if (running.length > cap || (minOther !== null && running.length >= minOther + 2)) {
-        const last = running.reduce((a, b) => (b.shard > a.shard ? b : a));
-        const k = key(last.service, last.shard);
-        this.#avoid.set(k, this.options.clock.monotonicMs() + 3 * this.options.timings.heartbeatIntervalMs);
-        this.#handOff(k, last, 'rebalanced');
-      }
+      const overCap = running.length - cap;
+      const overPeer = minOther === null ? 0 : Math.ceil((running.length - minOther - 1) / 2);
+      const excess = Math.min(Math.max(overCap, overPeer), Math.max(1, Math.ceil(running.length / 4)));
+      if (excess <= 0) continue;
+      const give = [...running].sort((a, b) => b.shard - a.shard).slice(0, excess);
+      const until = this.options.clock.monotonicMs() + 3 * this.options.timings.heartbeatIntervalMs;
+      for (const l of give) this.#avoid.set(key(l.service, l.shard), until);
+      this.#handOffMany(give, 'rebalanced');
     }
   }
 
@@ -294,35 +297,46 @@ export class ServiceHost {
     this.#runners.set(k, runner);
     this.options.logger.info(
       { service: lease.service, shard: lease.shard, epoch: lease.epoch, kind: lease.kind },
-      'service shard starting',
+      'service shard started',
     );
     runner.start();
   }
 
   /** Stops the shard's runner (if any), then releases its lease; in the background. */
   #handOff(k: string, lease: ClaimedLease, reason: string): void {
-    if (this.#releasing.has(k)) return;
-    this.#releasing.add(k);
-    const runner = this.#runners.get(k);
+    this.#handOffMany([lease], reason);
+  }
+
+  /** Stops the shards' runners in parallel, then releases the leases in one statement; in the background. */
+  #handOffMany(leases: ClaimedLease[], reason: string): void {
+    const fresh = leases.filter((l) => !this.#releasing.has(key(l.service, l.shard)));
+    if (fresh.length === 0) return;
+    for (const l of fresh) this.#releasing.add(key(l.service, l.shard));
     const work = (async () => {
-      const stopped = runner ? await runner.stop(reason) : true;
-      if (runner) this.options.metrics?.shardDown(runner.service, runner.shard);
-      if (this.#runners.get(k) === runner) this.#runners.delete(k);
-      if (stopped) {
-        await releaseServiceLeases(this.options.executor, {
-          instanceId: this.options.instanceId(),
-          leases: [{ service: lease.service, shard: lease.shard, epoch: lease.epoch }],
-          reason,
-        });
-      }
+      const stopped = await Promise.all(
+        fresh.map(async (lease) => {
+          const k = key(lease.service, lease.shard);
+          const runner = this.#runners.get(k);
+          const done = runner ? await runner.stop(reason) : true;
+          if (runner) this.options.metrics?.shardDown(runner.service, runner.shard);
+          if (this.#runners.get(k) === runner) this.#runners.delete(k);
+          return done ? lease : null;
+        }),
+      );
+      const released = stopped.filter((l): l is ClaimedLease => l !== null);
+      if (released.length === 0) return;
+      await releaseServiceLeases(this.options.executor, {
+        instanceId: this.options.instanceId(),
+        leases: released.map((l) => ({ service: l.service, shard: l.shard, epoch: l.epoch })),
+        reason,
+      });
     })()
       .catch((error: unknown) =>
-        this.options.logger.warn(
-          { err: error, service: lease.service, shard: lease.shard },
-          'release failed',
-        ),
+        this.options.logger.warn({ err: error, shards: fresh.length, reason }, 'release failed'),
       )
-      .finally(() => this.#releasing.delete(k));
+      .finally(() => {
+        for (const l of fresh) this.#releasing.delete(key(l.service, l.shard));
+      });
     this.#track(work);
   }
 
