@@ -5,6 +5,8 @@
  *   - every execution reached a terminal status, recovery chains are complete, no fire succeeded twice;
  *   - no leader-only write was made under a stale epoch;
  *   - each outage's missed fires ran as the trigger's misfire policy says (see `checkMisfirePolicies`);
+ *   - one continuation fire per upstream fire whose outcome calls for it, and, with a run log, that its
+ *     handler ran (see `checkContinuations`);
  *   - with a run log (what the handlers themselves recorded, outside the database): every run has a
  *     recorded attempt, every attempt that succeeded ran, no recover: false fire ran twice, and nothing
  *     ran or was claimed under an identity after it was declared dead (see `checkRunLog`).
@@ -34,6 +36,8 @@ import { DEFAULT_PLAN_LIMITS } from '../engine/fire-planner.js';
 import { checkMisfirePolicies, type PolicyViolation } from './misfire-checker.js';
 import { checkRunLog, type RunLogReport } from './run-log-checker.js';
 import type { RunLog } from './run-log.js';
+import { checkContinuations, type ContinuationReport } from './continuation-checker.js';
+import { continuationFacts } from '../store/continuation-audit-store.js';
 
 export type { FireViolation } from './expected-fires.js';
 
@@ -48,6 +52,8 @@ export interface AuditReport {
   misfirePolicyViolations: PolicyViolation[];
   /** Present when a run log was given. */
   runLog?: RunLogReport;
+  /** One continuation per upstream outcome that calls for it (continuation-checker.ts). */
+  continuations: ContinuationReport;
   ok: boolean;
 }
 
@@ -110,6 +116,10 @@ export async function auditHistory(ex: Executor, options: AuditOptions): Promise
         toleranceMs: options.deathToleranceMs,
       })
     : undefined;
+  const continuations = checkContinuations({
+    facts: await continuationFacts(ex, window),
+    runLog: options.runLog,
+  });
   const cap = options.maxViolations ?? 1_000;
   return {
     window,
@@ -121,7 +131,9 @@ export async function auditHistory(ex: Executor, options: AuditOptions): Promise
     misfireOutages: misfires.outages,
     misfirePolicyViolations: misfires.violations.slice(0, cap),
     ...(runLog ? { runLog: { ...runLog, violations: runLog.violations.slice(0, cap) } } : {}),
+    continuations: { ...continuations, violations: continuations.violations.slice(0, cap) },
     ok:
+      continuations.violations.length === 0 &&
       fireViolations.length === 0 &&
       anomalies.length === 0 &&
       stale.length === 0 &&

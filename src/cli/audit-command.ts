@@ -82,6 +82,10 @@ export function registerAuditCommand(program: Command): void {
             process.stdout.write(
               `  misfire policy: ${m.trigger} outage from ${m.outageFrom.toISOString()} decided at ${m.decidedAt.toISOString()}: ${m.detail}\n`,
             );
+          for (const v of report.continuations.violations)
+            process.stdout.write(
+              `  ${v.kind}: ${v.trigger} after upstream fire ${v.upstreamFireId} at ${v.scheduledAt.toISOString()}: ${v.detail}\n`,
+            );
           if (report.runLog) {
             const r = report.runLog;
             process.stdout.write(

@@ -36,6 +36,10 @@ import { spawnReplica, stopReplicas } from '../support/cluster.js';
 import { defineJob, defineTrigger } from '../support/fixtures.js';
 import { FAULT_KINDS, FaultInjector, type ChaosCluster } from './fault-injector.js';
 import { OperatorActions, OPS_TRIGGERS, YAML_TRIGGERS } from './operator-actions.js';
+import { defineAfterTrigger } from '../integration/operations/after-trigger.js';
+
+/** chain-a's interval trigger and the two continuation triggers after it. */
+const CHAIN_TRIGGERS = 3;
 
 const DURATION_S = Number(process.env.BELFRY_CHAOS_DURATION ?? 60);
 /** Mean seconds between injected faults (the soak run spaces them out). */
@@ -134,6 +138,20 @@ it(
       const spec = { kind: 'cron', expression: '* * * * * *', timezone: 'UTC' };
       await defineTrigger(ex(), { name: `cron-${i}`, job: 'sleep', spec }, windowStart);
     }
+    // A chain of three jobs (issue 14): chain-a every second, chain-b after it, chain-c after chain-b.
+    for (const job of ['chain-a', 'chain-b', 'chain-c']) await defineJob(ex(), job, { recover: true });
+    await defineTrigger(
+      ex(),
+      {
+        name: 'chain-a-every-second',
+        job: 'chain-a',
+        spec: { kind: 'interval', everyMs: 1000 },
+        data: { maxMs: 200 },
+      },
+      windowStart,
+    );
+    await defineAfterTrigger(ex(), 'chain-b-after-a', 'chain-b', { job: 'chain-a' });
+    await defineAfterTrigger(ex(), 'chain-c-after-b', 'chain-c', { job: 'chain-b' });
     const actions = new OperatorActions(ex, log, windowEnd);
     await actions.setUp(windowStart);
 
@@ -247,6 +265,14 @@ it(
     );
     for (const v of report.fireViolations.slice(0, 20))
       log(`  fire ${v.kind}: ${v.trigger} at ${v.scheduledAt.toISOString()} (${v.count})`);
+    const chain = report.continuations;
+    log(
+      `continuations: ${chain.upstreamsChecked} upstream fires settled, ${chain.continuations} continuations, ${chain.continuationsRun} seen running in the run log, ${chain.violations.length} violations`,
+    );
+    for (const v of chain.violations.slice(0, 20))
+      log(
+        `  ${v.kind}: ${v.trigger} after fire ${v.upstreamFireId} at ${v.scheduledAt.toISOString()}: ${v.detail}`,
+      );
     for (const v of runs.violations.slice(0, 20))
       log(
         `  run ${v.kind}: ${v.trigger} at ${v.scheduledAt?.toISOString()} execution ${v.executionId}: ${v.detail}`,
@@ -266,11 +292,16 @@ it(
     expect(report.misfirePolicyViolations).toEqual([]);
     expect(runs.violations).toEqual([]);
     expect(runs.unplacedPids).toEqual([]);
+    // One continuation per upstream success, from the history and from the run log.
+    expect(chain.violations).toEqual([]);
     expect(actions.oneOffs.filter((name) => fired.get(name) !== 1)).toEqual([]);
     expect(report.ok).toBe(true);
 
     // The proof looked at something: every trigger, and the run log.
-    expect(report.triggersChecked).toBe(120 + YAML_TRIGGERS + OPS_TRIGGERS);
+    expect(report.triggersChecked).toBe(120 + YAML_TRIGGERS + OPS_TRIGGERS + CHAIN_TRIGGERS);
+    // Both links of the chain, nearly every second of the window, and their handlers ran.
+    expect(chain.continuations).toBeGreaterThan(DURATION_S);
+    expect(chain.continuationsRun).toBe(chain.continuations);
     expect(report.firesExpected).toBeGreaterThanOrEqual(
       (120 + 2 * OPS_TRIGGERS + YAML_TRIGGERS / 2) * DURATION_S,
     );

@@ -58,6 +58,8 @@ scheduler.registerJob('noop', NoopJob);
 scheduler.registerJob('sleep', SleepJob);
 scheduler.registerJob('sleep-recover', SleepJob, { recover: true });
 scheduler.registerJob('ops-sleep', SleepJob);
+// The chaos test's chain: chain-a on an interval, chain-b after chain-a, chain-c after chain-b.
+for (const job of ['chain-a', 'chain-b', 'chain-c']) scheduler.registerJob(job, SleepJob, { recover: true });
 
 /** Pairs this process's wall clock (faked under libfaketime) with the database's clock_timestamp(). */
 async function sampleClock(): Promise<boolean> {
