@@ -4,8 +4,6 @@
  * probe's cache and its own connection, and the server's limits. Through fastify's inject, on real
  * PostgreSQL.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { sql } from 'kysely';
 import pino from 'pino';
@@ -14,14 +12,14 @@ import { registerAdminApi } from '../../../src/api/admin-api.js';
 import { buildAdminApp, type AdminServerOptions } from '../../../src/cli/admin-server.js';
 import type { Scheduler } from '../../../src/scheduler.js';
 import type { Executor } from '../../../src/store/executor.js';
-import { testDatabaseUrl, useTestSchema } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { testScheduler } from '../../support/scheduler.js';
 import { seedAdminState, triggerStates } from '../cli/admin-fixtures.js';
 import { defineJob } from '../../support/fixtures.js';
+import { runBelfry } from '../cli/belfry-run.js';
 
 const ADMIN = 'admin-token-of-enough-length';
 const READER = 'reader-token-of-enough-length';
-const BIN = fileURLToPath(new URL('../../../bin/belfry.js', import.meta.url));
 const JSON_TYPE = { 'content-type': 'application/json' };
 
 const database = useTestSchema();
@@ -292,22 +290,5 @@ describe('probes (item 5)', () => {
   });
 });
 
-function belfry(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: testDatabaseUrl(),
-          BELFRY_SCHEMA: database.schema,
-          BELFRY_LOG_LEVEL: 'silent',
-        },
-        timeout: 30_000,
-      },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+/** `belfry ARGS…` against this file's schema. */
+const belfry = (...args: string[]) => runBelfry(database.schema, args);

@@ -2,40 +2,21 @@
  * `belfry audit --run-log`: the handlers' own record of their runs held against the history, from the
  * command line. A run logged twice for one attempt is a violation the fire rows alone cannot show.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { formatClockLine, formatRunLine } from '../../../src/audit/run-log.js';
-import { testDatabaseUrl, useTestSchema } from '../../support/schema.js';
+import { useTestSchema } from '../../support/schema.js';
 import { defineJob } from '../../support/fixtures.js';
+import { runBelfry } from './belfry-run.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/belfry.js', import.meta.url));
 const database = useTestSchema();
 let dir: string;
 
-function belfry(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: testDatabaseUrl(),
-          BELFRY_SCHEMA: database.schema,
-          BELFRY_LOG_LEVEL: 'silent',
-        },
-        timeout: 30_000,
-      },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+/** `belfry ARGS…` against this file's schema. */
+const belfry = (...args: string[]) => runBelfry(database.schema, args);
 
 const INSTANCE = '00000000-0000-4000-8000-000000000001';
 const SCHEDULED = new Date('2030-01-01T00:00:10Z');
