@@ -138,21 +138,25 @@ export class HaScenario {
 }
 
 /**
- * For each fault: the longest stretch without any handler run that starts between 1 s before the fault
- * and 30 s after it (or 1 s before the next fault), and when runs resumed after it (from the fault).
+ * For each fault: the longest stretch without any handler run that ends after the fault and starts no
+ * earlier than 10 s before it (a fault prepared before it is marked, such as frozen replication, may
+ * stop firing early) nor after 30 s (or 1 s before the next fault); and when runs resumed, counted from
+ * the fault.
  */
 export function measureResumes(runs: RunLine[], faults: FaultMark[]): ResumeMeasure[] {
   const times = runs.map((run) => run.wallTime.getTime()).sort((a, b) => a - b);
   const starts = faults.map((fault) => fault.at).sort((a, b) => a - b);
   return faults.map(({ label, at }) => {
+    const previous = [...starts].reverse().find((start) => start < at) ?? -Infinity;
     const next = starts.find((start) => start > at) ?? Infinity;
+    const from = Math.max(at - 10_000, previous + 1_000);
     const until = Math.min(at + 30_000, next - 1_000);
     let best = { gapMs: 0, resumeMs: 0 };
     for (let i = 1; i < times.length; i += 1) {
       const before = times[i - 1]!;
-      if (before < at - 1_000 || before > until) continue;
+      if (before < from || before > until || times[i]! <= at) continue;
       const gap = times[i]! - before;
-      if (gap > best.gapMs) best = { gapMs: gap, resumeMs: Math.max(0, times[i]! - at) };
+      if (gap > best.gapMs) best = { gapMs: gap, resumeMs: times[i]! - at };
     }
     return { label, ...best };
   });
