@@ -14,24 +14,19 @@ import type { BelfryDatabase } from '../../../src/store/database.js';
 import { deleteJob, insertOneOffTrigger } from '../../../src/store/definition-store.js';
 import type { Executor } from '../../../src/store/executor.js';
 import { lockJobsForDelete } from '../../../src/store/prune-store.js';
-import { createTestDatabase, dropTestDatabase } from '../../support/schema.js';
-import { definitionDir, type DefinitionDir } from '../../unit/config/definition-files.js';
+
+import type { DefinitionDir } from '../../unit/config/definition-files.js';
 import { BASE, runApply, schemaFingerprint, SMALLER } from './apply-cli.js';
+import { closeApplyFixture, openApplyFixture } from './apply-fixture.js';
 
 let database: BelfryDatabase;
 let ex: Executor;
 let files: DefinitionDir;
 
 beforeEach(async () => {
-  database = await createTestDatabase();
-  ex = { db: database.db, schema: database.schema };
-  files = definitionDir();
-  files.write('jobs/report.ts', 'export default class Report { async execute() {} }\n');
+  ({ database, ex, files } = await openApplyFixture());
 });
-afterEach(async () => {
-  files.remove();
-  await dropTestDatabase(database);
-});
+afterEach(() => closeApplyFixture({ database, files }));
 
 async function applyFile(text: string): Promise<void> {
   const result = await loadDefinitions([files.write('belfry.yaml', text)]);

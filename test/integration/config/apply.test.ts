@@ -10,23 +10,18 @@ import { registerApplyCommand } from '../../../src/cli/apply-command.js';
 import { openDatabase, type BelfryDatabase } from '../../../src/store/database.js';
 import type { Executor } from '../../../src/store/executor.js';
 import { compileSchedule } from '../../../src/time/schedule.js';
-import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '../../support/schema.js';
-import { definitionDir, yaml, type DefinitionDir } from '../../unit/config/definition-files.js';
+import { testDatabaseUrl } from '../../support/schema.js';
+import { yaml, type DefinitionDir } from '../../unit/config/definition-files.js';
+import { closeApplyFixture, openApplyFixture } from './apply-fixture.js';
 
 let database: BelfryDatabase;
 let ex: Executor;
 let files: DefinitionDir;
 
 beforeEach(async () => {
-  database = await createTestDatabase();
-  ex = { db: database.db, schema: database.schema };
-  files = definitionDir();
-  files.write('jobs/report.ts', 'export default class Report { async execute() {} }\n');
+  ({ database, ex, files } = await openApplyFixture());
 });
-afterEach(async () => {
-  files.remove();
-  await dropTestDatabase(database);
-});
+afterEach(() => closeApplyFixture({ database, files }));
 
 const BASE = yaml`
   calendars:
