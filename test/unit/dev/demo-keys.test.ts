@@ -179,6 +179,7 @@ describe('the audit verdict', () => {
     staleEpochWrites: [],
     misfireOutages: 0,
     misfirePolicyViolations: [],
+    continuations: { upstreamsChecked: 0, continuations: 0, continuationsRun: 0, violations: [] },
     ok: true,
     ...overrides,
   });
