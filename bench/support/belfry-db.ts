@@ -35,10 +35,8 @@ export async function insertBenchTriggers(
 ): Promise<void> {
   const s = quoted(schema);
   const { triggers } = params;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(
+  await insertAndNotify(pool, changeChannel(schema), 'triggers', (client) =>
+    client.query(
       `INSERT INTO ${s}.triggers (name, group_name, job_name, kind, spec, state, next_fire_at, start_at, end_at, max_fires,
                                   misfire_policy, source)
        SELECT u.name, $1, $2, u.kind, u.spec::jsonb, 'waiting', u.first_at, u.first_at, u.last_at, u.max_fires,
@@ -63,15 +61,8 @@ export async function insertBenchTriggers(
         ),
         triggers.map((t) => (t.kind === 'once' ? 1 : null)),
       ],
-    );
-    await client.query('SELECT pg_notify($1, $2)', [changeChannel(schema), 'triggers']);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+    ),
+  );
 }
 
 /**
@@ -86,18 +77,33 @@ export async function insertOneOffTriggers(
   params: { group: string; job: string; at: Date | null; data: readonly Record<string, unknown>[] },
 ): Promise<void> {
   const s = quoted(schema);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(
+  await insertAndNotify(pool, changeChannel(schema), ONE_OFF_NOTIFY, (client) =>
+    client.query(
       `INSERT INTO ${s}.triggers (name, group_name, job_name, kind, spec, data, state, next_fire_at, max_fires,
                                   source, misfire_policy)
        SELECT $2 || '.once.' || gen_random_uuid(), $1, $2, 'once', jsonb_build_object('kind', 'once', 'at', to_json(at)),
               u.data, 'waiting', at, 1, 'api', 'fire-once-now'
          FROM (SELECT coalesce($3::timestamptz, now()) AS at) s, unnest($4::jsonb[]) AS u(data)`,
       [params.group, params.job, params.at, params.data.map((d) => JSON.stringify(d))],
-    );
-    await client.query('SELECT pg_notify($1, $2)', [changeChannel(schema), ONE_OFF_NOTIFY]);
+    ),
+  );
+}
+
+/**
+ * Runs the insert and notifies the replicas on `channel` in one transaction, as the API does: a replica
+ * hears the NOTIFY only once the rows are committed.
+ */
+async function insertAndNotify(
+  pool: pg.Pool,
+  channel: string,
+  payload: string,
+  insert: (client: pg.PoolClient) => Promise<unknown>,
+): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await insert(client);
+    await client.query('SELECT pg_notify($1, $2)', [channel, payload]);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
