@@ -1,6 +1,6 @@
 /** Triggers and groups: list, show with recent executions, pause, resume, delete. */
 import { z } from 'zod';
-import { listTriggers, type StoredTrigger } from '../store/definition-store.js';
+import { listTriggers, TRIGGER_PAGE, type StoredTrigger } from '../store/definition-store.js';
 import { queryHistory } from '../store/history-store.js';
 import { removeTrigger } from '../operations/delete-operations.js';
 import { requireTrigger } from '../operations/name-checks.js';
@@ -73,6 +73,16 @@ const triggerListQuery = z
     includeComplete: z
       .enum(['true', 'false'])
       .describe('also list completed triggers (fired one-offs); default false'),
+    limit: z
+      .string()
+      .regex(/^\d+$/, 'must be a positive integer')
+      .describe(
+        `triggers per page (default ${TRIGGER_PAGE.default}, at most ${TRIGGER_PAGE.max}); a full page means more may follow`,
+      ),
+    after: z
+      .string()
+      .min(1)
+      .describe('the next page: the triggers named after this one (the last name of the previous page)'),
   })
   .partial()
   .strict();
@@ -97,13 +107,16 @@ export const triggerRoutes: ApiRoute[] = [
     query: triggerListQuery,
     status: 200,
     response: z.array(triggerSummarySchema),
-    responseDescription: 'triggers by name',
+    responseDescription: 'a page of triggers, by name',
     problems: [400],
     async handle({ query }, { executor }) {
+      // Pages by keyset (names after `after`): a page costs the same at 1,000,000 triggers.
       const triggers = await listTriggers(executor, {
         group: query.group,
         job: query.job,
         includeComplete: query.includeComplete === 'true',
+        after: query.after,
+        limit: Math.min(Math.max(Number(query.limit ?? TRIGGER_PAGE.default), 1), TRIGGER_PAGE.max),
       });
       return triggers.map(toTriggerSummary);
     },

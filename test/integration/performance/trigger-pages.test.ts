@@ -8,7 +8,9 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { insertBenchTriggers } from '../../../bench/support/belfry-db.js';
 import { jobRecordFromOptions } from '../../../src/jobs/job-record.js';
+import { triggerRoutes } from '../../../src/api/trigger-routes.js';
 import { listTriggers, TRIGGER_PAGE, upsertJob } from '../../../src/store/definition-store.js';
+import { systemClock } from '../../../src/time/clock.js';
 import { testDatabaseUrl, useTestSchema } from '../../support/schema.js';
 
 const TRIGGERS = 2_500;
@@ -60,6 +62,26 @@ describe('listTriggers by keyset', () => {
     const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
     expect(plan).toMatch(/Index Scan using triggers_name_key/);
     expect(plan).not.toMatch(/Sort/);
+  });
+});
+
+describe('GET /api/v1/triggers', () => {
+  it('pages by limit and after, with the query the route validates', async () => {
+    const list = triggerRoutes.find((r) => r.method === 'GET' && r.path === '/triggers')!;
+    const context = { executor: { db: database.db, schema: database.schema }, clock: systemClock };
+    const get = async (query: Record<string, string>) =>
+      (await list.handle(
+        { params: undefined, query: list.query!.parse(query), body: undefined } as never,
+        context,
+      )) as { name: string }[];
+    const first = await get({ limit: '2000' });
+    expect(first).toHaveLength(2_000);
+    const rest = await get({ limit: '2000', after: first.at(-1)!.name });
+    expect(rest).toHaveLength(TRIGGERS - 2_000);
+    expect(new Set([...first, ...rest].map((t) => t.name)).size).toBe(TRIGGERS);
+    expect(await get({})).toHaveLength(TRIGGER_PAGE.default);
+    expect(await get({ limit: '999999' })).toHaveLength(TRIGGERS); // capped at TRIGGER_PAGE.max
+    expect(() => list.query!.parse({ limit: '-1' })).toThrow();
   });
 });
 
