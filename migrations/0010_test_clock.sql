@@ -1,4 +1,4 @@
--- One source of time for Belfry's SQL (docs/decisions/0007-test-clock.md).
+-- One source of time for Belfry's SQL (docs/decisions/0008-test-clock.md).
 --
 -- Every statement in src/store/ and every column default reads the database clock through these two
 -- functions instead of now() / clock_timestamp(). In a schema migrated normally they are exactly those

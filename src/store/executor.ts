@@ -35,7 +35,7 @@ export async function notifyChange(executor: Executor, payload: string): Promise
 /**
  * The database's time for a statement: `$now` when a store test passes a stub, else `belfry_now()`, the
  * transaction's `now()` (migration 0010; in a schema the testing kit created, plus its clock offset:
- * docs/decisions/0007-test-clock.md). Store SQL never names now() itself.
+ * docs/decisions/0008-test-clock.md). Store SQL never names now() itself.
  */
 export function dbNow(ex: Executor, now?: Date): RawBuilder<Date>;
 /** @deprecated pass the executor: `dbNow(ex, now)` (reads the schema's clock). */

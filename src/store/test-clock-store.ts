@@ -1,5 +1,5 @@
 /**
- * The testing kit's clock in the database (docs/decisions/0007-test-clock.md).
+ * The testing kit's clock in the database (docs/decisions/0008-test-clock.md).
  *
  * Every store statement reads time through `belfry_now()` / `belfry_clock()` (migration 0010), which are
  * plain `now()` / `clock_timestamp()` in a migrated schema. `installTestClock` turns a FRESH schema into

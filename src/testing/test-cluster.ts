@@ -2,7 +2,7 @@
  * `createTestCluster`: real replicas (Scheduler instances, in this process) on a real PostgreSQL, in a
  * schema of their own, with a clock the test moves.
  *
- * The clock (docs/decisions/0007-test-clock.md): the schema is created in test mode, so its
+ * The clock (docs/decisions/0008-test-clock.md): the schema is created in test mode, so its
  * `belfry_now()` / `belfry_clock()` add an offset to PostgreSQL's clock (store/test-clock-store.ts), and
  * the replicas share a `TestClock` with the same offset. Every decision the engine takes by the database
  * clock (due-ness, misfires, leases, history times) and every sleep a replica takes by its own clock move
