@@ -10,6 +10,8 @@ import type { JobContext } from '../../../src/jobs/job.js';
 import type { Executor } from '../../../src/store/executor.js';
 import type { Scheduler } from '../../../src/scheduler.js';
 import { defineAfterTrigger } from './after-trigger.js';
+import { loadDefinitions } from '../../../src/config/definition-loader.js';
+import { applyDefinitions, planHasChanges } from '../../../src/config/definition-reconciler.js';
 import { defineJob } from '../../support/fixtures.js';
 import { useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
@@ -159,5 +161,31 @@ describe('continuations', () => {
     expect(fanIns[0]!.scheduled_at.getTime()).toBe(later.getTime());
     const ctx = contexts.get('report')!.find((c) => c.fire.trigger === 'report-after-a-load')!;
     expect(ctx.upstreams.map((u) => u.job).sort()).toEqual(['a', 'load']);
+  });
+
+  it('applies an after: trigger from YAML, which then fires like one written in code; a re-apply changes nothing', async () => {
+    const yaml = `triggers:
+  alert-after-load:
+    job: alert
+    after: { job: load, on: [any] }
+`;
+    const loaded = await loadDefinitions(['chain.yaml'], {
+      readFile: async () => yaml,
+      knownJobs: ['alert', 'load'],
+    });
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+    const plan = await applyDefinitions(ex(), loaded.definitions);
+    expect(plan.entries.find((entry) => entry.name === 'alert-after-load')?.action).toBe('add');
+    const alerted = waitForEvents(
+      scheduler,
+      'execution:finished',
+      1,
+      (e) => e.trigger === 'alert-after-load',
+    );
+    await scheduler.fireNow('extract');
+    await alerted;
+    const ctx = contexts.get('alert')!.find((c) => c.fire.trigger === 'alert-after-load')!;
+    expect(ctx.upstream).toMatchObject({ job: 'load', status: 'succeeded', result: { loaded: true } });
+    expect(planHasChanges(await applyDefinitions(ex(), loaded.definitions))).toBe(false);
   });
 });
