@@ -12,7 +12,7 @@
 import pino, { type Logger } from 'pino';
 import { BelfryError } from '../errors/belfry-error.js';
 import { buildJobContext, parseJobData, startJob } from '../jobs/job-invocation.js';
-import { PermanentJobError, type JobClass } from '../jobs/job.js';
+import { PermanentJobError, type JobClass, type UpstreamOutcome } from '../jobs/job.js';
 import { systemClock, type Clock } from '../time/clock.js';
 
 export interface RunJobOptions<Data> {
@@ -33,6 +33,8 @@ export interface RunJobOptions<Data> {
   signal?: AbortSignal;
   /** Default the system clock; `firedAt` and the duration are read from it. */
   clock?: Clock;
+  /** For a continuation: the upstream outcomes `ctx.upstream` / `ctx.upstreams` carry (last = `upstream`). */
+  upstreams?: readonly UpstreamOutcome[];
 }
 
 /** One captured log line: pino's fields, with `level` as its label. */
@@ -103,6 +105,7 @@ export async function runJob<Data>(
       },
       signal: controller.signal,
       logger: logger.child({ job, trigger, attempt }),
+      upstreams: options.upstreams,
     });
     const running = startJob(new jobClass() as never, ctx);
     settled = running.then(

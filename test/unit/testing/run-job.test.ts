@@ -109,6 +109,25 @@ describe('runJob', () => {
     expect((await runJob(Permanent)).willRetry).toBe(false);
   });
 
+  it('hands a continuation its upstream outcomes', async () => {
+    class Next {
+      execute(ctx: JobContext) {
+        return { from: ctx.upstream?.result, count: ctx.upstreams.length };
+      }
+    }
+    const upstream = {
+      fireId: '1',
+      job: 'extract',
+      trigger: 'nightly',
+      scheduledAt: new Date('2030-01-01T00:00:00Z'),
+      executionId: '1',
+      status: 'succeeded' as const,
+      result: { rows: 3 },
+    };
+    expect((await runJob(Next, { upstreams: [upstream] })).result).toEqual({ from: { rows: 3 }, count: 1 });
+    expect((await runJob(Next)).result).toEqual({ from: undefined, count: 0 });
+  });
+
   it('passes an outside abort through to the job', async () => {
     const outside = new AbortController();
     const running = runJob(Slow, { signal: outside.signal, timeoutMs: null });
