@@ -10,7 +10,11 @@
  */
 import type { Logger } from 'pino';
 import { backoffDelay } from '../time/backoff.js';
-import { completeExecutions, releaseExecutions, type ExecutionOutcome } from '../store/execution-store.js';
+import {
+  completeExecutionsCounted,
+  releaseExecutions,
+  type ExecutionOutcome,
+} from '../store/execution-store.js';
 import { inTransaction, notifyChange, type Executor } from '../store/executor.js';
 import { InstanceFencedError } from '../store/instance-store.js';
 import type { Clock } from '../time/clock.js';
@@ -26,7 +30,11 @@ export interface CompletionWriterOptions {
   clock: Clock;
   logger: Logger;
   maxBatch?: number;
-  onFlushed?: (hadRetries: boolean) => void;
+  /**
+   * After each written flush; `madeWork` says it created attempts due soon (retries, or the first
+   * attempts of continuations), so the acquirer is worth waking without waiting for the NOTIFY.
+   */
+  onFlushed?: (madeWork: boolean) => void;
   /** A write was refused because this replica's instance is no longer active. */
   onFenced?: (error: InstanceFencedError) => void;
   /** The retry backoff's jitter; default Math.random. */
@@ -109,13 +117,13 @@ export class CompletionWriter {
     if (batch.length === 0) return Promise.resolve();
     this.#flushing = (async () => {
       try {
-        const recorded = await completeExecutions(this.options.executor, {
+        const { recorded, continuations } = await completeExecutionsCounted(this.options.executor, {
           instanceId: this.options.instanceId(),
           outcomes: batch.map((pending) => pending.outcome),
         });
         this.#failures = 0;
         for (const pending of batch) pending.resolve(recorded.has(pending.outcome.executionId));
-        this.options.onFlushed?.(batch.some((p) => p.outcome.retryAfterMs !== null));
+        this.options.onFlushed?.(continuations > 0 || batch.some((p) => p.outcome.retryAfterMs !== null));
       } catch (error) {
         if (error instanceof InstanceFencedError) {
           this.#failures = 0;
