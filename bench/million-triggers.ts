@@ -7,6 +7,7 @@
  * statement itself is timed by `bench/profile-acquire.ts` and `bench/profile-server.ts`.
  *
  *   npx tsx bench/million-triggers.ts [--sizes 1000,1000000] [--herd 2000] [--stream 100]
+ *                                     [--pg-log-min-duration-ms 50]
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -42,11 +43,18 @@ await runMain(async () => {
     sizes: { type: 'string' },
     herd: { type: 'string' },
     stream: { type: 'string' },
+    'pg-log-min-duration-ms': { type: 'string' },
   });
+  const pgLogMs = stringFlag(flags['pg-log-min-duration-ms']);
   const sizes = (stringFlag(flags.sizes) ?? '1000,1000000').split(',').map(Number);
   const herd = intFlag(flags.herd, 2_000);
   const stream = intFlag(flags.stream, 100);
-  const server = await startBenchServer({ prefix: 'bench-pg-million' });
+  const server = await startBenchServer({
+    prefix: 'bench-pg-million',
+    // Statements slower than this go to the log: what, if anything, grows with the triggers defined.
+    logFile: '.tmp/bench-logs/million-postgres.log',
+    logMinDurationMs: pgLogMs === undefined ? undefined : intFlag(pgLogMs, 0),
+  });
   const rows: Record<string, unknown>[] = [];
   for (const size of sizes) {
     const database = `million_${size}`;
@@ -72,7 +80,8 @@ await runMain(async () => {
         })),
       });
     }
-    await pool.query(`ANALYZE ${SCHEMA}.triggers`);
+    // Vacuumed and analyzed now, so autovacuum does not compete with the measurement (steady state).
+    await pool.query(`VACUUM (ANALYZE) ${SCHEMA}.triggers`);
     const defineSeconds = (monoMs() - defineStarted) / 1_000;
     const names = [1, 2, 3].map((i) => `million-${size}-${i}`);
     const children = startReplicas(
