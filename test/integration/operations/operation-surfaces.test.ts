@@ -33,6 +33,11 @@ class Ok {
     return { ok: true };
   }
 }
+class Slow {
+  async execute() {
+    await new Promise((resolve) => setTimeout(resolve, 400));
+  }
+}
 
 async function call(options: InjectOptions) {
   const headers = options.method === 'GET' ? {} : { 'content-type': 'application/json' };
@@ -44,13 +49,23 @@ beforeAll(async () => {
   await defineJob(ex(), 'boom');
   await defineJob(ex(), 'ok');
   await defineJob(ex(), 'tick');
+  await defineJob(ex(), 'slow');
+  await defineTrigger(
+    ex(),
+    { name: 'slow-every-minute', job: 'slow', spec: { kind: 'interval', everyMs: 60_000 } },
+    new Date('2099-01-01T00:00:00Z'),
+  );
   // Its next fire is far ahead: only the backfill fires it.
   await defineTrigger(
     ex(),
     { name: 'tick-every-minute', job: 'tick', spec: { kind: 'interval', everyMs: 60_000 } },
     new Date('2099-01-01T00:00:00Z'),
   );
-  scheduler = testScheduler(database).registerJob('boom', Boom).registerJob('ok', Ok).registerJob('tick', Ok);
+  scheduler = testScheduler(database)
+    .registerJob('boom', Boom)
+    .registerJob('ok', Ok)
+    .registerJob('tick', Ok)
+    .registerJob('slow', Slow);
   await scheduler.start();
   app = await buildAdminApp({
     scheduler,
@@ -212,5 +227,28 @@ describe('backfill', () => {
 
     const later = new Date(rows[0]!.now.getTime() + 3_600_000);
     await expect(scheduler.backfill({ ...request, to: later })).rejects.toThrow(/is in the future/);
+  });
+
+  it('with overlap skip, records skipped a backfilled attempt due while another of its trigger runs', async () => {
+    const { rows } = await sql<{ now: Date }>`SELECT now() AS now`.execute(database.db);
+    const to = new Date(Math.floor(rows[0]!.now.getTime() / 60_000) * 60_000 - 60_000);
+    const from = new Date(to.getTime() - 4 * 60_000);
+    const settled = waitForEvents(
+      scheduler,
+      'execution:finished',
+      1,
+      (e) => e.trigger === 'slow-every-minute',
+    );
+    // Four fires 20 ms apart; each runs 400 ms: the first runs, the others come due while it does.
+    const result = await scheduler.backfill({ trigger: 'slow-every-minute', from, to, rate: 50 });
+    expect(result.created).toHaveLength(4);
+    await settled;
+    const { rows: statuses } = await sql<{ status: string; n: number }>`
+      SELECT status, count(*)::int AS n FROM ${t('job_history')} WHERE trigger = 'slow-every-minute'
+       GROUP BY status ORDER BY status`.execute(database.db);
+    expect(statuses).toEqual([
+      { status: 'skipped', n: 3 },
+      { status: 'succeeded', n: 1 },
+    ]);
   });
 });
