@@ -5,30 +5,16 @@
  *
  *   npx tsx bench/hot-path.ts [--triggers 10000] [--batch-sizes 100,500,1000] [--kind once|interval]
  */
-import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
-import pg from 'pg';
+import type { LogEvent } from 'kysely';
 import { intFlag, parseFlags, stringFlag } from './support/args.js';
+import { INSTANCE_ID, openAcquireSchema, planLocked, SCHEMA } from './support/acquire-schema.js';
 import { insertBenchTriggers } from './support/belfry-db.js';
 import { runMain } from './support/cleanup.js';
-import { startBenchServer } from './support/postgres.js';
 import { median, round } from './support/stats.js';
 import { monoMs, wallMs } from './support/time.js';
-import { advanceOf, fireOf, planTrigger } from '../src/engine/fire-planner.js';
-import { jobRecordFromOptions } from '../src/jobs/job-record.js';
-import { upsertJob } from '../src/store/definition-store.js';
 import { completeExecutions } from '../src/store/execution-store.js';
 import { inTransaction, type Executor } from '../src/store/executor.js';
-import {
-  lockDueTriggers,
-  recordFires,
-  type FireToRecord,
-  type TriggerAdvance,
-} from '../src/store/fire-store.js';
-import { migrate } from '../src/store/migrator.js';
-import type { Database } from '../src/store/tables.js';
-import { compileSchedule, type ScheduleSpec } from '../src/time/schedule.js';
-
-const SCHEMA = 'belfry';
+import { lockDueTriggers, recordFires } from '../src/store/fire-store.js';
 
 await runMain(async () => {
   const flags = parseFlags({
@@ -39,22 +25,13 @@ await runMain(async () => {
   const total = intFlag(flags.triggers, 10_000);
   const batchSizes = (stringFlag(flags['batch-sizes']) ?? '100,500,1000').split(',').map(Number);
   const kind = (stringFlag(flags.kind) ?? 'once') as 'once' | 'interval';
-  const server = await startBenchServer({ prefix: 'bench-pg-hotpath' });
-  const url = await server.createDatabase('bench_hotpath');
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
   let captured: LogEvent[] = [];
-  const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool }),
+  const { pool, db, ex } = await openAcquireSchema({
+    name: 'hotpath',
+    poolSize: 4,
     log: (event) => void captured.push(event),
-  }).withSchema(SCHEMA);
-  const ex: Executor = { db, schema: SCHEMA };
-  await migrate(pool, SCHEMA);
-  await upsertJob(ex, jobRecordFromOptions('noop', {}, 'bench'));
-  const instanceId = '00000000-0000-0000-0000-000000000001';
-  await pool.query(
-    `INSERT INTO ${SCHEMA}.instances (id, name, host, pid, version, lock_key) VALUES ($1, 'hot-path', 'h', 1, 'x', 1)`,
-    [instanceId],
-  );
+  });
+  const instanceId = INSTANCE_ID;
 
   const timeOf = (text: string) =>
     captured.filter((e) => e.query.sql.includes(text)).reduce((sum, e) => sum + e.queryDurationMillis, 0);
@@ -64,13 +41,7 @@ await runMain(async () => {
     const { triggers } = await lockDueTriggers(tx, { instanceId, jobs: ['noop'], limit });
     if (triggers.length === 0) return { recorded: [], planMs: 0 };
     const planStart = monoMs();
-    const advances: TriggerAdvance[] = [];
-    const fires: FireToRecord[] = [];
-    for (const trigger of triggers) {
-      const plan = planTrigger(trigger, compileSchedule(trigger.spec as ScheduleSpec), trigger.dbNow);
-      advances.push(advanceOf(trigger, plan));
-      for (const planned of plan.fires) fires.push(fireOf(trigger, planned, null));
-    }
+    const { advances, fires } = planLocked(triggers);
     const planMs = monoMs() - planStart;
     return { recorded: await recordFires(tx, { instanceId, advances, fires }), planMs };
   };

@@ -8,25 +8,16 @@
  *   npx tsx bench/profile-acquire.ts --compare /tmp/before [--triggers 20000] [--batch-sizes 10,500]
  */
 import { resolve } from 'node:path';
-import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { intFlag, parseFlags, stringFlag } from './support/args.js';
+import { INSTANCE_ID, openAcquireSchema, planLocked, SCHEMA } from './support/acquire-schema.js';
 import { insertOneOffTriggers } from './support/belfry-db.js';
 import { runMain } from './support/cleanup.js';
-import { startBenchServer } from './support/postgres.js';
 import { median, round } from './support/stats.js';
 import { monoMs } from './support/time.js';
-import { advanceOf, fireOf, planTrigger } from '../src/engine/fire-planner.js';
-import { jobRecordFromOptions } from '../src/jobs/job-record.js';
-import { upsertJob } from '../src/store/definition-store.js';
 import { inTransaction, type Executor } from '../src/store/executor.js';
 import * as current from '../src/store/fire-store.js';
-import type { DueTrigger, FireToRecord, TriggerAdvance } from '../src/store/fire-store.js';
-import { migrate } from '../src/store/migrator.js';
-import type { Database } from '../src/store/tables.js';
-import { compileSchedule, type ScheduleSpec } from '../src/time/schedule.js';
+import type { DueTrigger } from '../src/store/fire-store.js';
 
-const SCHEMA = 'belfry';
 type FireStore = Pick<typeof current, 'recordFires'> & {
   lockDueTriggers: (ex: Executor, params: current.LockDueTriggersParams) => Promise<unknown>;
 };
@@ -43,22 +34,13 @@ await runMain(async () => {
   const variants: [string, FireStore][] = [['this checkout', current]];
   if (compare)
     variants.unshift([compare, (await import(resolve(compare, 'src/store/fire-store.ts'))) as FireStore]);
-  const server = await startBenchServer({ prefix: 'bench-pg-acquire' });
-  const url = await server.createDatabase('bench_acquire');
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
   let statements = 0;
-  const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool }),
+  const { server, pool, db, ex } = await openAcquireSchema({
+    name: 'acquire',
+    poolSize: 2,
     log: () => void (statements += 1),
-  }).withSchema(SCHEMA);
-  const ex: Executor = { db, schema: SCHEMA };
-  await migrate(pool, SCHEMA);
-  await upsertJob(ex, jobRecordFromOptions('noop', {}, 'bench'));
-  const instanceId = '00000000-0000-0000-0000-000000000001';
-  await pool.query(
-    `INSERT INTO ${SCHEMA}.instances (id, name, host, pid, version, lock_key) VALUES ($1, 'acquire', 'h', 1, 'x', 1)`,
-    [instanceId],
-  );
+  });
+  const instanceId = INSTANCE_ID;
 
   const rows: Record<string, unknown>[] = [];
   for (const batchSize of batchSizes) {
@@ -82,13 +64,7 @@ await runMain(async () => {
           const due = (
             Array.isArray(locked) ? locked : (locked as { triggers: DueTrigger[] }).triggers
           ) as DueTrigger[];
-          const advances: TriggerAdvance[] = [];
-          const fires: FireToRecord[] = [];
-          for (const trigger of due) {
-            const plan = planTrigger(trigger, compileSchedule(trigger.spec as ScheduleSpec), trigger.dbNow);
-            advances.push(advanceOf(trigger, plan));
-            for (const planned of plan.fires) fires.push(fireOf(trigger, planned, null));
-          }
+          const { advances, fires } = planLocked(due);
           if (due.length === 0) return 0;
           return (await store.recordFires(tx, { instanceId, advances, fires })).length;
         });
