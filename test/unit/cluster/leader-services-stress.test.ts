@@ -9,11 +9,11 @@ import { LeaderServices } from '../../../src/cluster/leader-services.js';
 import { SchedulerEventBus } from '../../../src/events/scheduler-events.js';
 import { LoopService } from '../../../src/service/loop-service.js';
 import { ManualClock } from '../../support/manual-clock.js';
+import { seededRandom, stressStartStop } from '../../support/start-stop-stress.js';
 
 describe('LeaderServices', () => {
   it('stress: 1,000 cycles of start during stop and stop during start end as the last call asked', async () => {
-    let seed = 11;
-    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const random = seededRandom(11);
     const clock = new ManualClock();
     const logger = pino({ level: 'silent' });
     const loops: LoopService[] = [];
@@ -46,22 +46,12 @@ describe('LeaderServices', () => {
       onRecovered: () => {},
     });
     expect(loops).toHaveLength(2);
-    for (let cycle = 0; cycle < 1_000; cycle += 1) {
-      const calls: Array<Promise<void>> = [];
-      let last: 'start' | 'stop' = 'stop';
-      for (let call = 0; call < 1 + Math.floor(random() * 4); call += 1) {
-        last = random() < 0.5 ? 'start' : 'stop';
-        calls.push(last === 'start' ? services.start() : services.stop());
-        for (let i = Math.floor(random() * 4); i > 0; i -= 1) await Promise.resolve();
-        if (random() < 0.3) clock.advance(5);
-      }
-      await Promise.all(calls);
-      const up = last === 'start';
-      expect(
-        loops.map((loop) => loop.started),
-        `cycle ${cycle}`,
-      ).toEqual([up, up]);
-    }
+    await stressStartStop({
+      target: services,
+      clock,
+      random,
+      started: () => loops.map((loop) => loop.started),
+    });
     await services.stop();
     expect(loops.map((loop) => loop.started)).toEqual([false, false]);
   });

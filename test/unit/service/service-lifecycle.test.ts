@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LoopService } from '../../../src/service/loop-service.js';
 import { ServiceLifecycle } from '../../../src/service/service-lifecycle.js';
 import { ManualClock } from '../../support/manual-clock.js';
+import { seededRandom, stressStartStop } from '../../support/start-stop-stress.js';
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i += 1) await Promise.resolve();
@@ -81,8 +82,7 @@ describe('ServiceLifecycle', () => {
   });
 
   it('stress: a service of two loops, 1,000 cycles of start during stop and stop during start', async () => {
-    let seed = 7;
-    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const random = seededRandom(7);
     const clock = new ManualClock();
     const logger = pino({ level: 'silent' });
     const loop = (name: string) =>
@@ -108,19 +108,12 @@ describe('ServiceLifecycle', () => {
         await first.stop();
       },
     });
-    for (let cycle = 0; cycle < 1_000; cycle += 1) {
-      const calls: Array<Promise<void>> = [];
-      let last: 'start' | 'stop' = 'stop';
-      for (let call = 0; call < 1 + Math.floor(random() * 4); call += 1) {
-        last = random() < 0.5 ? 'start' : 'stop';
-        calls.push(last === 'start' ? lifecycle.start() : lifecycle.stop());
-        for (let i = Math.floor(random() * 4); i > 0; i -= 1) await Promise.resolve();
-        if (random() < 0.3) clock.advance(5);
-      }
-      await Promise.all(calls);
-      const up = last === 'start';
-      expect([lifecycle.started, first.started, second.started], `cycle ${cycle}`).toEqual([up, up, up]);
-    }
+    await stressStartStop({
+      target: lifecycle,
+      clock,
+      random,
+      started: () => [lifecycle.started, first.started, second.started],
+    });
     await lifecycle.stop();
     expect([first.started, second.started]).toEqual([false, false]);
   });
