@@ -1,7 +1,8 @@
 /**
  * Where a batch of fires spends its time: the acquirer's steps run by hand against a fresh schema, one
  * process, no contention, each store call timed, then EXPLAIN ANALYZE of the two hot statements.
- * Mirrors TriggerAcquirer.#acquire (lock → plan → record → commit) and the CompletionWriter flush.
+ * Mirrors acquireBatch in src/engine/acquisition-transaction.ts (lock → plan → record → commit) and the
+ * CompletionWriter flush.
  *
  *   npx tsx bench/hot-path.ts [--triggers 10000] [--batch-sizes 100,500,1000] [--kind once|interval]
  */
