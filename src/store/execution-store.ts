@@ -62,7 +62,7 @@ export async function claimPendingExecutions(
   ex: Executor,
   params: { instanceId: string; jobs: readonly string[]; limit: number; now?: Date },
 ): Promise<ClaimedExecution[]> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const { rows } = await sql<ClaimRow>`
     WITH alive AS MATERIALIZED (${liveInstanceGuard(ex, params)}),
     due AS MATERIALIZED (
@@ -183,7 +183,7 @@ export async function completeExecutionsCounted(
 ): Promise<{ recorded: Set<string>; continuations: number }> {
   const { outcomes } = params;
   if (outcomes.length === 0) return { recorded: new Set(), continuations: 0 };
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const { rows } = await sql<{ alive: boolean; ids: string[]; continuations: number }>`
     WITH alive AS MATERIALIZED (${liveInstanceGuard(ex, params)}),
     input AS (

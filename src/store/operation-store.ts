@@ -91,7 +91,7 @@ export async function insertRequestedAttempt(
     now?: Date;
   },
 ): Promise<{ executionId: string; attempt: number }> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const { latest } = params;
   const { rows } = await sql<{ id: string; attempt: number }>`
     WITH cleared AS (
@@ -116,7 +116,7 @@ export async function cancelExecution(
   ex: Executor,
   params: { executionId: string; requestedBy: string; now?: Date },
 ): Promise<{ previous: ExecutionStatus; cancelled: boolean; instanceId: string | null } | undefined> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const { rows } = await sql<{ previous: ExecutionStatus; cancelled: boolean; instance_id: string | null }>`
     WITH target AS (
       SELECT id, status, instance_id FROM ${table(ex, 'executions')} WHERE id = ${params.executionId}::bigint FOR UPDATE
@@ -230,7 +230,7 @@ export async function discardDeadLetter(
 ): Promise<void> {
   await ex.db
     .updateTable('fires')
-    .set({ dead_letter_discarded_at: dbNow(params.now), dead_letter_discarded_by: params.discardedBy })
+    .set({ dead_letter_discarded_at: dbNow(ex, params.now), dead_letter_discarded_by: params.discardedBy })
     .where('id', '=', sql<string>`${params.fireId}::bigint`)
     .execute();
 }
@@ -301,7 +301,7 @@ export async function insertBackfillFires(
   },
 ): Promise<Date[]> {
   if (params.times.length === 0) return [];
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const { trigger } = params;
   const { rows } = await sql<{ scheduled_at: Date }>`
     WITH input AS (

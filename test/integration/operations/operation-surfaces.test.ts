@@ -35,7 +35,7 @@ class Ok {
 }
 class Slow {
   async execute() {
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
   }
 }
 
@@ -239,7 +239,7 @@ describe('backfill', () => {
       1,
       (e) => e.trigger === 'slow-every-minute',
     );
-    // Four fires 20 ms apart; each runs 400 ms: the first runs, the others come due while it does.
+    // Four fires 20 ms apart; each runs 1.5 s: the first runs, the others come due while it does.
     const result = await scheduler.backfill({ trigger: 'slow-every-minute', from, to, rate: 50 });
     expect(result.created).toHaveLength(4);
     await settled;
