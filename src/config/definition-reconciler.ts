@@ -24,6 +24,7 @@ import {
   listCalendars,
   listJobs,
   listTriggers,
+  notifyTriggersChanged,
   setTriggersPaused,
   updateTrigger,
   upsertCalendar,
@@ -152,18 +153,24 @@ export async function applyDefinitions(
     });
     // New triggers in multi-row statements (an apply of 100,000 triggers: docs/performance.md).
     await insertTriggers(tx, { triggers: added });
+    // Changed triggers: one statement each, and one NOTIFY for them all (sent in this transaction, so
+    // delivered at its commit like the per-update ones were).
+    let updated = false;
     for (const entry of entries('trigger', 'change')) {
       const { record } = triggerDefs.get(entry.name)!;
       if (entry.reschedule) {
-        await updateTrigger(tx, { trigger: record, reschedule: true });
+        await updateTrigger(tx, { trigger: record, reschedule: true, notify: false });
+        updated = true;
         // A preview for the plan's reader only; the planner decides the stored next fire.
         entry.nextFireAt = firstFireAt(record, now, calendars)?.toISOString() ?? null;
       } else if (entry.changes.some((change) => change.field !== 'paused')) {
-        await updateTrigger(tx, { trigger: record });
+        await updateTrigger(tx, { trigger: record, notify: false });
+        updated = true;
       }
       if (entry.setPaused !== undefined)
         await setTriggersPaused(tx, { target: { trigger: entry.name }, paused: entry.setPaused });
     }
+    if (updated) await notifyTriggersChanged(tx);
 
     // Prune in dependency order: triggers, then jobs, then calendars.
     await deleteTriggers(tx, { names: entries('trigger', 'remove').map((entry) => entry.name) });

@@ -263,7 +263,12 @@ function supersede() {
 
 export async function updateTrigger(
   ex: Executor,
-  params: { trigger: TriggerRecord; reschedule?: boolean },
+  params: {
+    trigger: TriggerRecord;
+    reschedule?: boolean;
+    /** False: the caller sends one NOTIFY for many updates (`notifyTriggersChanged`). Default true. */
+    notify?: boolean;
+  },
 ): Promise<void> {
   const { trigger } = params;
   const reschedule = params.reschedule === true;
@@ -283,6 +288,11 @@ export async function updateTrigger(
     })
     .where('name', '=', trigger.name)
     .execute();
+  if (params.notify !== false) await notifyChange(ex, 'triggers');
+}
+
+/** Tells the replicas that triggers changed: the one NOTIFY after updates made with `notify: false`. */
+export async function notifyTriggersChanged(ex: Executor): Promise<void> {
   await notifyChange(ex, 'triggers');
 }
 

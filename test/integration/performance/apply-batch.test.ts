@@ -46,6 +46,24 @@ describe('apply of many triggers', () => {
     expect(stored.every((t) => t.state === 'waiting' && t.nextFireAt !== null)).toBe(true);
   });
 
+  it('updates changed triggers with one NOTIFY for them all', async () => {
+    // The first 200 triggers in another zone (the others, absent from this file, are left alone).
+    const loaded = await load(yaml(200).replaceAll('timezone: Europe/Paris', 'timezone: UTC'));
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors.slice(0, 3)));
+    const statements: string[] = [];
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: database.pool }),
+      log: (event) => {
+        statements.push(event.query.sql);
+      },
+    }).withSchema(database.schema);
+    const plan = await applyDefinitions({ db, schema: database.schema }, loaded.definitions);
+    expect(plan.entries.filter((e) => e.type === 'trigger' && e.action === 'change')).toHaveLength(200);
+    expect(statements.filter((s) => s.includes('pg_notify'))).toHaveLength(1);
+    const stored = await listTriggers({ db: database.db, schema: database.schema });
+    expect(stored.filter((t) => t.replanAt !== null)).toHaveLength(200);
+  });
+
   it('still reports a duplicate trigger name at its line', async () => {
     const loaded = await load(yaml(3, true));
     expect(loaded.ok).toBe(false);
