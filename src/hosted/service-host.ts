@@ -248,10 +248,11 @@ export class ServiceHost {
     // the highest first, at most a quarter of what this replica holds per beat (one at a time for small
     // services), and leave them to the others for a few beats.
     for (const [, leases] of heldPerService) {
-      const { cap, minOther } = leases[0]!;
+      const { cap, minOther, unheld } = leases[0]!;
       const running = leases.filter((l) => !this.#releasing.has(key(l.service, l.shard)));
       const overCap = running.length - cap;
-      const overPeer = minOther === null ? 0 : Math.ceil((running.length - minOther - 1) / 2);
+      // Only when every shard is held: while some are free, the least loaded replica takes those.
+      const overPeer = minOther === null || unheld > 0 ? 0 : Math.ceil((running.length - minOther - 1) / 2);
       const excess = Math.min(Math.max(overCap, overPeer), Math.max(1, Math.ceil(running.length / 4)));
       if (excess <= 0) continue;
       const give = [...running].sort((a, b) => b.shard - a.shard).slice(0, excess);

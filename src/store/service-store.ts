@@ -62,6 +62,8 @@ export interface ClaimedLease {
   handoverMs: number | null;
   /** The fewest shards of this service any other eligible live replica holds (null: no other replica). */
   minOther: number | null;
+  /** Shards of this service free or expired before this statement (a replica short of its share takes them). */
+  unheld: number;
 }
 
 export interface ClaimParams {
@@ -98,6 +100,7 @@ export async function claimServiceLeases(ex: Executor, params: ClaimParams): Pro
     shards: number;
     handover_ms: number | null;
     min_other: number | null;
+    unheld: number;
   }>`
     WITH self AS MATERIALIZED (
       SELECT id FROM ${instances} WHERE id = ${me} AND state = 'active' FOR SHARE
@@ -134,7 +137,10 @@ export async function claimServiceLeases(ex: Executor, params: ClaimParams): Pro
                              AND l.shard < e.shards))::int
                 FROM ${serviceTable(ex, 'service_members')} sm
                 JOIN alive a ON a.id = sm.instance_id AND a.counted
-               WHERE sm.service = e.name AND sm.instance_id <> ${me}) AS min_other
+               WHERE sm.service = e.name AND sm.instance_id <> ${me}) AS min_other,
+             (SELECT count(*) FROM ${leases} l
+               WHERE l.service = e.name AND l.shard < e.shards
+                 AND (l.holder IS NULL OR l.expires_at IS NULL OR l.expires_at <= ${now}))::int AS unheld
         FROM eligible e
     ), renewed AS (
       UPDATE ${leases} l SET renewed_at = ${now}, expires_at = ${now} + ${ttl}
@@ -171,10 +177,11 @@ export async function claimServiceLeases(ex: Executor, params: ClaimParams): Pro
        WHERE r.service = t.service AND r.shard = t.shard AND r.ended_at IS NULL AND r.epoch <= t.old_epoch
     )
     SELECT r.service, r.shard, r.epoch, 'renewed' AS kind, c.paused, c.cap, c.shards,
-           NULL::float8 AS handover_ms, c.min_other
+           NULL::float8 AS handover_ms, c.min_other, c.unheld
       FROM renewed r JOIN caps c ON c.name = r.service
     UNION ALL
-    SELECT t.service, t.shard, t.epoch, 'acquired', c.paused, c.cap, c.shards, t.handover_ms, c.min_other
+    SELECT t.service, t.shard, t.epoch, 'acquired', c.paused, c.cap, c.shards, t.handover_ms, c.min_other,
+           c.unheld
       FROM taken t JOIN caps c ON c.name = t.service`.execute(ex.db);
   return rows.map((row) => ({
     service: row.service,
@@ -186,6 +193,7 @@ export async function claimServiceLeases(ex: Executor, params: ClaimParams): Pro
     shards: row.shards,
     handoverMs: row.handover_ms === null ? null : Math.max(0, row.handover_ms),
     minOther: row.min_other,
+    unheld: row.unheld,
   }));
 }
 

@@ -1,8 +1,9 @@
 /** `belfry services`'s table, and the pure parts of service registration and placement. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { checkpointCell, formatUptime, servicesTable } from '../../../src/cli/services-command.js';
 import { defineService, placementMatches } from '../../../src/hosted/hosted-service.js';
 import { renewalMargin } from '../../../src/hosted/service-host.js';
+import { createScheduler, type ServiceContext } from '../../../src/index.js';
 
 class Noop {
   async run() {}
@@ -68,5 +69,26 @@ describe('service definitions', () => {
   it('gives a lease up a little before the database expires it', () => {
     expect(renewalMargin(6_000)).toBe(300);
     expect(renewalMargin(60_000)).toBe(1_000);
+  });
+});
+
+describe('service types', () => {
+  it('types a service class, its context and its registration', async () => {
+    type Ctx = ServiceContext<{ table: string }, { lsn: string }>;
+    class Cdc {
+      async run(ctx: Ctx) {
+        expectTypeOf(ctx.data.table).toEqualTypeOf<string>();
+        expectTypeOf(ctx.epoch).toEqualTypeOf<number>();
+        expectTypeOf(ctx.checkpoint.get).returns.toEqualTypeOf<Promise<{ lsn: string } | null>>();
+        expectTypeOf(ctx.checkpoint.set).parameter(0).toEqualTypeOf<{ lsn: string }>();
+        expectTypeOf(ctx.signal).toEqualTypeOf<AbortSignal>();
+      }
+    }
+    const scheduler = createScheduler({ connectionString: 'postgres://localhost/none' });
+    expectTypeOf(
+      scheduler.registerService('cdc', Cdc, { shards: 4, data: { table: 'orders' } }),
+    ).toEqualTypeOf<typeof scheduler>();
+    expect(scheduler.serviceNames).toEqual(['cdc']);
+    await scheduler.stop();
   });
 });
