@@ -190,41 +190,56 @@ export async function createTestCluster(options: TestClusterOptions = {}): Promi
   const isSettled = (work: OwedWork) =>
     work.dueTriggers === 0 && work.dueExecutions === 0 && work.running === 0;
 
-  const settle = async (): Promise<OwedWork> => {
+  // Engine events that may mean "done", counted: an execution ended, or an acquisition found nothing due
+  // (one that locked something is followed by its executions' events). A wait for progress returns at
+  // once when one came since the caller looked.
+  let events = 0;
+  const waiters = new Set<() => void>();
+  const progressed = () => {
+    events += 1;
+    for (const wake of [...waiters]) wake();
+  };
+  for (const replica of replicas) {
+    for (const event of ['execution:finished', 'execution:vetoed', 'execution:skipped'] as const)
+      replica.on(event, progressed);
+    replica.on('acquisition:finished', ({ batchSize }) => {
+      if (batchSize === 0) progressed();
+    });
+  }
+  /** Resolves at the first engine event after `since` (a count of `events`), or after `ms`. */
+  const progress = (since: number, ms: number) =>
+    new Promise<void>((resolve) => {
+      if (events > since) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiters.add(done);
+    });
+
+  /** Waits until nothing is due at the current time and nothing runs; `since`: the clock just moved. */
+  const settle = async (since?: number): Promise<OwedWork> => {
     const deadline = performance.now() + SETTLE_TIMEOUT_MS;
-    // Wakes on any engine event; the short timer covers work done between two reads.
-    let wake: (() => void) | undefined;
-    const offs = replicas.flatMap((replica) =>
-      (['acquisition:finished', 'execution:finished', 'execution:vetoed', 'execution:skipped'] as const).map(
-        (event) => replica.on(event, () => wake?.()),
-      ),
-    );
+    // Right after a move the engine has work to do: asking the database before it reacts is wasted.
+    if (since !== undefined) await progress(since, 50);
     let nudgeAt = performance.now() + 100;
-    try {
-      for (;;) {
-        const work = await owed(clock.now());
-        if (isSettled(work)) return work;
-        if (performance.now() > nudgeAt) {
-          // Belt and braces for the race above: wake the replicas again while something stays due.
-          nudgeAt = performance.now() + 100;
-          await notifyChange(executor, 'clock');
-        }
-        if (performance.now() > deadline)
-          throw new BelfryError(
-            'BELFRY_ERR_TEST_CLOCK',
-            `the cluster did not settle at ${clock.now().toISOString()} within ${SETTLE_TIMEOUT_MS} ms: ${work.dueTriggers} trigger(s) and ${work.dueExecutions} execution(s) due, ${work.running} running (is every job registered?)`,
-          );
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 5);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
+    for (;;) {
+      const seen = events;
+      const work = await owed(clock.now());
+      if (isSettled(work)) return work;
+      if (performance.now() > nudgeAt) {
+        // Belt and braces for the race setClock covers: wake the replicas again while something stays due.
+        nudgeAt = performance.now() + 100;
+        await notifyChange(executor, 'clock');
       }
-    } finally {
-      for (const off of offs) off();
+      if (performance.now() > deadline)
+        throw new BelfryError(
+          'BELFRY_ERR_TEST_CLOCK',
+          `the cluster did not settle at ${clock.now().toISOString()} within ${SETTLE_TIMEOUT_MS} ms: ${work.dueTriggers} trigger(s) and ${work.dueExecutions} execution(s) due, ${work.running} running (is every job registered?)`,
+        );
+      await progress(seen, 10);
     }
   };
 
@@ -235,9 +250,11 @@ export async function createTestCluster(options: TestClusterOptions = {}): Promi
         'BELFRY_ERR_TEST_CLOCK',
         `advanceTo ${target.toISOString()} is in the past (now ${clock.now().toISOString()})`,
       );
-    for (let work = await settle(); ; work = await settle()) {
+    let since: number | undefined;
+    for (let work = await settle(); ; work = await settle(since)) {
       const { nextAt } = work;
       if (nextAt === null || nextAt.getTime() > target.getTime()) break;
+      since = events;
       if (nextAt.getTime() > clock.now().getTime()) await setClock(nextAt);
     }
     if (target.getTime() > clock.now().getTime()) await setClock(target);
@@ -257,8 +274,9 @@ export async function createTestCluster(options: TestClusterOptions = {}): Promi
     advanceBy: (duration) => advanceTo(new Date(clock.now().getTime() + durationMs(duration))),
     outage: async (duration) => {
       await settle();
+      const since = events;
       await setClock(new Date(clock.now().getTime() + durationMs(duration)));
-      await settle();
+      await settle(since);
     },
     settle: async () => void (await settle()),
     history: async (filter = {}) => (await queryHistory(executor, { ...filter, limit: 100_000 })).reverse(),
