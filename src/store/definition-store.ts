@@ -319,7 +319,10 @@ export async function setTriggersPaused(
   let query = ex.db
     .updateTable('triggers')
     .set({
-      state: paused ? 'paused' : 'waiting',
+      // A continuation trigger (kind after) has no time schedule: it rests `complete`, and pauses from there.
+      state: paused
+        ? 'paused'
+        : sql<'waiting' | 'complete'>`CASE WHEN kind = 'after' THEN 'complete' ELSE 'waiting' END`,
       updated_at: sql`now()`,
       // A trigger the engine paused (its schedule failed) has no next fire: resuming it asks for a replan.
       ...(paused
@@ -329,7 +332,14 @@ export async function setTriggersPaused(
             paused_reason: null,
           }),
     })
-    .where('state', '=', paused ? 'waiting' : 'paused');
+    .where((eb) =>
+      paused
+        ? eb.or([
+            eb('state', '=', 'waiting'),
+            eb.and([eb('state', '=', 'complete'), eb('kind', '=', 'after')]),
+          ])
+        : eb('state', '=', 'paused'),
+    );
   if ('trigger' in target) query = query.where('name', '=', target.trigger);
   if ('job' in target) query = query.where('job_name', '=', target.job);
   if ('group' in target) query = query.where('group_name', '=', target.group);

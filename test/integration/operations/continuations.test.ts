@@ -188,4 +188,30 @@ describe('continuations', () => {
     expect(ctx.upstream).toMatchObject({ job: 'load', status: 'succeeded', result: { loaded: true } });
     expect(planHasChanges(await applyDefinitions(ex(), loaded.definitions))).toBe(false);
   });
+
+  it('pauses and resumes a continuation trigger: paused, it does not fire', async () => {
+    expect(await scheduler.pause({ trigger: 'report-after-extract' })).toBe(1);
+    const before = (await continuationFires('report-after-extract')).length;
+    const loaded = waitForEvents(
+      scheduler,
+      'execution:finished',
+      1,
+      (e) => e.trigger === 'load-after-extract',
+    );
+    await scheduler.fireNow('extract');
+    await loaded; // load's continuation committed with extract's outcome, in the same statement as report's would
+    expect(await continuationFires('report-after-extract')).toHaveLength(before);
+    expect(await scheduler.resume({ trigger: 'report-after-extract' })).toBe(1);
+    const { rows } = await sql<{ state: string }>`
+      SELECT state FROM ${t('triggers')} WHERE name = 'report-after-extract'`.execute(database.db);
+    expect(rows[0]!.state).toBe('complete');
+    const reported = waitForEvents(
+      scheduler,
+      'execution:finished',
+      1,
+      (e) => e.trigger === 'report-after-extract',
+    );
+    await scheduler.fireNow('extract');
+    await reported;
+  });
 });
