@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import type { SchedulerEventBus } from '../events/scheduler-events.js';
 import { withinDeadline } from '../service/deadline.js';
 import type { LoopService } from '../service/loop-service.js';
+import { classifyDatabaseError } from '../store/errors.js';
 import { inTransaction, type Executor } from '../store/executor.js';
 import {
   checkInInstance,
@@ -267,14 +268,15 @@ export class ClusterMembership {
         return { active, lease };
       });
     } catch (error) {
-      this.#checkInFailed = true;
+      // Only losing the database counts (see ExecutionRecoverer.databaseRegained), not a slow statement.
+      if (classifyDatabaseError(error) === 'connection') this.#checkInFailed = true;
       await this.#applyLeadership(this.#elector.observeFailure());
       throw error;
     }
     if (this.#checkInFailed) {
       this.#checkInFailed = false;
       this.#leaderServices.databaseRegained();
-    }
+    } else this.#leaderServices.databaseSteady();
     if (!result.active) {
       await this.#fenced('declared dead by the leader');
       return 0;

@@ -18,6 +18,7 @@
  */
 import { inTransaction, notifyChange, type Executor } from '../store/executor.js';
 import { holdsLease } from '../store/leader-store.js';
+import { classifyDatabaseError } from '../store/errors.js';
 import {
   instancesWithoutSession,
   markDeadInstances,
@@ -60,17 +61,28 @@ export class ExecutionRecoverer {
     this.#sessionMissingSince.clear();
   }
 
-  /** This replica reached the database again after failing to (its check-ins failed meanwhile). */
+  /**
+   * This replica reached the database again after failing to (its check-ins failed meanwhile). Read by
+   * the next pass if it comes before the replica's next check-in (`databaseSteady`): after a failover
+   * the replica that wins the lease does so in the very check-in that found the database back, and a
+   * regain older than that says nothing about peers that stop checking in later.
+   */
   databaseRegained(): void {
     this.#regained = true;
+  }
+
+  /** A check-in succeeded with no failure before it: a regain not yet read is stale. */
+  databaseSteady(): void {
+    this.#regained = false;
   }
 
   async pass(epoch: number): Promise<RecoveryPass> {
     try {
       return await this.#pass(epoch);
     } catch (error) {
-      // Most likely the database is gone: the next pass that succeeds counts silence from then.
-      this.#regained = true;
+      // The database is gone (not a lock wait or a timeout behind a stalled peer, which must not
+      // postpone that peer's death): the next pass that succeeds counts silence from then.
+      if (classifyDatabaseError(error) === 'connection') this.#regained = true;
       throw error;
     }
   }

@@ -64,6 +64,11 @@ export class LeaderServices {
     this.#recoverer.databaseRegained();
   }
 
+  /** A check-in succeeded with none failing before it (see ExecutionRecoverer). */
+  databaseSteady(): void {
+    this.#recoverer.databaseSteady();
+  }
+
   /**
    * Leadership can be lost and won back while a stop is between the two loops (a fenced pass stops the
    * group while the next check-in is elected again): the lifecycle runs start and stop one after the
