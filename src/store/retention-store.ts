@@ -15,7 +15,8 @@
  *     /jobs/:name/fire`) that completed before the cutoff. One-offs declared in YAML are left alone:
  *     the next apply would recreate them and fire them again;
  *   - a stopped or dead instance that stopped before the cutoff, that no execution references and that
- *     does not hold the lease row.
+ *     does not hold the lease row;
+ *   - a fan-in's progress row (fan_in_arrivals) whose first arrival is before the cutoff, with the fires.
  */
 import { sql } from 'kysely';
 import { deleteOldestBatch } from './batch-delete.js';
@@ -52,6 +53,12 @@ export async function pruneExpiredFires(
       DELETE FROM ${table(ex, 'executions')} e USING doomed d WHERE e.fire_id = d.id RETURNING 1
     ), gone_fires AS (
       DELETE FROM ${table(ex, 'fires')} f USING doomed d WHERE f.id = d.id RETURNING 1
+    ), gone_arrivals AS (
+      -- A fan-in's progress (migrations/0009) goes with the history it counted, by its first arrival.
+      DELETE FROM ${table(ex, 'fan_in_arrivals')} a
+       WHERE (a.after_trigger_id, a.scheduled_at) IN (
+               SELECT after_trigger_id, scheduled_at FROM ${table(ex, 'fan_in_arrivals')}
+                WHERE first_at < ${cutoff(params)} ORDER BY first_at LIMIT ${params.limit})
     )
     SELECT (SELECT count(*) FROM gone_fires) AS fires, (SELECT count(*) FROM gone_executions) AS executions`.execute(
     ex.db,

@@ -12,6 +12,7 @@ import type { Scheduler } from '../../../src/scheduler.js';
 import { defineAfterTrigger } from './after-trigger.js';
 import { loadDefinitions } from '../../../src/config/definition-loader.js';
 import { applyDefinitions, planHasChanges } from '../../../src/config/definition-reconciler.js';
+import { pruneExpiredFires } from '../../../src/store/retention-store.js';
 import { defineJob } from '../../support/fixtures.js';
 import { useTestSchema } from '../../support/schema.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
@@ -213,5 +214,20 @@ describe('continuations', () => {
     );
     await scheduler.fireNow('extract');
     await reported;
+  });
+
+  it("prunes a fan-in's progress with the history it counted", async () => {
+    const count = async () =>
+      (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${t('fan_in_arrivals')}`.execute(database.db))
+        .rows[0]!.n;
+    expect(await count()).toBeGreaterThan(0);
+    await pruneExpiredFires(ex(), { retentionMs: 3_600_000, limit: 1_000 });
+    expect(await count()).toBeGreaterThan(0);
+    await pruneExpiredFires(ex(), {
+      retentionMs: 3_600_000,
+      limit: 1_000,
+      now: new Date(Date.now() + 7_200_000),
+    });
+    expect(await count()).toBe(0);
   });
 });
