@@ -254,41 +254,40 @@ export async function recordFires(
         FROM unnest(${advances.map((a) => a.id)}::bigint[], ${advances.map((a) => a.version)}::int[],
                     ${advances.map((a) => a.nextFireAt)}::timestamptz[],
                     ${advances.map((a) => a.previousFireAt)}::timestamptz[], ${advances.map((a) => a.fired)}::int[],
-                    ${advances.map((a) => a.state)}::text[], ${advances.map((a) => a.misfireUntil)}::timestamptz[],
-                    ${advances.map((a) => a.pausedReason)}::text[], ${advances.map((a) => a.replanAt)}::timestamptz[])
+                    ${advances.map((a) => a.state)}::text[], ${sparse(advances, (a) => a.misfireUntil)}::timestamptz[],
+                    ${sparse(advances, (a) => a.pausedReason)}::text[], ${sparse(advances, (a) => a.replanAt)}::timestamptz[])
              AS a(id, version, next_fire_at, previous_fire_at, fired, state, misfire_until, paused_reason, replan_at)
        -- The redundant ANY lets the planner probe the primary key instead of hashing the whole table.
        -- The version check holds anyway under FOR UPDATE; it documents and enforces that the plan was
        -- made from this very row.
        WHERE t.id = a.id AND t.id = ANY(${advances.map((a) => a.id)}::bigint[]) AND t.version = a.version
-      RETURNING t.id
+      -- The fire's names come from the row this transaction holds locked (FOR UPDATE: they cannot differ
+      -- from what the planner read), not sent back as three more arrays per batch (docs/performance.md).
+      RETURNING t.id, t.name, t.group_name, t.job_name
     ), input AS (
-      SELECT * FROM unnest(${fires.map((f) => f.triggerId)}::bigint[], ${fires.map((f) => f.triggerName)}::text[],
-                           ${fires.map((f) => f.group)}::text[], ${fires.map((f) => f.job)}::text[],
+      SELECT * FROM unnest(${fires.map((f) => f.triggerId)}::bigint[],
                            ${fires.map((f) => f.scheduledAt)}::timestamptz[],
                            ${fires.map((f) => (f.data === null ? null : JSON.stringify(f.data)))}::jsonb[],
-                           ${fires.map((f) => f.status)}::text[], ${fires.map((f) => f.error)}::text[],
-                           ${fires.map((f) => (f.traceContext ? JSON.stringify(f.traceContext) : null))}::jsonb[],
-                           ${fires.map((f) => f.delayMs)}::float8[])
-             AS i(trigger_id, trigger_name, trigger_group, job_name, scheduled_at, data, status, error, trace_context,
-                  delay_ms)
+                           ${fires.map((f) => f.status)}::text[], ${sparse(fires, (f) => f.error)}::text[],
+                           ${sparse(fires, (f) => (f.traceContext ? JSON.stringify(f.traceContext) : null))}::jsonb[],
+                           ${sparse(fires, (f) => (f.delayMs === 0 ? null : f.delayMs))}::float8[])
+             AS i(trigger_id, scheduled_at, data, status, error, trace_context, delay_ms)
     ), fired AS (
       INSERT INTO ${table(ex, 'fires')}
              (trigger_id, trigger_name, trigger_group, job_name, scheduled_at, fired_at, instance_id, data, trace_context)
-      SELECT trigger_id, trigger_name, trigger_group, job_name, scheduled_at, ${now}, ${params.instanceId}::uuid, data,
-             trace_context
-        FROM input
-       -- A fire is recorded only with its trigger's advance (a row that did not advance records nothing).
-       WHERE trigger_id IN (SELECT id FROM advanced)
+      SELECT input.trigger_id, advanced.name, advanced.group_name, advanced.job_name, input.scheduled_at, ${now},
+             ${params.instanceId}::uuid, input.data, input.trace_context
+        -- A fire is recorded only with its trigger's advance (a row that did not advance records nothing).
+        FROM input JOIN advanced ON advanced.id = input.trigger_id
       -- A fire the constraint already holds is skipped alone; the rest of the batch goes on.
       ON CONFLICT ON CONSTRAINT fires_once DO NOTHING
-      RETURNING id, trigger_id, scheduled_at, fired_at
+      RETURNING id, trigger_id, scheduled_at, fired_at, job_name
     ), started AS (
       INSERT INTO ${table(ex, 'executions')}
              (fire_id, attempt, job_name, status, instance_id, run_at, started_at, finished_at, error, trace_id)
-      SELECT fired.id, 1, input.job_name, input.status,
+      SELECT fired.id, 1, fired.job_name, input.status,
              CASE WHEN input.status <> 'pending' THEN ${params.instanceId}::uuid END,
-             ${now} + input.delay_ms * interval '1 millisecond',
+             ${now} + coalesce(input.delay_ms, 0) * interval '1 millisecond',
              -- The moment the row is written (not the transaction's start: job_history's lag must not hide
              -- the time a batch takes), or the scheduled time when acquired ahead of it (the executor
              -- holds the start until then).
@@ -323,6 +322,21 @@ export async function recordFires(
     recorded.push({ executionId: row.execution_id, fireId: row.fire_id, ...fire, status: row.status });
   }
   return recorded;
+}
+
+/**
+ * One column of a batch as an array parameter, or null when every entry is null (the common case for
+ * errors, trace contexts, delays and the rarer advance fields): pg then encodes and PostgreSQL parses
+ * nothing for it, and `unnest` pads the missing column with nulls.
+ */
+function sparse<T, V>(items: readonly T[], value: (item: T) => V | null): (V | null)[] | null {
+  let any = false;
+  const values = items.map((item) => {
+    const v = value(item);
+    if (v !== null) any = true;
+    return v;
+  });
+  return any ? values : null;
 }
 
 /**
