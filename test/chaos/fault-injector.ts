@@ -156,5 +156,32 @@ export class FaultInjector {
       maxConnections: 3,
     });
     this.log('PostgreSQL is back');
+    await this.#everyReplicaCheckedInSince(new Date());
+  }
+
+  /**
+   * The next fault waits until every live replica has checked in again, plus one recovery pass: the
+   * leader counts a peer's silence only from when it got the database back (a restart is no one's
+   * death), so a stall injected while replicas are still reconnecting would be judged on a shorter
+   * silence than it lasted, and the dead-identity case it exists for would not arise.
+   */
+  async #everyReplicaCheckedInSince(since: Date): Promise<void> {
+    const { cluster } = this;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const names = cluster.replicas.filter(alive).map((r) => r.name);
+      const { rows } = await sql<{ n: number }>`
+        SELECT count(DISTINCT name)::int AS n FROM ${sql.table(`${cluster.schema}.instances`)}
+         WHERE state = 'active' AND last_checkin_at > ${since} AND name = ANY(${names})`
+        .execute(cluster.database.db)
+        .catch(() => ({ rows: [{ n: -1 }] }));
+      if (rows[0]!.n >= names.length) break;
+      if (Date.now() > deadline) {
+        this.log(`after the restart, ${rows[0]!.n} of ${names.length} replicas checked in within 30 s`);
+        break;
+      }
+      await sleep(200);
+    }
+    await sleep(DEFAULT_TIMINGS.recoveryIntervalMs);
   }
 }
