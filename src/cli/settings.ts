@@ -25,12 +25,20 @@ const integer = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
 export const settingsSchema = z.object({
-  DATABASE_URL: z.string().min(1).optional().describe('PostgreSQL connection string'),
+  DATABASE_URL: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'PostgreSQL connection string; a multi-host URL (postgres://u:p@h1:5432,h2:5432/db) connects only to the writable primary',
+    ),
   BELFRY_SESSION_DATABASE_URL: z
     .string()
     .min(1)
     .optional()
-    .describe('direct URL for the LISTEN/lock session when DATABASE_URL goes through a transaction pooler'),
+    .describe(
+      'direct (or session-pooled) URL for the LISTEN/lock session when DATABASE_URL goes through a transaction pooler; a transaction-pooled one is refused at start',
+    ),
   BELFRY_SCHEMA: z
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/)
