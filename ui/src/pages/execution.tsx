@@ -67,15 +67,67 @@ function Timeline({ attempts }: { attempts: HistoryRow[] }) {
   );
 }
 
+const RETRYABLE = ['failed', 'timed_out', 'abandoned'];
+const CANCELLABLE = ['pending', 'running'];
+
+/** Retry and cancel go to the API's operations; a server without them says so (404 on the route). */
+async function operate(path: string, done: (result: Record<string, unknown>) => string): Promise<string> {
+  try {
+    return done(await post<Record<string, unknown>>(path));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404 && /no route/.test(error.message))
+      throw new Error('this server does not support that operation');
+    throw error;
+  }
+}
+
 export function ExecutionPage({ id, me }: { id: string; me: Session }) {
+  const [round, setRound] = useState(0);
   const data = useLoad(
     (signal) => get<{ execution: HistoryRow; attempts: HistoryRow[] }>(`/executions/${id}`, signal),
-    id,
+    `${id}:${round}`,
   );
   const e = data.data?.execution;
+  const latest = data.data?.attempts.at(-1);
   const trace = e?.traceId ? traceLink(me.traceUrlTemplate, e.traceId) : null;
+  const readOnly = me.scope !== 'admin';
+  const why = 'the read-only token can look but not act; log in with the admin token';
+  const actions = e && (
+    <>
+      {RETRYABLE.includes(e.status) && latest?.executionId === e.executionId && (
+        <ConfirmButton
+          label="Retry"
+          question={`Run job ${e.job} again for this fire (attempt ${e.attempt + 1}, same idempotency key)?`}
+          confirm="Retry"
+          disabled={readOnly}
+          disabledReason={why}
+          action={() =>
+            operate(`/executions/${id}/retry`, (r) => {
+              setTimeout(() => setRound((n) => n + 1), 1000);
+              return `Retry queued as attempt ${String(r.attempt)} (#${String(r.executionId)}).`;
+            })
+          }
+        />
+      )}
+      {CANCELLABLE.includes(e.status) && (
+        <ConfirmButton
+          label="Cancel"
+          question={`Cancel this ${e.status} execution? A running job has its signal aborted.`}
+          confirm="Cancel execution"
+          disabled={readOnly}
+          disabledReason={why}
+          action={() =>
+            operate(`/executions/${id}/cancel`, () => {
+              setRound((n) => n + 1);
+              return 'Cancelled.';
+            })
+          }
+        />
+      )}
+    </>
+  );
   return (
-    <Page title={`Execution #${id}`}>
+    <Page title={`Execution #${id}`} actions={actions}>
       {data.error !== undefined && <Failure error={data.error} />}
       {e && (
         <>
@@ -130,8 +182,7 @@ export function ExecutionPage({ id, me }: { id: string; me: Session }) {
               <Timeline attempts={data.data!.attempts} />
             )}
             <p class="muted">
-              Retries follow the job's retry policy; the engine has no manual retry or cancel of a single
-              execution yet. Fire the job again from its trigger's page.
+              Retries follow the job's retry policy; a failed last attempt can be retried by hand above.
             </p>
           </section>
         </>
