@@ -65,7 +65,9 @@ export class FireRecording {
     const { fires, instanceId, lockedAtMono } = params;
     const spans = this.#spans;
     const byTrigger = new Map(params.due.map((trigger) => [trigger.id, trigger]));
-    const errors = new Map(fires.map((f) => [fireKey(f), f.error]));
+    // Only the fires that carry a note (skipped, misfired): a key per fire of a batch cost ~4 µs each.
+    const errors = new Map<string, string>();
+    for (const f of fires) if (f.error !== null) errors.set(fireKey(f), f.error);
     const carriers = spans ? new Map(fires.map((f) => [fireKey(f), f.traceContext])) : undefined;
     const dispatches: Dispatch[] = [];
     for (const fire of params.recorded) {
@@ -83,8 +85,18 @@ export class FireRecording {
         instanceId,
       };
       if (fire.status === 'running') {
+        // Every field written out: V8 (Node 20) builds `{ ...event, more }` in its slow runtime path,
+        // about 4 µs per object against 0.1 µs for a literal (docs/performance.md).
         dispatches.push({
-          ...event,
+          executionId: event.executionId,
+          fireId: event.fireId,
+          job: event.job,
+          trigger: event.trigger,
+          group: event.group,
+          scheduledAt: event.scheduledAt,
+          firedAt: event.firedAt,
+          attempt: event.attempt,
+          instanceId: event.instanceId,
           data: trigger.data,
           settings: trigger.settings,
           traceContext: carriers?.get(key) ?? null,
@@ -97,7 +109,7 @@ export class FireRecording {
         const outcome = fire.status === 'running' ? 'fired' : fire.status;
         this.#afterCommit.push(() => this.tracing.endFire(span, outcome, fire.fireId));
       }
-      this.#announce(fire.status, event, errors.get(fireKey(fire)));
+      this.#announce(fire.status, event, errors.size === 0 ? null : errors.get(fireKey(fire)));
     }
     return dispatches;
   }

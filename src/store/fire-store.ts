@@ -12,7 +12,7 @@
  * or delays the rest of the batch, and its trigger still advances.
  */
 import { sql, type RawBuilder, type Selectable } from 'kysely';
-import { dbNow, table, type Executor } from './executor.js';
+import { dbClock, dbNow, table, type Executor } from './executor.js';
 import { liveInstanceGuard } from './instance-store.js';
 import { triggerScheduleFromRow, type TriggerSchedule, type TriggerScheduleRow } from './trigger-row.js';
 import type { ExecutionStatus, JobsTable, TriggersTable } from './tables.js';
@@ -88,7 +88,7 @@ export interface LockedTriggers {
  * `recordFires`, an acquisition is four round trips.
  */
 export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParams): Promise<LockedTriggers> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const jobs = params.jobs as string[];
   const { rows } = await sql<DueRow & { idle_delay_ms: number | null }>`
     -- FOR SHARE holds off a concurrent "declare dead" until this transaction ends: either it sees the
@@ -140,19 +140,22 @@ export async function lockDueTriggers(ex: Executor, params: LockDueTriggersParam
     const delay = rows[0]!.idle_delay_ms;
     return { triggers: [], idleDelayMs: delay === null ? null : Math.max(0, delay) };
   }
-  const triggers = rows.map((row) => ({
-    ...triggerScheduleFromRow(row),
-    supersededSchedules: row.superseded_schedules,
-    misfireUntil: row.misfire_until,
-    concurrency: row.concurrency,
-    settings: {
+  // The schedule's object extended in place: V8 (Node 20) builds `{ ...object, more }` in its slow
+  // runtime path, about 4 µs per row against 0.1 µs for property stores (docs/performance.md).
+  const triggers = rows.map((row) => {
+    const trigger = triggerScheduleFromRow(row) as DueTrigger;
+    trigger.supersededSchedules = row.superseded_schedules;
+    trigger.misfireUntil = row.misfire_until;
+    trigger.concurrency = row.concurrency;
+    trigger.settings = {
       timeoutMs: row.timeout_ms,
       maxAttempts: row.max_attempts,
       backoff: row.backoff,
       recover: row.recover,
-    },
-    dbNow: row.db_now,
-  }));
+    };
+    trigger.dbNow = row.db_now;
+    return trigger;
+  });
   return { triggers };
 }
 
@@ -225,7 +228,7 @@ export async function recordFires(
   },
 ): Promise<RecordedFire[]> {
   const { advances, fires } = params;
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const { rows } = await sql<
     | {
         fire_id: string;
@@ -292,7 +295,7 @@ export async function recordFires(
              -- the time a batch takes), or the scheduled time when acquired ahead of it (the executor
              -- holds the start until then).
              CASE WHEN input.status = 'running'
-                  THEN greatest(${params.now ? now : sql`clock_timestamp()`}, input.scheduled_at) END,
+                  THEN greatest(${params.now ? now : dbClock(ex)}, input.scheduled_at) END,
              CASE WHEN input.status IN ('running', 'pending') THEN NULL ELSE ${now} END, input.error,
              -- The trace id of the fire's W3C traceparent ("00-<trace id>-<span id>-<flags>"), for job_history.
              nullif(split_part(input.trace_context->>'traceparent', '-', 2), '')
@@ -319,7 +322,14 @@ export async function recordFires(
   for (const row of rows) {
     if (row.execution_id === null) continue;
     const fire = firesById.get(row.fire_id)!;
-    recorded.push({ executionId: row.execution_id, fireId: row.fire_id, ...fire, status: row.status });
+    recorded.push({
+      executionId: row.execution_id,
+      fireId: row.fire_id,
+      triggerId: fire.triggerId,
+      scheduledAt: fire.scheduledAt,
+      firedAt: fire.firedAt,
+      status: row.status,
+    });
   }
   return recorded;
 }
@@ -370,5 +380,5 @@ function nextDueDelay(ex: Executor, jobs: string[]): RawBuilder<number | null> {
                 WHERE t.replan_at IS NOT NULL AND t.state = 'waiting' AND t.job_name = ANY(${jobs}::text[])
                   AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = t.job_name AND j.paused)
                 ORDER BY t.replan_at LIMIT 1)
-            ) - clock_timestamp()) * 1000)::float8`;
+            ) - ${dbClock(ex)}) * 1000)::float8`;
 }
