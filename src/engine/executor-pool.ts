@@ -211,8 +211,10 @@ export class ExecutorPool {
 
   #execute(dispatch: Dispatch, controller: AbortController, claimedAs: string): Promise<void> {
     const event = this.#eventOf(dispatch, claimedAs);
-    const active = this.#tracing.startExecute({ ...event, traceContext: dispatch.traceContext });
-    const info: ExecutionInfo = { ...event, data: dispatch.data, traceId: active?.traceId ?? null };
+    // The spread last, on purpose: V8 (Node 20) builds `{ ...event, more }` in its slow runtime path, about
+    // 4 µs per object, `{ more, ...event }` in 0.1 µs (the keys are disjoint; docs/performance.md).
+    const active = this.#tracing.startExecute({ traceContext: dispatch.traceContext, ...event });
+    const info: ExecutionInfo = { data: dispatch.data, traceId: active?.traceId ?? null, ...event };
     // Everything of this attempt (listeners, the job, its logs) runs with the execute span active.
     return runInExecution(active, () => this.#attempt(dispatch, controller, event, info, active));
   }
@@ -360,12 +362,12 @@ export class ExecutorPool {
     const durationMs = Math.round(this.options.clock.monotonicMs() - startedMs);
     if (active) this.#tracing.endExecute(active, status, { error });
     this.options.events.emit('execution:finished', {
-      ...event,
       status,
       error: errorText,
       durationMs,
       retryAfterMs,
       recorded,
+      ...event, // last: see #execute
     });
     if (this.options.listeners?.wants('executed')) {
       await this.options.listeners.executed(info, {
