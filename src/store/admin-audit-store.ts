@@ -41,7 +41,7 @@ export async function insertAdminAudit(
   await sql`
     INSERT INTO ${table(executor, 'admin_audit')}
       (at, actor, scope, method, operation, path, target, status, remote_address, user_agent, instance_id)
-    VALUES (${dbNow(record.now)}, ${record.actor}, ${record.scope}, ${record.method}, ${record.operation},
+    VALUES (${dbNow(executor, record.now)}, ${record.actor}, ${record.scope}, ${record.method}, ${record.operation},
             ${record.path}, ${record.target === null ? null : JSON.stringify(record.target)}::jsonb,
             ${record.status}, ${record.remoteAddress}, ${record.userAgent}, ${record.instanceId})
   `.execute(executor.db);
@@ -91,7 +91,7 @@ export async function pruneAdminAudit(
   return deleteOldestBatch(executor, {
     from: 'admin_audit',
     alias: 'a',
-    where: sql`a.at < ${dbNow(params.now)} - ${params.retentionMs} * interval '1 millisecond'`,
+    where: sql`a.at < ${dbNow(executor, params.now)} - ${params.retentionMs} * interval '1 millisecond'`,
     orderBy: sql`a.at`,
     limit: params.limit,
   });

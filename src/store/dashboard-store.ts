@@ -27,7 +27,7 @@ export interface OverviewStats {
 const FAILED = ['failed', 'timed_out', 'abandoned'];
 
 export async function overviewStats(ex: Executor, params: { now?: Date } = {}): Promise<OverviewStats> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const { rows } = await sql<{
     at: Date;
     fires: string;
@@ -108,7 +108,7 @@ export async function stuckExecutions(
   ex: Executor,
   params: { pendingMs: number; runningMs: number; limit: number; now?: Date },
 ): Promise<StuckExecution[]> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   // Two arms, each on its partial index (executions_pending, executions_running): an OR across the
   // statuses would scan every execution.
   const { rows } = await sql<JobHistoryView & { reason: StuckExecution['reason'] }>`

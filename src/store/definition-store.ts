@@ -10,7 +10,7 @@
  * so the planner still owes the old schedule's times up to the change (docs/decisions/0004-replanning.md).
  */
 import { sql, type Selectable } from 'kysely';
-import { changeChannel, dbNow, notifyChange, table, type Executor } from './executor.js';
+import { dbClock, changeChannel, dbNow, notifyChange, table, type Executor } from './executor.js';
 import type { TriggersTable } from './tables.js';
 import {
   triggerScheduleFromRow,
@@ -53,7 +53,7 @@ export interface StoredTrigger extends TriggerRecord, TriggerSchedule {
 }
 
 export async function databaseNow(ex: Executor): Promise<Date> {
-  const { rows } = await sql<{ now: Date }>`SELECT clock_timestamp() AS now`.execute(ex.db);
+  const { rows } = await sql<{ now: Date }>`SELECT ${dbClock(ex)} AS now`.execute(ex.db);
   return rows[0]!.now;
 }
 
@@ -97,7 +97,7 @@ export async function upsertJob(ex: Executor, job: JobRecord): Promise<void> {
   await ex.db
     .insertInto('jobs')
     .values(values)
-    .onConflict((oc) => oc.column('name').doUpdateSet({ ...changes, updated_at: sql`now()` }))
+    .onConflict((oc) => oc.column('name').doUpdateSet({ ...changes, updated_at: dbNow(ex) }))
     .execute();
 }
 
@@ -113,7 +113,7 @@ export async function publishCodeJob(ex: Executor, job: JobRecord): Promise<void
     .onConflict((oc) =>
       oc
         .column('name')
-        .doUpdateSet({ ...changes, updated_at: sql`now()` })
+        .doUpdateSet({ ...changes, updated_at: dbNow(ex) })
         .where('jobs.source', '=', 'code'),
     )
     .execute();
@@ -253,11 +253,11 @@ export const MAX_SUPERSEDED_SCHEDULES = 32;
  * (changes far faster than any replica plans) nothing more is appended: the newest definition then
  * governs from the last recorded change on.
  */
-function supersede() {
+function supersede(ex: Executor) {
   return sql`CASE WHEN jsonb_array_length(coalesce(superseded_schedules, '[]'::jsonb)) >= ${MAX_SUPERSEDED_SCHEDULES}
                   THEN superseded_schedules
                   ELSE coalesce(superseded_schedules, '[]'::jsonb)
-                       || jsonb_build_array(jsonb_build_object('spec', spec, 'until', date_trunc('milliseconds', now())))
+                       || jsonb_build_array(jsonb_build_object('spec', spec, 'until', date_trunc('milliseconds', ${dbNow(ex)})))
              END`;
 }
 
@@ -277,10 +277,10 @@ export async function updateTrigger(
     .set({
       ...triggerDefinitionColumns(trigger),
       version: sql`version + 1`,
-      updated_at: sql`now()`,
-      replan_at: sql`CASE WHEN ${reschedule} OR paused_reason IS NOT NULL THEN coalesce(replan_at, now())
+      updated_at: dbNow(ex),
+      replan_at: sql`CASE WHEN ${reschedule} OR paused_reason IS NOT NULL THEN coalesce(replan_at, ${dbNow(ex)})
                           ELSE replan_at END`,
-      ...(reschedule ? { times_fired: 0, superseded_schedules: supersede() } : {}),
+      ...(reschedule ? { times_fired: 0, superseded_schedules: supersede(ex) } : {}),
       // A completed trigger comes back for the planner to judge; an operator's pause is kept.
       state: sql`CASE WHEN paused_reason IS NOT NULL THEN 'waiting'
                       WHEN ${reschedule} AND state = 'complete' THEN 'waiting' ELSE state END`,
@@ -323,12 +323,12 @@ export async function setTriggersPaused(
       state: paused
         ? 'paused'
         : sql<'waiting' | 'complete'>`CASE WHEN kind = 'after' THEN 'complete' ELSE 'waiting' END`,
-      updated_at: sql`now()`,
+      updated_at: dbNow(ex),
       // A trigger the engine paused (its schedule failed) has no next fire: resuming it asks for a replan.
       ...(paused
         ? {}
         : {
-            replan_at: sql`CASE WHEN paused_reason IS NOT NULL THEN coalesce(replan_at, now()) ELSE replan_at END`,
+            replan_at: sql`CASE WHEN paused_reason IS NOT NULL THEN coalesce(replan_at, ${dbNow(ex)}) ELSE replan_at END`,
             paused_reason: null,
           }),
     })
@@ -379,7 +379,7 @@ export async function insertOneOffTrigger(
       SELECT ${params.name}, ${params.group}, ${params.job}, 'once',
              jsonb_build_object('kind', 'once', 'at', to_json(at)), ${params.data === null ? null : JSON.stringify(params.data)}::jsonb,
              'waiting', at, 1, 'api', 'fire-once-now'
-        FROM (SELECT coalesce(${params.at}::timestamptz, ${dbNow(params.now)}) AS at) s
+        FROM (SELECT coalesce(${params.at}::timestamptz, ${dbNow(ex, params.now)}) AS at) s
       RETURNING id
     )
     SELECT id, pg_notify(${changeChannel(ex.schema)}, ${ONE_OFF_NOTIFY}) FROM inserted`.execute(ex.db);
@@ -418,7 +418,7 @@ export async function markCalendarChanged(ex: Executor, params: { name: string }
       SELECT c.name FROM ${table(ex, 'calendars')} c JOIN affected a ON c.spec->>'base' = a.name
     )
     UPDATE ${table(ex, 'triggers')}
-       SET replan_at = coalesce(replan_at, now()), version = version + 1, updated_at = now(),
+       SET replan_at = coalesce(replan_at, ${dbNow(ex)}), version = version + 1, updated_at = ${dbNow(ex)},
            state = CASE WHEN paused_reason IS NOT NULL THEN 'waiting' ELSE state END, paused_reason = NULL
      WHERE state <> 'complete'
        AND (calendar_name IN (SELECT name FROM affected) OR paused_reason IS NOT NULL)`.execute(ex.db);
@@ -436,7 +436,7 @@ export async function upsertCalendar(
     .onConflict((oc) =>
       oc
         .column('name')
-        .doUpdateSet({ spec: JSON.stringify(params.spec), source: params.source, updated_at: sql`now()` }),
+        .doUpdateSet({ spec: JSON.stringify(params.spec), source: params.source, updated_at: dbNow(ex) }),
     )
     .execute();
   await markCalendarChanged(ex, { name: params.name });

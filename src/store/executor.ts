@@ -37,13 +37,8 @@ export async function notifyChange(executor: Executor, payload: string): Promise
  * transaction's `now()` (migration 0010; in a schema the testing kit created, plus its clock offset:
  * docs/decisions/0008-test-clock.md). Store SQL never names now() itself.
  */
-export function dbNow(ex: Executor, now?: Date): RawBuilder<Date>;
-/** @deprecated pass the executor: `dbNow(ex, now)` (reads the schema's clock). */
-export function dbNow(now: Date | undefined): RawBuilder<Date>;
-export function dbNow(exOrNow: Executor | Date | undefined, now?: Date): RawBuilder<Date> {
-  if (exOrNow === undefined || exOrNow instanceof Date)
-    return exOrNow ? sql<Date>`${exOrNow}::timestamptz` : sql<Date>`now()`;
-  return now ? sql<Date>`${now}::timestamptz` : sql<Date>`${sql.id(exOrNow.schema, 'belfry_now')}()`;
+export function dbNow(ex: Executor, now?: Date): RawBuilder<Date> {
+  return now ? sql<Date>`${now}::timestamptz` : sql<Date>`${sql.id(ex.schema, 'belfry_now')}()`;
 }
 
 /** The moment the statement runs (`belfry_clock()`: clock_timestamp(), or the testing kit's clock). */

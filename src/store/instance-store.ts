@@ -11,7 +11,7 @@
 import { sql, type RawBuilder, type Selectable } from 'kysely';
 import { BelfryError } from '../errors/belfry-error.js';
 import { camelRow } from './camel-row.js';
-import { dbNow, table, type Executor } from './executor.js';
+import { dbClock, dbNow, table, type Executor } from './executor.js';
 import type { InstancesTable } from './tables.js';
 
 /** A write under an instance id that is no longer active (declared dead, or checked out) was refused. */
@@ -67,8 +67,8 @@ export async function registerInstance(
       pid: params.pid,
       version: params.version,
       lock_key: params.lockKey,
-      started_at: dbNow(params.now),
-      last_checkin_at: dbNow(params.now),
+      started_at: dbNow(ex, params.now),
+      last_checkin_at: dbNow(ex, params.now),
       state: 'active',
     })
     .execute();
@@ -77,14 +77,14 @@ export async function registerInstance(
 /** Returns false when the instance is no longer active (the leader declared it dead): it must re-register. */
 export async function checkInInstance(ex: Executor, params: { id: string; now?: Date }): Promise<boolean> {
   const result = await updateActiveInstance(ex, params.id)
-    .set({ last_checkin_at: dbNow(params.now) })
+    .set({ last_checkin_at: dbNow(ex, params.now) })
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
 
 export async function checkOutInstance(ex: Executor, params: { id: string; now?: Date }): Promise<void> {
   await updateActiveInstance(ex, params.id)
-    .set({ state: 'stopped', stopped_at: dbNow(params.now) })
+    .set({ state: 'stopped', stopped_at: dbNow(ex, params.now) })
     .execute();
 }
 
@@ -117,8 +117,8 @@ export async function listInstances(
   > & { age_ms: number; is_leader: boolean };
   const { rows } = await sql<Row>`
     SELECT i.id, i.name, i.host, i.pid, i.version, i.state, i.started_at, i.last_checkin_at, i.dead_reason,
-           (extract(epoch FROM clock_timestamp() - i.last_checkin_at) * 1000)::float8 AS age_ms,
-           (l.holder = i.id AND l.expires_at > clock_timestamp()) IS TRUE AS is_leader
+           (extract(epoch FROM ${dbClock(ex)} - i.last_checkin_at) * 1000)::float8 AS age_ms,
+           (l.holder = i.id AND l.expires_at > ${dbClock(ex)}) IS TRUE AS is_leader
       FROM ${table(ex, 'instances')} i CROSS JOIN ${table(ex, 'leader')} l
      WHERE ${params.includeGone ? sql`true` : sql`i.state = 'active'`}
      ORDER BY i.started_at`.execute(ex.db);

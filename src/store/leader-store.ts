@@ -2,7 +2,7 @@
  * The leader lease row and its terms. See cluster/leader-elector.ts for the design note.
  */
 import { sql } from 'kysely';
-import { dbNow, notifyChange, table, type Executor } from './executor.js';
+import { dbClock, dbNow, notifyChange, table, type Executor } from './executor.js';
 
 export interface Lease {
   epoch: number;
@@ -18,7 +18,7 @@ export async function acquireOrRenewLease(
   ex: Executor,
   params: { instanceId: string; ttlMs: number; lockNamespace: number; holderGraceMs: number; now?: Date },
 ): Promise<Lease | null> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const { rows } = await sql<{ epoch: string; expires_at: Date; changed: boolean }>`
     WITH current AS (
       SELECT l.holder, l.epoch, l.expires_at FROM ${table(ex, 'leader')} l WHERE l.id = 1 FOR UPDATE
@@ -61,7 +61,7 @@ export async function resignLease(
   ex: Executor,
   params: { instanceId: string; epoch: number; now?: Date },
 ): Promise<boolean> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const { rows } = await sql<{ epoch: string }>`
     WITH released AS (
       UPDATE ${table(ex, 'leader')} SET holder = NULL, expires_at = ${now}
@@ -95,7 +95,7 @@ export async function currentLeader(ex: Executor): Promise<LeaderRow> {
     valid: boolean;
   }>`
     SELECT l.holder, i.name, l.epoch, l.acquired_at, l.expires_at,
-           (l.holder IS NOT NULL AND l.expires_at > clock_timestamp()) AS valid
+           (l.holder IS NOT NULL AND l.expires_at > ${dbClock(ex)}) AS valid
       FROM ${table(ex, 'leader')} l LEFT JOIN ${table(ex, 'instances')} i ON i.id = l.holder`.execute(ex.db);
   const row = rows[0]!;
   return {
@@ -120,7 +120,7 @@ export async function holdsLease(
   const { rows } = await sql<{ ok: number }>`
     SELECT 1 AS ok FROM ${table(ex, 'leader')}
      WHERE id = 1 AND holder = ${params.instanceId}::uuid AND epoch = ${params.epoch}
-       AND expires_at > ${dbNow(params.now)}
+       AND expires_at > ${dbNow(ex, params.now)}
        FOR SHARE`.execute(ex.db);
   return rows.length > 0;
 }

@@ -27,7 +27,7 @@ export async function instancesWithoutSession(
   ex: Executor,
   params: { selfId: string; lockNamespace: number; now?: Date },
 ): Promise<{ instances: { id: string; lastCheckinAt: Date }[]; dbNow: Date }> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   // Nullable: the left join yields one row with the database's time even when no instance matches.
   type Row = NullableColumns<Pick<Selectable<InstancesTable>, 'id' | 'last_checkin_at'>> & { db_now: Date };
   const { rows } = await sql<Row>`
@@ -77,7 +77,7 @@ export async function markDeadInstances(
     now?: Date;
   },
 ): Promise<DeadInstance[]> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const lastHeard = params.silentSince
     ? sql`greatest(i.last_checkin_at, ${params.silentSince}::timestamptz)`
     : sql`i.last_checkin_at`;
@@ -125,7 +125,7 @@ export async function recoverOrphanedExecutions(
   ex: Executor,
   params: { epoch: number; limit: number; now?: Date },
 ): Promise<RecoveredExecution[]> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   type Row = Pick<Selectable<ExecutionsTable>, 'id' | 'fire_id' | 'attempt' | 'job_name'> & {
     status: RecoveredExecution['outcome'];
     instance_id: string;

@@ -30,8 +30,8 @@ export interface RetentionParams {
   now?: Date;
 }
 
-function cutoff(params: RetentionParams) {
-  return sql<Date>`(${dbNow(params.now)} - ${params.retentionMs} * interval '1 millisecond')`;
+function cutoff(ex: Executor, params: RetentionParams) {
+  return sql<Date>`(${dbNow(ex, params.now)} - ${params.retentionMs} * interval '1 millisecond')`;
 }
 
 /** Deletes expired fires with their executions; returns how many of each went. */
@@ -43,7 +43,7 @@ export async function pruneExpiredFires(
     WITH doomed AS (
       SELECT f.id
         FROM ${table(ex, 'fires')} f
-       WHERE f.scheduled_at < ${cutoff(params)}
+       WHERE f.scheduled_at < ${cutoff(ex, params)}
          AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'executions')} e
                           WHERE e.fire_id = f.id AND e.status IN ('pending', 'running'))
        ORDER BY f.scheduled_at
@@ -58,7 +58,7 @@ export async function pruneExpiredFires(
       DELETE FROM ${table(ex, 'fan_in_arrivals')} a
        WHERE (a.after_trigger_id, a.scheduled_at) IN (
                SELECT after_trigger_id, scheduled_at FROM ${table(ex, 'fan_in_arrivals')}
-                WHERE first_at < ${cutoff(params)} ORDER BY first_at LIMIT ${params.limit})
+                WHERE first_at < ${cutoff(ex, params)} ORDER BY first_at LIMIT ${params.limit})
     )
     SELECT (SELECT count(*) FROM gone_fires) AS fires, (SELECT count(*) FROM gone_executions) AS executions`.execute(
     ex.db,
@@ -72,7 +72,7 @@ export async function pruneCompletedOneOffTriggers(ex: Executor, params: Retenti
     from: 'triggers',
     alias: 't',
     where: sql`t.state = 'complete' AND t.kind = 'once' AND t.source = 'api'
-         AND t.updated_at < ${cutoff(params)}
+         AND t.updated_at < ${cutoff(ex, params)}
          AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'fires')} f
                            JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id
                           WHERE f.trigger_id = t.id AND e.status IN ('pending', 'running'))`,
@@ -96,7 +96,7 @@ export async function pruneGoneInstances(ex: Executor, params: RetentionParams):
   return deleteOldestBatch(ex, {
     from: 'instances',
     alias: 'i',
-    where: sql`i.state IN ('stopped', 'dead') AND coalesce(i.stopped_at, i.last_checkin_at) < ${cutoff(params)}
+    where: sql`i.state IN ('stopped', 'dead') AND coalesce(i.stopped_at, i.last_checkin_at) < ${cutoff(ex, params)}
          AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'leader')} l WHERE l.holder = i.id)
          AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'fires')} f
                           WHERE f.scheduled_at < coalesce(i.stopped_at, i.last_checkin_at) + interval '1 hour')`,

@@ -12,7 +12,7 @@
  * renews every lease the replica holds and takes free ones up to the replica's fair share.
  */
 import { sql, type RawBuilder } from 'kysely';
-import { dbNow, notifyChange, type Executor } from './executor.js';
+import { dbClock, dbNow, notifyChange, type Executor } from './executor.js';
 
 /** The NOTIFY payload that wakes the service hosts (a release, a pause or resume). */
 export const SERVICES_NOTIFY = 'services';
@@ -36,7 +36,7 @@ export async function ensureServices(
     upserted AS (
       INSERT INTO ${serviceTable(ex, 'services')} (name, shards)
       SELECT name, shards FROM input
-      ON CONFLICT (name) DO UPDATE SET shards = EXCLUDED.shards, updated_at = now()
+      ON CONFLICT (name) DO UPDATE SET shards = EXCLUDED.shards, updated_at = ${dbNow(ex)}
         WHERE ${serviceTable(ex, 'services')}.shards <> EXCLUDED.shards
     )
     SELECT 1`.execute(ex.db);
@@ -85,7 +85,7 @@ export interface ClaimParams {
  */
 export async function claimServiceLeases(ex: Executor, params: ClaimParams): Promise<ClaimedLease[]> {
   if (params.services.length === 0) return [];
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const me = sql`${params.instanceId}::uuid`;
   const ttl = sql`${params.ttlMs} * interval '1 millisecond'`;
   const leases = serviceTable(ex, 'service_leases');
@@ -211,7 +211,7 @@ export async function releaseServiceLeases(
   },
 ): Promise<number> {
   if (params.leases.length === 0) return 0;
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const { rows } = await sql<{ n: number }>`
     WITH input AS (
       SELECT * FROM unnest(${params.leases.map((l) => l.service)}::text[],
@@ -243,7 +243,7 @@ export async function startServiceRun(
   ex: Executor,
   params: { instanceId: string; service: string; shard: number; epoch: number; now?: Date },
 ): Promise<string | null> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const { rows } = await sql<{ id: string }>`
     INSERT INTO ${serviceTable(ex, 'service_runs')} (service, shard, instance_id, epoch, started_at)
     SELECT l.service, l.shard, l.holder, l.epoch, ${now} FROM ${serviceTable(ex, 'service_leases')} l
@@ -260,7 +260,7 @@ export async function endServiceRun(
 ): Promise<void> {
   await sql`
     UPDATE ${serviceTable(ex, 'service_runs')}
-       SET ended_at = ${dbNow(params.now)}, reason = ${params.reason}, error = ${params.error ?? null}
+       SET ended_at = ${dbNow(ex, params.now)}, reason = ${params.reason}, error = ${params.error ?? null}
      WHERE id = ${params.id} AND ended_at IS NULL`.execute(ex.db);
 }
 
@@ -286,7 +286,7 @@ export async function writeCheckpoint(
   ex: Executor,
   params: { instanceId: string; service: string; shard: number; epoch: number; value: unknown; now?: Date },
 ): Promise<boolean> {
-  const now = dbNow(params.now);
+  const now = dbNow(ex, params.now);
   const { rows } = await sql<{ written: boolean }>`
     WITH written AS (
       UPDATE ${serviceTable(ex, 'service_leases')}
@@ -311,7 +311,7 @@ export async function setServicePaused(
   params: { name: string; paused: boolean },
 ): Promise<boolean> {
   const { rows } = await sql<{ name: string }>`
-    UPDATE ${serviceTable(ex, 'services')} SET paused = ${params.paused}, updated_at = now()
+    UPDATE ${serviceTable(ex, 'services')} SET paused = ${params.paused}, updated_at = ${dbNow(ex)}
      WHERE name = ${params.name} RETURNING name`.execute(ex.db);
   if (rows.length > 0) await notifyChange(ex, SERVICES_NOTIFY);
   return rows.length > 0;
@@ -355,9 +355,9 @@ export async function listServiceShards(ex: Executor): Promise<ServiceShardRow[]
     runs: number;
   }>`
     SELECT l.service, l.shard, s.shards, s.paused, l.holder, i.name, l.epoch,
-           (l.holder IS NOT NULL AND l.expires_at > clock_timestamp()) AS held,
+           (l.holder IS NOT NULL AND l.expires_at > ${dbClock(ex)}) AS held,
            l.acquired_at, l.expires_at, l.checkpoint, l.checkpoint_at,
-           (SELECT (extract(epoch FROM clock_timestamp() - max(r.started_at)) * 1000)::float8
+           (SELECT (extract(epoch FROM ${dbClock(ex)} - max(r.started_at)) * 1000)::float8
               FROM ${serviceTable(ex, 'service_runs')} r
              WHERE r.service = l.service AND r.shard = l.shard AND r.epoch = l.epoch AND r.ended_at IS NULL
                AND r.started_at < coalesce(r.ended_at, 'infinity')) AS uptime_ms,
