@@ -5,8 +5,12 @@
  * rounds by two copies of the store: this checkout's, and one from a checkout before the change (its
  * SQL names now() / clock_timestamp() directly).
  *
- *   git worktree add --detach /tmp/belfry-before 9344a05     # the last commit before the store sweep
- *   npx tsx bench/time-source.ts --before /tmp/belfry-before [--fires 5000] [--batch 100] [--rounds 5]
+ * "Before" is this commit's store with the two time helpers put back to the SQL they replaced, so the
+ * only difference is the time source:
+ *   mkdir /tmp/belfry-before && git archive HEAD src package.json | tar -x -C /tmp/belfry-before
+ *   ln -s "$PWD/node_modules" /tmp/belfry-before/node_modules
+ *   # in /tmp/belfry-before/src/store/executor.ts: dbNow's `belfry_now()` -> now(), dbClock's -> clock_timestamp()
+ *   npx tsx bench/time-source.ts --before /tmp/belfry-before [--fires 5000] [--batch 100] [--rounds 6]
  *
  * Without --before, both sides use this checkout (an A/A run: the noise floor of the machine).
  */
@@ -69,14 +73,14 @@ await runMain(async () => {
   const url = await server.createDatabase('bench_time_source');
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   const instanceId = '00000000-0000-0000-0000-000000000001';
-  const schemas = ['time_before', 'time_after'];
-  for (const schema of schemas) {
-    await migrate(pool, schema);
-    await pool.query(
-      `INSERT INTO ${schema}.instances (id, name, host, pid, version, lock_key) VALUES ($1, 'bench', 'h', 1, 'x', 1)`,
-      [instanceId],
-    );
-  }
+  // One schema for both sides (each round fires its own fresh triggers), so neither side gets a table
+  // of its own that the other lacks (an A/A run with two schemas differed by 17 %).
+  const schema = 'time_source';
+  await migrate(pool, schema);
+  await pool.query(
+    `INSERT INTO ${schema}.instances (id, name, host, pid, version, lock_key) VALUES ($1, 'bench', 'h', 1, 'x', 1)`,
+    [instanceId],
+  );
 
   /** Fires `fires` due one-offs in batches; returns fires per second. */
   const fireAll = async (side: (typeof sides)[number], schema: string, group: string) => {
@@ -130,7 +134,7 @@ await runMain(async () => {
   for (let r = 0; r < rounds; r += 1) {
     // Alternate which side goes first, so a drift of the machine's load does not favour one.
     const order = r % 2 === 0 ? [0, 1] : [1, 0];
-    for (const i of order) results[i]!.push(await fireAll(sides[i]!, schemas[i]!, `r${r}`));
+    for (const i of order) results[i]!.push(await fireAll(sides[i]!, schema, `s${i}r${r}`));
   }
   console.table(
     sides.map((side, i) => ({
