@@ -73,6 +73,10 @@ triggers:
     timezone: UTC
     calendar: e2e-holidays
     group: reports
+services:
+  e2e-feed:
+    module: ./feed.mjs
+    shards: 2
 `;
 }
 
@@ -100,7 +104,7 @@ async function audit(target: Page, name: string): Promise<void> {
   await target.evaluate(axeSource);
   const violations = await target.evaluate(async () => {
     const result = await (
-      window as unknown as {
+      globalThis as unknown as {
         axe: { run: () => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> };
       }
     ).axe.run();
@@ -134,6 +138,20 @@ describe.skipIf(!hasChromium)('the dashboard in chromium, against a cluster of t
     writeFileSync(
       join(dir, 'boom.mjs'),
       'export default class Boom { async execute() { throw new Error("boom: the report backend said no"); } }\n',
+    );
+    writeFileSync(
+      join(dir, 'feed.mjs'),
+      `export default class Feed {
+  async run(ctx) {
+    let n = (await ctx.checkpoint.get())?.position ?? 0;
+    while (!ctx.signal.aborted) {
+      await ctx.checkpoint.set({ position: ++n });
+      ctx.health('healthy', { position: n });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+`,
     );
     writeFileSync(join(dir, 'belfry.yaml'), definitions());
     ports = [await freePort(), await freePort()];
@@ -208,7 +226,9 @@ describe.skipIf(!hasChromium)('the dashboard in chromium, against a cluster of t
     const [cookie] = await admin.cookies();
     expect(cookie).toMatchObject({ name: 'belfry_token', httpOnly: true, sameSite: 'Strict' });
     // The token never reaches the page's scripts.
-    expect(await page.evaluate(() => document.cookie)).toBe('');
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie),
+    ).toBe('');
   });
 
   it('sees live fires arrive on the overview', async () => {
@@ -331,6 +351,29 @@ describe.skipIf(!hasChromium)('the dashboard in chromium, against a cluster of t
     await page.getByRole('cell', { name: 'e2e-1' }).waitFor();
     await audit(page, 'cluster');
     await shot(page, 'cluster');
+    // Services: both shards of the test's service held, with a checkpoint, health and recent runs.
+    await page.goto(`${base}/ui/services`);
+    const feed = page.getByTestId('service-e2e-feed');
+    await feed.getByText('2 of 2 running').waitFor();
+    await feed.getByText(/\{"position":\d+\}/).first().waitFor();
+    await feed.getByText('healthy').first().waitFor();
+    await page.getByTestId('service-history').getByRole('cell', { name: 'running' }).first().waitFor();
+    await audit(page, 'services');
+    await shot(page, 'services');
+    // Pause (with its confirmation) and resume, on every replica.
+    await feed.getByRole('button', { name: 'Pause' }).click();
+    await feed.getByRole('dialog').getByRole('button', { name: 'Pause' }).click();
+    await feed.getByText('paused', { exact: true }).waitFor();
+    await feed.getByRole('button', { name: 'Resume' }).click();
+    await feed.getByRole('dialog').getByRole('button', { name: 'Resume' }).click();
+    await until(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      return (await feed.getByText('2 of 2 running').count()) > 0;
+    });
+    const { body: serviceAudits } = await api<{ operation: string }[]>('/audit?limit=10');
+    expect(serviceAudits.map((a) => a.operation)).toEqual(
+      expect.arrayContaining(['pauseService', 'resumeService']),
+    );
     // Keyboard: g then h opens the history.
     await page.keyboard.press('g');
     await page.keyboard.press('h');
