@@ -77,15 +77,30 @@ async function addAttempt(
   return { fireId: latest.fireId, ...added, job: latest.job, trigger: latest.trigger };
 }
 
+/**
+ * What every operation on an attempt starts with: the id checked, then, in one transaction, the fire's
+ * latest attempt locked (an unknown id: UnknownExecutionError) and handed to `act`.
+ */
+async function withLatestAttempt<T>(
+  ex: Executor,
+  target: { kind: 'execution' | 'fire'; id: string },
+  act: (tx: Executor, latest: LatestAttempt) => Promise<T>,
+): Promise<T> {
+  const { kind, id } = target;
+  checkId(kind, id);
+  return inTransaction(ex, async (tx) => {
+    const latest = await lockLatestAttempt(tx, kind === 'execution' ? { executionId: id } : { fireId: id });
+    if (!latest) throw new UnknownExecutionError(kind, id);
+    return act(tx, latest);
+  });
+}
+
 /** `belfry retry EXECUTION_ID`: the execution must be its fire's latest attempt, and have failed. */
 export async function retryExecution(
   ex: Executor,
   params: { executionId: string; requestedBy: string },
 ): Promise<RequestedAttempt> {
-  checkId('execution', params.executionId);
-  return inTransaction(ex, async (tx) => {
-    const latest = await lockLatestAttempt(tx, { executionId: params.executionId });
-    if (!latest) throw new UnknownExecutionError('execution', params.executionId);
+  return withLatestAttempt(ex, { kind: 'execution', id: params.executionId }, async (tx, latest) => {
     if (latest.executionId !== params.executionId) {
       const own = await findExecution(tx, { executionId: params.executionId });
       throw new WrongStateError(
@@ -109,10 +124,7 @@ export async function rerunFire(
   ex: Executor,
   params: { fireId: string; requestedBy: string },
 ): Promise<RequestedAttempt> {
-  checkId('fire', params.fireId);
-  return inTransaction(ex, async (tx) => {
-    const latest = await lockLatestAttempt(tx, { fireId: params.fireId });
-    if (!latest) throw new UnknownExecutionError('fire', params.fireId);
+  return withLatestAttempt(ex, { kind: 'fire', id: params.fireId }, async (tx, latest) => {
     if (latest.status !== 'succeeded')
       throw new WrongStateError(
         `fire ${params.fireId}'s latest attempt (${latest.executionId}) is ${latest.status}; rerun takes a fire that succeeded${RETRYABLE_STATUSES.includes(latest.status) ? ` (use retry ${latest.executionId})` : ''}`,
@@ -153,10 +165,7 @@ export async function retryDeadLetter(
   ex: Executor,
   params: { fireId: string; requestedBy: string },
 ): Promise<RequestedAttempt> {
-  checkId('fire', params.fireId);
-  return inTransaction(ex, async (tx) => {
-    const latest = await lockLatestAttempt(tx, { fireId: params.fireId });
-    if (!latest) throw new UnknownExecutionError('fire', params.fireId);
+  return withLatestAttempt(ex, { kind: 'fire', id: params.fireId }, async (tx, latest) => {
     requireDeadLetter(latest, params.fireId, true);
     return addAttempt(tx, latest, 'retry', params.requestedBy);
   });
@@ -167,10 +176,7 @@ export async function discardDeadLetter(
   ex: Executor,
   params: { fireId: string; requestedBy: string },
 ): Promise<{ fireId: string; discarded: true }> {
-  checkId('fire', params.fireId);
-  return inTransaction(ex, async (tx) => {
-    const latest = await lockLatestAttempt(tx, { fireId: params.fireId });
-    if (!latest) throw new UnknownExecutionError('fire', params.fireId);
+  return withLatestAttempt(ex, { kind: 'fire', id: params.fireId }, async (tx, latest) => {
     requireDeadLetter(latest, params.fireId, false);
     await discardDeadLetterRow(tx, { fireId: params.fireId, discardedBy: params.requestedBy });
     return { fireId: params.fireId, discarded: true };
