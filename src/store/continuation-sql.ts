@@ -19,6 +19,33 @@
 import { sql, type RawBuilder } from 'kysely';
 import { table, type Executor } from './executor.js';
 
+/**
+ * The two kinds of continuation fire, recorded by one INSERT each: `from` the CTE of what to fire, into
+ * the CTE `cte`, with `origin`; each is made once by its unique index on (after_trigger_id, `onceBy`),
+ * partial on that origin (named in the conflict target so PostgreSQL infers it).
+ */
+const CONTINUATION_FIRES = [
+  { cte: 'single_fired', from: 'single', origin: 'continuation', onceBy: 'upstream_fire_id' },
+  { cte: 'fan_in_fired', from: 'fan_in', origin: 'fan-in', onceBy: 'scheduled_at' },
+] as const;
+
+/** The CTE `kind.cte`: one kind's INSERT of its fires, each once (DO NOTHING on its unique index). */
+function insertFires(
+  ex: Executor,
+  kind: (typeof CONTINUATION_FIRES)[number],
+  params: { instanceId: string; now: RawBuilder<Date> },
+): RawBuilder<unknown> {
+  return sql`${sql.id(kind.cte)} AS (
+      INSERT INTO ${table(ex, 'fires')} (trigger_id, trigger_name, trigger_group, job_name, scheduled_at, fired_at,
+             instance_id, data, trace_context, origin, after_trigger_id, upstream_fire_id, upstream_fire_ids)
+      SELECT NULL, name, group_name, job_name, scheduled_at, ${params.now}, ${params.instanceId}::uuid, data, trace_context,
+             ${sql.lit(kind.origin)}, after_trigger_id, upstream_fire_id, upstream_fire_ids
+        FROM ${sql.id(kind.from)}
+      ON CONFLICT (after_trigger_id, ${sql.id(kind.onceBy)}) WHERE origin = ${sql.lit(kind.origin)} DO NOTHING
+      RETURNING id, job_name
+    )`;
+}
+
 export function continuationCtes(
   ex: Executor,
   params: { instanceId: string; now: RawBuilder<Date> },
@@ -62,27 +89,17 @@ export function continuationCtes(
          AND ARRAY(SELECT jsonb_array_elements_text(t.spec->'all')) <@ a.jobs
          AND (t.spec->'withinMs' IS NULL
               OR a.updated_at - a.first_at <= (t.spec->>'withinMs')::float8 * interval '1 millisecond')
-    ), single_fired AS (
-      INSERT INTO ${table(ex, 'fires')} (trigger_id, trigger_name, trigger_group, job_name, scheduled_at, fired_at,
-             instance_id, data, trace_context, origin, after_trigger_id, upstream_fire_id, upstream_fire_ids)
-      SELECT NULL, name, group_name, job_name, scheduled_at, ${now}, ${params.instanceId}::uuid, data, trace_context,
-             'continuation', after_trigger_id, upstream_fire_id, upstream_fire_ids
-        FROM single
-      ON CONFLICT (after_trigger_id, upstream_fire_id) WHERE origin = 'continuation' DO NOTHING
-      RETURNING id, job_name
-    ), fan_in_fired AS (
-      INSERT INTO ${table(ex, 'fires')} (trigger_id, trigger_name, trigger_group, job_name, scheduled_at, fired_at,
-             instance_id, data, trace_context, origin, after_trigger_id, upstream_fire_id, upstream_fire_ids)
-      SELECT NULL, name, group_name, job_name, scheduled_at, ${now}, ${params.instanceId}::uuid, data, trace_context,
-             'fan-in', after_trigger_id, upstream_fire_id, upstream_fire_ids
-        FROM fan_in
-      ON CONFLICT (after_trigger_id, scheduled_at) WHERE origin = 'fan-in' DO NOTHING
-      RETURNING id, job_name
-    ), continued AS (
+    ), ${sql.join(
+      CONTINUATION_FIRES.map((kind) => insertFires(ex, kind, params)),
+      sql`, `,
+    )}, continued AS (
       INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at)
-      SELECT id, 1, job_name, 'pending', ${now} FROM single_fired
-      UNION ALL
-      SELECT id, 1, job_name, 'pending', ${now} FROM fan_in_fired
+      ${sql.join(
+        CONTINUATION_FIRES.map(
+          (kind) => sql`SELECT id, 1, job_name, 'pending', ${now} FROM ${sql.id(kind.cte)}`,
+        ),
+        sql` UNION ALL `,
+      )}
       RETURNING id
     )`;
 }
