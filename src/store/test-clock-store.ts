@@ -41,24 +41,32 @@ export async function installTestClock(ex: Executor): Promise<void> {
   await sql`COMMENT ON TABLE ${clockTable} IS ${sql.lit(MARKER)}`.execute(ex.db);
 }
 
-/** Sets the offset (ms, added to the database's real clock). Never back: refused with BELFRY_ERR_TEST_CLOCK. */
-export async function setTestClockOffset(
-  ex: Executor,
-  params: { offsetMs: number; notify?: string },
-): Promise<void> {
+/** How far back a move may look, from clock noise between the kit and the database, before it is refused. */
+const BACKWARD_TOLERANCE_MS = 1_000;
+
+/**
+ * Moves the schema's clock so that it reads `at` now, by the database's own real clock (so a database
+ * host whose clock differs from the kit's still lands on `at`). Never back: a move more than a second
+ * into the clock's past is refused with BELFRY_ERR_TEST_CLOCK, a smaller one (clock noise) leaves it.
+ */
+export async function moveTestClock(ex: Executor, params: { at: Date; notify?: string }): Promise<void> {
   // With `notify`, the replicas' wake-up is sent by the same statement (delivered when it commits).
-  const { rows } = await sql<{ offset_ms: number }>`
-    WITH moved AS (
-      UPDATE ${sql.id(ex.schema, 'test_clock')} SET offset_ms = greatest(offset_ms, ${params.offsetMs}::float8)
+  const { rows } = await sql<{ offset_ms: number; wanted_ms: number }>`
+    WITH wanted AS (
+      SELECT (extract(epoch FROM ${params.at}::timestamptz - clock_timestamp()) * 1000)::float8 AS ms
+    ), moved AS (
+      UPDATE ${sql.id(ex.schema, 'test_clock')} SET offset_ms = greatest(offset_ms, (SELECT ms FROM wanted))
       RETURNING offset_ms)
-    SELECT offset_ms, ${params.notify === undefined ? sql`NULL` : sql`pg_notify(${changeChannel(ex.schema)}, ${params.notify})`} AS notified
+    SELECT offset_ms, (SELECT ms FROM wanted) AS wanted_ms,
+           ${params.notify === undefined ? sql`NULL` : sql`pg_notify(${changeChannel(ex.schema)}, ${params.notify})`} AS notified
       FROM moved`.execute(ex.db);
   if (rows.length === 0)
     throw new BelfryError('BELFRY_ERR_TEST_CLOCK', `schema "${ex.schema}" has no test clock`);
-  if (rows[0]!.offset_ms !== params.offsetMs)
+  const { offset_ms: offset, wanted_ms: wanted } = rows[0]!;
+  if (wanted < offset - BACKWARD_TOLERANCE_MS)
     throw new BelfryError(
       'BELFRY_ERR_TEST_CLOCK',
-      `the test clock only moves forward (offset ${rows[0]!.offset_ms} ms, asked ${params.offsetMs} ms)`,
+      `the test clock only moves forward (asked ${params.at.toISOString()}, ${Math.round(offset - wanted)} ms before its time)`,
     );
 }
 

@@ -32,9 +32,9 @@ import { migrate } from '../store/migrator.js';
 import {
   dropTestSchema,
   installTestClock,
+  moveTestClock,
   owedWork,
   readDatabaseTime,
-  setTestClockOffset,
   type OwedWork,
 } from '../store/test-clock-store.js';
 import { parseDuration } from '../time/duration.js';
@@ -138,8 +138,8 @@ export async function createTestCluster(options: TestClusterOptions = {}): Promi
       );
     // An acquisition that read the time before the jump may be about to sleep until a time now past: the
     // wake-up sent with the move reaches it (a wake during a tick skips the sleep that follows).
-    await setTestClockOffset(executor, { offsetMs: offset, notify: 'clock' });
-    clock.setOffset(offset);
+    await moveTestClock(executor, { at, notify: 'clock' });
+    clock.setOffset(clock.offsetFor(at));
   };
 
   try {

@@ -6,7 +6,7 @@ import {
   explainTimeRead,
   installTestClock,
   readDatabaseTime,
-  setTestClockOffset,
+  moveTestClock,
 } from '../../../src/store/test-clock-store.js';
 import { systemClock } from '../../../src/time/clock.js';
 import { testDatabaseUrl, useTestSchema } from '../../support/schema.js';
@@ -41,7 +41,7 @@ describe('the schema clock (migration 0010)', () => {
     const ex = { db: testMode.db, schema: testMode.schema };
     await installTestClock(ex);
     await installTestClock(ex); // idempotent
-    await setTestClockOffset(ex, { offsetMs: 30 * DAY });
+    await moveTestClock(ex, { at: new Date(systemClock.now().getTime() + 30 * DAY) });
     const moved = (await readDatabaseTime(ex)).getTime() - systemClock.now().getTime();
     expect(moved).toBeGreaterThan(30 * DAY - 5_000);
     expect(moved).toBeLessThan(30 * DAY + 5_000);
@@ -54,7 +54,9 @@ describe('the schema clock (migration 0010)', () => {
     await inTransaction(ex, async (tx) => {
       expect((await readDatabaseTime(tx)).getTime()).toBeGreaterThan(systemClock.now().getTime() + 29 * DAY);
     });
-    await expect(setTestClockOffset(ex, { offsetMs: DAY })).rejects.toMatchObject({
+    await expect(
+      moveTestClock(ex, { at: new Date(systemClock.now().getTime() + DAY) }),
+    ).rejects.toMatchObject({
       code: 'BELFRY_ERR_TEST_CLOCK',
     });
     // Not inlined in test mode (its body reads the offset table): tests pay for the indirection, not production.
