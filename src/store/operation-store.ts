@@ -7,6 +7,7 @@
 import { sql } from 'kysely';
 import { changeChannel, dbNow, notifyChange, table, type Executor } from './executor.js';
 import type { ExecutionStatus, FireOrigin } from './tables.js';
+import { TRIGGER_SCHEDULE_COLUMNS, triggerScheduleFromRow, type TriggerSchedule } from './trigger-row.js';
 
 /** The NOTIFY payload prefix that asks the replica running an execution to abort it. */
 export const CANCEL_NOTICE = 'cancel:';
@@ -235,39 +236,17 @@ export async function discardDeadLetter(
     .execute();
 }
 
-/** The trigger a backfill reads (its schedule and what its fires carry). */
-export interface BackfillTrigger {
-  id: string;
-  name: string;
-  group: string;
-  job: string;
-  kind: string;
-  spec: unknown;
-  startAt: Date | null;
-  endAt: Date | null;
-}
-
+/** The trigger a backfill replays: its schedule, by name. */
 export async function backfillTrigger(
   ex: Executor,
   params: { name: string },
-): Promise<BackfillTrigger | undefined> {
+): Promise<TriggerSchedule | undefined> {
   const row = await ex.db
     .selectFrom('triggers')
-    .select(['id', 'name', 'group_name', 'job_name', 'kind', 'spec', 'start_at', 'end_at'])
+    .select(TRIGGER_SCHEDULE_COLUMNS)
     .where('name', '=', params.name)
     .executeTakeFirst();
-  return row
-    ? {
-        id: row.id,
-        name: row.name,
-        group: row.group_name,
-        job: row.job_name,
-        kind: row.kind,
-        spec: row.spec,
-        startAt: row.start_at,
-        endAt: row.end_at,
-      }
-    : undefined;
+  return row ? triggerScheduleFromRow(row) : undefined;
 }
 
 /** Of these scheduled times, those the trigger has no fire for yet (the backfill's dry run). */
@@ -292,7 +271,7 @@ export async function missingFireTimes(
 export async function insertBackfillFires(
   ex: Executor,
   params: {
-    trigger: BackfillTrigger;
+    trigger: Pick<TriggerSchedule, 'id' | 'name' | 'group' | 'job'>;
     times: readonly Date[];
     overlap: 'skip' | 'allow';
     spacingMs: number;

@@ -1,7 +1,7 @@
 /**
- * A trigger's record types, and its schedule columns mapped once to their record names: both the
- * definition listing (definition-store.ts) and the acquisition (fire-store.ts) read a trigger through
- * them, so a column added to the schedule is named in one place for both readers.
+ * A trigger's record types, and its schedule columns mapped once to their record names: the definition
+ * listing (definition-store.ts), the acquisition (fire-store.ts) and the backfill (operation-store.ts)
+ * read a trigger through them, so a column added to the schedule is named in one place for every reader.
  */
 import type { Selectable } from 'kysely';
 import type { TriggersTable } from './tables.js';
@@ -42,27 +42,29 @@ export interface TriggerSchedule extends Omit<TriggerRecord, 'priority' | 'sourc
   version: number;
 }
 
-export type TriggerScheduleRow = Pick<
-  Selectable<TriggersTable>,
-  | 'id'
-  | 'name'
-  | 'group_name'
-  | 'job_name'
-  | 'kind'
-  | 'spec'
-  | 'calendar_name'
-  | 'data'
-  | 'next_fire_at'
-  | 'previous_fire_at'
-  | 'times_fired'
-  | 'max_fires'
-  | 'start_at'
-  | 'end_at'
-  | 'misfire_policy'
-  | 'misfire_threshold_ms'
-  | 'replan_at'
-  | 'version'
->;
+/** The columns a trigger's schedule is read from (triggerScheduleFromRow). */
+export const TRIGGER_SCHEDULE_COLUMNS = [
+  'id',
+  'name',
+  'group_name',
+  'job_name',
+  'kind',
+  'spec',
+  'calendar_name',
+  'data',
+  'next_fire_at',
+  'previous_fire_at',
+  'times_fired',
+  'max_fires',
+  'start_at',
+  'end_at',
+  'misfire_policy',
+  'misfire_threshold_ms',
+  'replan_at',
+  'version',
+] as const satisfies readonly (keyof TriggersTable)[];
+
+export type TriggerScheduleRow = Pick<Selectable<TriggersTable>, (typeof TRIGGER_SCHEDULE_COLUMNS)[number]>;
 
 /** Counters come back from PostgreSQL's bigint as text; they are small enough for a number. */
 export function triggerScheduleFromRow(row: TriggerScheduleRow): TriggerSchedule {
