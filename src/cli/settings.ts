@@ -96,11 +96,7 @@ export const settingsSchema = z.object({
 
 export type Settings = z.infer<typeof settingsSchema>;
 
-export class SettingsError extends BelfryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BELFRY_ERR_BAD_SETTINGS', message, options);
-  }
-}
+export class SettingsError extends BelfryError.withCode('BELFRY_ERR_BAD_SETTINGS') {}
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const parsed = settingsSchema.safeParse(

@@ -2,11 +2,7 @@
 import { parseTimeBound } from '../api/history-filter.js';
 import { BelfryError } from '../errors/belfry-error.js';
 
-export class UsageError extends BelfryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BELFRY_ERR_USAGE', message, options);
-  }
-}
+export class UsageError extends BelfryError.withCode('BELFRY_ERR_USAGE') {}
 
 /** An instant, or a duration meaning "that long ago" (`--since 24h`). */
 export function parseTimeFlag(value: string, flag: string, now: Date): Date {

@@ -14,11 +14,7 @@ import { createClient } from '../store/primary-connection.js';
 import { readReplicationState } from '../store/replication-store.js';
 import { replicationGuarantee, type ReplicationGuarantee } from '../store/replication-guarantee.js';
 
-export class SessionPooledError extends BelfryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BELFRY_ERR_SESSION_POOLED', message, options);
-  }
-}
+export class SessionPooledError extends BelfryError.withCode('BELFRY_ERR_SESSION_POOLED') {}
 
 export interface DatabaseCheckOptions {
   executor: Executor;

@@ -37,11 +37,7 @@ import { dirname, join, resolve } from 'node:path';
 import { BelfryError } from '../errors/belfry-error.js';
 
 /** A failure to set up the embedded server, worded as one line: what, where, and what to do. */
-export class EmbeddedPostgresError extends BelfryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BELFRY_ERR_EMBEDDED_POSTGRES', message, options);
-  }
-}
+export class EmbeddedPostgresError extends BelfryError.withCode('BELFRY_ERR_EMBEDDED_POSTGRES') {}
 
 export interface RunAs {
   uid: number;

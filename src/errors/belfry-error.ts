@@ -15,4 +15,16 @@ export class BelfryError extends Error {
     this.code = code;
     this.name = new.target.name;
   }
+
+  /**
+   * The base of an error that is a message (and a cause) under one fixed code, so that each such class
+   * is declared in one line: `export class UsageError extends BelfryError.withCode('BELFRY_ERR_USAGE') {}`.
+   */
+  static withCode(code: ErrorCode): new (message: string, options?: ErrorOptions) => BelfryError {
+    return class extends BelfryError {
+      constructor(message: string, options?: ErrorOptions) {
+        super(code, message, options);
+      }
+    };
+  }
 }

@@ -15,11 +15,7 @@ export interface RegisteredJob {
   exportName?: string;
 }
 
-export class JobRegistryError extends BelfryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BELFRY_ERR_JOB_REGISTRY', message, options);
-  }
-}
+export class JobRegistryError extends BelfryError.withCode('BELFRY_ERR_JOB_REGISTRY') {}
 
 export class JobRegistry {
   readonly #jobs = new Map<string, RegisteredJob>();

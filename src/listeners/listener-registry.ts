@@ -45,11 +45,7 @@ interface Matched<L> {
   matches: MatchTest;
 }
 
-export class ListenerTimeoutError extends BelfryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BELFRY_ERR_LISTENER_TIMEOUT', message, options);
-  }
-}
+export class ListenerTimeoutError extends BelfryError.withCode('BELFRY_ERR_LISTENER_TIMEOUT') {}
 
 type SchedulerPayload<H extends SchedulerHook> = Parameters<NonNullable<SchedulerListener[H]>>[0];
 

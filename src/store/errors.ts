@@ -42,15 +42,7 @@ export function classifyDatabaseError(error: unknown): DatabaseErrorKind {
   return 'other';
 }
 
-export class MigrationError extends BelfryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BELFRY_ERR_MIGRATION', message, options);
-  }
-}
+export class MigrationError extends BelfryError.withCode('BELFRY_ERR_MIGRATION') {}
 
 /** No host of a multi-host URL is a writable primary (or the one chosen became a standby): transient. */
-export class NoPrimaryError extends BelfryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BELFRY_ERR_NO_PRIMARY', message, options);
-  }
-}
+export class NoPrimaryError extends BelfryError.withCode('BELFRY_ERR_NO_PRIMARY') {}

@@ -7,11 +7,7 @@ import { BelfryError } from '../errors/belfry-error.js';
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
 
-export class DurationError extends BelfryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BELFRY_ERR_BAD_DURATION', message, options);
-  }
-}
+export class DurationError extends BelfryError.withCode('BELFRY_ERR_BAD_DURATION') {}
 
 export function parseDuration(input: string | number): number {
   if (typeof input === 'number') {

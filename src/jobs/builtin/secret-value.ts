@@ -15,11 +15,7 @@ export interface SecretSources {
   readFile?: (path: string) => Promise<string>;
 }
 
-export class SecretError extends BelfryError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BELFRY_ERR_SECRET_UNAVAILABLE', message, options);
-  }
-}
+export class SecretError extends BelfryError.withCode('BELFRY_ERR_SECRET_UNAVAILABLE') {}
 
 /** Names that must never carry a clear-text value (headers, environment variables). */
 const SECRET_NAME =

@@ -63,6 +63,19 @@ describe('BelfryError', () => {
     expect(String(error)).toBe('ScheduleError: bad cron');
   });
 
+  it('withCode: a one-line class carries its fixed code, its own name and the cause', () => {
+    class ExampleError extends BelfryError.withCode('BELFRY_ERR_USAGE') {}
+    const cause = new Error('root');
+    const error = new ExampleError('bad flag', { cause });
+    expect(error).toBeInstanceOf(ExampleError);
+    expect(error).toBeInstanceOf(BelfryError);
+    expect(error.code).toBe('BELFRY_ERR_USAGE');
+    expect(error.name).toBe('ExampleError');
+    expect(error.message).toBe('bad flag');
+    expect(error.cause).toBe(cause);
+    expect(new ExampleError('no cause').cause).toBeUndefined();
+  });
+
   it('is the base of every error class in src/', () => {
     // The base itself, and a private signal inside the cron parser that always becomes a ScheduleError.
     const exempt = new Set([
