@@ -351,12 +351,27 @@ describe.skipIf(!hasChromium)('the dashboard in chromium, against a cluster of t
     await page.getByRole('cell', { name: 'e2e-1' }).waitFor();
     await audit(page, 'cluster');
     await shot(page, 'cluster');
+    // Keyboard: g then h opens the history.
+    await page.keyboard.press('g');
+    await page.keyboard.press('h');
+    await page.waitForURL(/\/ui\/history$/);
+  });
+
+  it('shows each service shard with its holder, checkpoint and health, and pauses and resumes it', async () => {
     // Services: both shards of the test's service held, with a checkpoint, health and recent runs.
     await page.goto(`${base}/ui/services`);
     const feed = page.getByTestId('service-e2e-feed');
+    // Health comes from the serving replica's /readyz: shown once it holds one of the two shards.
+    await until(async () => {
+      if ((await feed.getByText('healthy', { exact: true }).count()) > 0) return true;
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      return false;
+    });
     await feed.getByText('2 of 2 running').waitFor();
-    await feed.getByText(/\{"position":\d+\}/).first().waitFor();
-    await feed.getByText('healthy').first().waitFor();
+    await feed
+      .getByText(/\{"position":\d+\}/)
+      .first()
+      .waitFor();
     await page.getByTestId('service-history').getByRole('cell', { name: 'running' }).first().waitFor();
     await audit(page, 'services');
     await shot(page, 'services');
@@ -374,10 +389,12 @@ describe.skipIf(!hasChromium)('the dashboard in chromium, against a cluster of t
     expect(serviceAudits.map((a) => a.operation)).toEqual(
       expect.arrayContaining(['pauseService', 'resumeService']),
     );
-    // Keyboard: g then h opens the history.
+    // Keyboard: g then v opens the services.
+    await page.goto(`${base}/ui/history`);
+    await page.getByRole('heading', { name: 'History' }).waitFor();
     await page.keyboard.press('g');
-    await page.keyboard.press('h');
-    await page.waitForURL(/\/ui\/history$/);
+    await page.keyboard.press('v');
+    await page.waitForURL(/\/ui\/services$/);
   });
 
   it('in dark mode too, passes axe', async () => {
@@ -400,6 +417,10 @@ describe.skipIf(!hasChromium)('the dashboard in chromium, against a cluster of t
     await p.getByTestId('trigger-state').getByText('waiting').waitFor();
     expect(await p.getByRole('button', { name: 'Pause' }).isDisabled()).toBe(true);
     expect(await p.getByRole('button', { name: 'Fire now' }).isDisabled()).toBe(true);
+    await p.goto(`${base}/ui/services?service=e2e-feed`);
+    expect(await p.getByTestId('service-e2e-feed').getByRole('button', { name: 'Pause' }).isDisabled()).toBe(
+      true,
+    );
     // Forcing the call from the page is refused by the server.
     const refused = await p.evaluate(async () => {
       const r = await fetch('/api/v1/triggers/tick/pause', {

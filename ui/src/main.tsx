@@ -14,7 +14,8 @@ import { Triggers } from './pages/triggers';
 import { TriggerPage } from './pages/trigger';
 import { History } from './pages/history';
 import { ExecutionPage } from './pages/execution';
-import { Cluster, Services } from './pages/cluster';
+import { Cluster } from './pages/cluster';
+import { Services } from './pages/services';
 import './style.css';
 
 const NAV: { path: string; label: string; key: string }[] = [
@@ -80,7 +81,7 @@ function Routes({ me }: { me: Session }) {
   if (path === '/history') return <History params={params} />;
   if (execution) return <ExecutionPage id={execution[1]!} me={me} />;
   if (path === '/cluster') return <Cluster />;
-  if (path === '/services') return <Services />;
+  if (path === '/services') return <Services params={params} me={me} />;
   return (
     <section>
       <h1>Not found</h1>

@@ -118,15 +118,3 @@ export function Cluster() {
     </Page>
   );
 }
-
-/** Services (issue 12) are not built yet: this page is where they will be listed. */
-export function Services() {
-  return (
-    <Page title="Services">
-      <Empty title="No services yet.">
-        Long-running services managed by the cluster will be listed here, with the instance that runs each
-        one.
-      </Empty>
-    </Page>
-  );
-}
