@@ -38,7 +38,7 @@ import type { IdentityGuard } from '../cluster/instance-identity.js';
 import type { JobSettings } from '../store/fire-store.js';
 import type { Clock } from '../time/clock.js';
 import { PermanentJobError, type UpstreamOutcome } from '../jobs/job.js';
-import { buildJobContext, parseJobData, startJob } from '../jobs/job-invocation.js';
+import { awaitJob, buildJobContext, parseJobData, startJob } from '../jobs/job-invocation.js';
 import type { JobRegistry } from '../jobs/job-registry.js';
 import { resolveBackoff, retryDelayMs } from '../jobs/retry-policy.js';
 import type { CompletionWriter } from './completion-writer.js';
@@ -251,8 +251,6 @@ export class ExecutorPool {
     let error: unknown;
     let result: unknown = null;
     const registered = registry.get(dispatch.job);
-    const timeoutMs = dispatch.settings.timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
     const attempt = { dispatch, event, info, active, startedMs };
     try {
       if (!registered) throw new PermanentJobError(`job "${dispatch.job}" is not registered on this replica`);
@@ -284,24 +282,17 @@ export class ExecutorPool {
         if (!(await this.#gate.mayStart(claimedAs, controller.signal)))
           return this.#notStarted(event, controller.signal, active);
       const running = startJob(instance, ctx);
-      const timeout =
-        timeoutMs === null
-          ? undefined
-          : new Promise<'timeout'>((resolve) => {
-              timer = setTimeout(() => resolve('timeout'), timeoutMs);
-            });
-      const first = await (timeout ? Promise.race([running, timeout]) : running);
-      if (timeout && first === 'timeout') {
+      const settled = await awaitJob(running, { timeoutMs: dispatch.settings.timeoutMs, controller });
+      if (settled.timedOut) {
         status = 'timed_out';
-        error = new BelfryError('BELFRY_ERR_JOB_TIMEOUT', `timed out after ${timeoutMs} ms`);
-        controller.abort(error);
+        error = settled.error;
         // Recorded at once; the slot stays taken until the job gives up.
         const recording = this.#record(attempt, status, error, null);
         await running.catch(() => {});
         await recording;
         return;
       }
-      result = first ?? null;
+      result = settled.result ?? null;
     } catch (caught) {
       if (controller.signal.reason instanceof CancelAbort) return this.#cancelled(dispatch, active, log);
       if (caught instanceof ShutdownAbort || controller.signal.reason instanceof ShutdownAbort) {
@@ -314,8 +305,6 @@ export class ExecutorPool {
       }
       status = 'failed';
       error = caught;
-    } finally {
-      if (timer) clearTimeout(timer);
     }
     if (controller.signal.reason instanceof ShutdownAbort) {
       if (active) this.#tracing.endExecute(active, 'cut_off');

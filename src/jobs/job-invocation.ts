@@ -1,10 +1,11 @@
 /**
  * The steps of one job attempt that do not depend on where it runs: validate the data with the job's
- * schema, build the `JobContext`, and call `execute`. The executor pool (engine/executor-pool.ts) and the
+ * schema, build the `JobContext`, call `execute`, and wait for it within its timeout. The executor pool (engine/executor-pool.ts) and the
  * testing kit's `runJob` (testing/run-job.ts) both use these, so a job tested with `runJob` sees exactly
  * the context and the schema handling a replica gives it.
  */
 import type { Logger } from 'pino';
+import { BelfryError } from '../errors/belfry-error.js';
 import {
   idempotencyKey,
   PermanentJobError,
@@ -60,4 +61,35 @@ export function startJob(instance: Job<never>, ctx: JobContext<never>): Promise<
   } catch (thrown) {
     return Promise.reject(thrown);
   }
+}
+
+/** What `awaitJob` saw first: the job's result, or its deadline (the job may still be running). */
+export type JobSettlement = { timedOut: false; result: unknown } | { timedOut: true; error: BelfryError };
+
+const DEADLINE = Symbol('deadline');
+
+/**
+ * Waits for a started job for at most `timeoutMs` (null: as long as it takes). At the deadline the job's
+ * signal is aborted with a BELFRY_ERR_JOB_TIMEOUT error, which is returned; the job may go on until it
+ * heeds the signal (`running` tells when). A job that throws first rejects this promise.
+ */
+export async function awaitJob(
+  running: Promise<unknown>,
+  params: { timeoutMs: number | null; controller: AbortController },
+): Promise<JobSettlement> {
+  const { timeoutMs, controller } = params;
+  if (timeoutMs === null) return { timedOut: false, result: await running };
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<typeof DEADLINE>((resolve) => {
+    timer = setTimeout(() => resolve(DEADLINE), timeoutMs);
+  });
+  try {
+    const first = await Promise.race([running, deadline]);
+    if (first !== DEADLINE) return { timedOut: false, result: first };
+  } finally {
+    clearTimeout(timer);
+  }
+  const error = new BelfryError('BELFRY_ERR_JOB_TIMEOUT', `timed out after ${timeoutMs} ms`);
+  controller.abort(error);
+  return { timedOut: true, error };
 }
