@@ -246,12 +246,16 @@ async function runReplicas(run: {
   say(
     `${run.replicas} replicas started${adminPort ? ` (admin: http://127.0.0.1:${adminPort}/readyz …)` : ''}; Ctrl-C to stop`,
   );
-  if (adminPort)
+  if (adminPort) {
     say(
       run.adminToken.generated
         ? `admin API token (generated for this run): ${run.adminToken.value}`
         : 'admin API token: $BELFRY_HTTP_TOKEN',
     );
+    say(
+      `dashboard: http://127.0.0.1:${adminPort}/ui/ (log in with the admin API token ${run.adminToken.generated ? 'above' : 'in $BELFRY_HTTP_TOKEN'})`,
+    );
+  }
   say('try, in a second terminal of this project (no DATABASE_URL needed):');
   for (const command of TRY_NEXT) say(`  ${command}`);
 

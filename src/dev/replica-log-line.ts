@@ -36,6 +36,8 @@ function formatEntry(entry: Record<string, unknown>, replica: string, color: str
   const told = clusterMoment(entry);
   if (told === null) return undefined;
   if (told) return `${time}  ${who} · ${told}`;
+  const shard = serviceMoment(entry);
+  if (shard) return `${time}  ${who} · ${shard}`;
   if (Number(entry.level) >= 40 || /leader|started|stopped|dead|listening/.test(String(entry.msg))) {
     const extra =
       entry.epoch !== undefined
@@ -172,6 +174,30 @@ function outcome(entry: Record<string, unknown>): string {
     .filter(Boolean)
     .join(', ');
   return `${mark} ${String(entry.trigger).padEnd(22)} ${status}${RESET}${detail ? `  (${detail})` : ''}`;
+}
+
+/**
+ * A service shard's start, stop, crash or lost lease (src/hosted/), naming the service and shard:
+ * `service orders-cdc shard 2 started (epoch 7)`. Only lines with a numeric `shard`: other components
+ * use a `service` field for their own name.
+ */
+function serviceMoment(entry: Record<string, unknown>): string | undefined {
+  const msg = String(entry.msg);
+  if (typeof entry.service !== 'string' || typeof entry.shard !== 'number' || !msg.startsWith('service '))
+    return undefined;
+  const name = `service ${entry.service} shard ${entry.shard}`;
+  const err = entry.err as { message?: unknown } | undefined;
+  const detail = [
+    entry.epoch !== undefined ? `epoch ${String(entry.epoch)}` : '',
+    entry.reason ? String(entry.reason) : '',
+    typeof err?.message === 'string' ? err.message : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const event = /^service shard (\w+)$/.exec(msg);
+  const what = event ? ` ${event[1]}` : `: ${msg.replace(/^service (shard |run )?/, '')}`;
+  const color = Number(entry.level) >= 40 ? '\x1b[33m' : '';
+  return `${color}${name}${what}${detail ? ` (${detail})` : ''}${color ? RESET : ''}`;
 }
 
 /**

@@ -38,6 +38,11 @@ it('generates an admin token, prints it, and the admin API requires it', async (
     await run.waitForOutput(/admin API token \(generated for this run\): \S+/, 90_000);
     const token = /admin API token \(generated for this run\): (\S+)/.exec(run.output().stdout)![1]!;
     expect(token.length).toBeGreaterThanOrEqual(32);
+    // The banner names the dashboard, and that token logs in to it.
+    await run.waitForOutput(/dashboard: http:\/\/127\.0\.0\.1:\d+\/ui\/ /, 5_000);
+    expect(run.output().stdout).toContain(
+      `dashboard: http://127.0.0.1:${adminPort}/ui/ (log in with the admin API token above)`,
+    );
     const url = `http://127.0.0.1:${adminPort}/api/v1/jobs`;
     let authorized = 0;
     for (let i = 0; i < 300 && authorized !== 200; i += 1) {
@@ -48,6 +53,11 @@ it('generates an admin token, prints it, and the admin API requires it', async (
       if (authorized !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(authorized).toBe(200);
+    const session = await fetch(`http://127.0.0.1:${adminPort}/ui/session`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(session.status).toBe(200);
+    expect(((await session.json()) as { scope: string }).scope).toBe('admin');
     expect((await fetch(url)).status).toBe(401);
     expect(
       (await fetch(`http://127.0.0.1:${adminPort}/api/v1/cluster/pause`, { method: 'POST' })).status,
