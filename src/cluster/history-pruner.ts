@@ -15,7 +15,8 @@
  *   3. stopped and dead instance rows that nothing references, only once the fires have caught up
  *      (their reference check reads the fires scheduled before the instance stopped, which are few
  *      once step 1 has removed the expired ones, and would otherwise find them still referenced);
- *   4. admin audit entries older than the retention (admin-audit-store.ts), oldest first.
+ *   4. admin audit entries older than the retention (admin-audit-store.ts), oldest first;
+ *   5. service runs (the service_history view) that ended before the cutoff; open runs stay.
  * `more` says a limit was hit: the caller runs the next pass at once instead of waiting its interval,
  * so a backlog drains in bounded transactions without holding locks for long.
  */
@@ -26,11 +27,12 @@ import {
   pruneCompletedOneOffTriggers,
   pruneExpiredFires,
   pruneGoneInstances,
+  pruneServiceRuns,
 } from '../store/retention-store.js';
 
 export interface PrunePass {
   leaseHeld: boolean;
-  /** Rows deleted in all: fires + executions + triggers + instances + admin audit entries. */
+  /** Rows deleted in all: fires + executions + triggers + instances + admin audit entries + service runs. */
   deleted: number;
   /** A batch limit was reached: more is waiting; run the next pass now. */
   more: boolean;
@@ -39,6 +41,7 @@ export interface PrunePass {
   triggers: number;
   instances: number;
   adminAudit: number;
+  serviceRuns: number;
 }
 
 export interface HistoryPrunerOptions {
@@ -46,7 +49,7 @@ export interface HistoryPrunerOptions {
   instanceId: () => string;
   /** BELFRY_HISTORY_RETENTION, in ms. */
   retentionMs: number;
-  /** Fires (and separately triggers, instances, admin audit entries) deleted per pass at most. Default 5,000. */
+  /** Fires (and separately triggers, instances, admin audit entries, service runs) per pass at most. Default 5,000. */
   batchSize?: number;
   /** A stub for the database's now(), for tests; production leaves it to the database. */
   now?: () => Date;
@@ -73,6 +76,7 @@ export class HistoryPruner {
         triggers: 0,
         instances: 0,
         adminAudit: 0,
+        serviceRuns: 0,
       };
       if (!(await holdsLease(tx, { instanceId: options.instanceId(), epoch })))
         return { leaseHeld: false, ...none };
@@ -82,15 +86,22 @@ export class HistoryPruner {
       const firesCaughtUp = fires < limit;
       const instances = firesCaughtUp ? await pruneGoneInstances(tx, params) : 0;
       const adminAudit = await pruneAdminAudit(tx, params);
+      const serviceRuns = await pruneServiceRuns(tx, params);
       return {
         leaseHeld: true,
-        deleted: fires + executions + triggers + instances + adminAudit,
-        more: !firesCaughtUp || triggers >= limit || instances >= limit || adminAudit >= limit,
+        deleted: fires + executions + triggers + instances + adminAudit + serviceRuns,
+        more:
+          !firesCaughtUp ||
+          triggers >= limit ||
+          instances >= limit ||
+          adminAudit >= limit ||
+          serviceRuns >= limit,
         fires,
         executions,
         triggers,
         instances,
         adminAudit,
+        serviceRuns,
       };
     });
   }

@@ -16,7 +16,11 @@
  *     the next apply would recreate them and fire them again;
  *   - a stopped or dead instance that stopped before the cutoff, that no execution references and that
  *     does not hold the lease row;
- *   - a fan-in's progress row (fan_in_arrivals) whose first arrival is before the cutoff, with the fires.
+ *   - a fan-in's progress row (fan_in_arrivals) whose first arrival is before the cutoff, with the fires;
+ *   - a service run (service_runs, the rows of the service_history view) that ended before the cutoff.
+ *     A run still open (ended_at null) stays however old: it is the shard's current run, whose uptime
+ *     `belfry services` reads from it. Restarts are counted from the runs of the current epoch, so a
+ *     crash older than the retention stops counting, as its history row is gone.
  */
 import { sql } from 'kysely';
 import { deleteOldestBatch } from './batch-delete.js';
@@ -103,4 +107,25 @@ export async function pruneGoneInstances(ex: Executor, params: RetentionParams):
     orderBy: sql`coalesce(i.stopped_at, i.last_checkin_at)`,
     limit: params.limit,
   });
+}
+
+/**
+ * Deletes service runs (the service_history view's rows) that ended before the cutoff, oldest first.
+ * Walks the primary key (ids grow with start times) rather than sorting by ended_at, which has no index:
+ * the scan stops after `limit` matches, and runs are few (one per start, stop or refused checkpoint).
+ */
+export async function pruneServiceRuns(ex: Executor, params: RetentionParams): Promise<number> {
+  const runs = sql.table(`${ex.schema}.service_runs`);
+  const { rows } = await sql<{ deleted: string }>`
+    WITH doomed AS (
+      SELECT r.id FROM ${runs} r
+       WHERE r.ended_at < ${cutoff(ex, params)}
+       ORDER BY r.id
+       LIMIT ${params.limit}
+         FOR UPDATE OF r SKIP LOCKED
+    ), gone AS (
+      DELETE FROM ${runs} r USING doomed d WHERE r.id = d.id RETURNING 1
+    )
+    SELECT count(*) AS deleted FROM gone`.execute(ex.db);
+  return Number(rows[0]!.deleted);
 }

@@ -193,6 +193,7 @@ describe('HistoryPruner', () => {
       triggers: 0,
       instances: 0,
       adminAudit: 0,
+      serviceRuns: 0,
     });
     expect(await pruner().pass(epoch - 1)).toMatchObject({ leaseHeld: false, deleted: 0 });
     const impostor = new HistoryPruner({
@@ -249,6 +250,35 @@ describe('HistoryPruner', () => {
     expect(await actors()).toEqual(['token-91', 'token-89', 'token-1']);
     expect(await stubbed(3).pass(epoch)).toMatchObject({ adminAudit: 1, deleted: 1, more: false });
     expect(await actors()).toEqual(['token-89', 'token-1']);
+  });
+
+  it('deletes service runs (service_history) that ended past the cutoff, in batches, and keeps open ones', async () => {
+    const runs = sql.table(`${ex.schema}.service_runs`);
+    await sql`TRUNCATE ${runs}`.execute(ex.db);
+    /** A run of `feed` shard 0 that started `startedDaysAgo` and ended `endedDaysAgo` (null: still open). */
+    const addRun = async (reason: string | null, startedDaysAgo: number, endedDaysAgo: number | null) => {
+      await sql`INSERT INTO ${runs} (service, shard, instance_id, epoch, started_at, ended_at, reason)
+                VALUES ('feed', 0, ${leaderId}::uuid, 1, now() - ${startedDaysAgo} * interval '1 day',
+                        ${endedDaysAgo === null ? null : sql`now() - ${endedDaysAgo} * interval '1 day'`}, ${reason})`.execute(
+        ex.db,
+      );
+    };
+    for (let i = 0; i < 3; i += 1) await addRun('crashed', 120 - i, 120 - i);
+    await addRun('checkpoint refused', 95, 95);
+    await addRun(null, 200, null); // the shard's current run, open for 200 days
+    await addRun('rebalanced', 100, 30); // started long ago, ended inside the retention
+    await addRun('stopped', 10, 9);
+    const left = async () =>
+      (
+        await sql<{
+          reason: string;
+        }>`SELECT reason FROM ${sql.table(`${ex.schema}.service_history`)} ORDER BY id`.execute(ex.db)
+      ).rows.map((r) => r.reason);
+    expect(await pruner(3).pass(epoch)).toMatchObject({ serviceRuns: 3, deleted: 3, more: true });
+    expect(await left()).toEqual(['checkpoint refused', 'running', 'rebalanced', 'stopped']);
+    expect(await pruner(3).pass(epoch)).toMatchObject({ serviceRuns: 1, deleted: 1, more: false });
+    expect(await left()).toEqual(['running', 'rebalanced', 'stopped']);
+    expect(await pruner(3).pass(epoch + 1)).toMatchObject({ leaseHeld: false, serviceRuns: 0 });
   });
 
   it('honours a shorter retention and refuses a non-positive one', async () => {
