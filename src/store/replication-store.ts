@@ -7,6 +7,7 @@
  * pg_monitor (or a superuser), and read as null without it.
  */
 import { sql } from 'kysely';
+import { camelRow } from './camel-row.js';
 import type { Executor } from './executor.js';
 
 export interface ReplicationState {
@@ -29,28 +30,21 @@ export async function readReplicationState(ex: Executor): Promise<ReplicationSta
     synchronous_standby_names: string;
     in_recovery: boolean;
     standbys: number;
-    sync_standbys: number | null;
+    synchronous_standbys: number | null;
     replay_lag_ms: number | null;
     wal_writer_delay_ms: number;
   }>`
     SELECT current_setting('synchronous_commit') AS synchronous_commit,
            current_setting('synchronous_standby_names') AS synchronous_standby_names,
            pg_is_in_recovery() AS in_recovery,
-           r.standbys, r.sync_standbys, r.replay_lag_ms,
+           r.standbys, r.synchronous_standbys, r.replay_lag_ms,
            (SELECT setting::int FROM pg_settings WHERE name = 'wal_writer_delay') AS wal_writer_delay_ms
+      -- No standby streaming: none is synchronous (0, known), whatever this role may see.
       FROM (SELECT count(*)::int AS standbys,
-                   CASE WHEN bool_and(sync_state IS NULL) THEN NULL
-                        ELSE count(*) FILTER (WHERE sync_state IN ('sync', 'quorum'))::int END AS sync_standbys,
+                   CASE WHEN count(*) = 0 THEN 0
+                        WHEN bool_and(sync_state IS NULL) THEN NULL
+                        ELSE count(*) FILTER (WHERE sync_state IN ('sync', 'quorum'))::int END AS synchronous_standbys,
                    round(extract(epoch FROM max(replay_lag)) * 1000)::int AS replay_lag_ms
               FROM pg_stat_replication) r`.execute(ex.db);
-  const row = rows[0]!;
-  return {
-    synchronousCommit: row.synchronous_commit,
-    synchronousStandbyNames: row.synchronous_standby_names,
-    inRecovery: row.in_recovery,
-    standbys: row.standbys,
-    synchronousStandbys: row.standbys === 0 ? 0 : row.sync_standbys,
-    replayLagMs: row.replay_lag_ms,
-    walWriterDelayMs: row.wal_writer_delay_ms,
-  };
+  return camelRow(rows[0]!);
 }

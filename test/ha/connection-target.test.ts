@@ -105,7 +105,15 @@ describe('a pool on a multi-host URL', () => {
       );
       expect(rows[0]!.recovery).toBe(false);
       const state = await readReplicationState({ db: database.db, schema: 'public' });
-      expect(state.inRecovery).toBe(false);
+      expect(state).toEqual({
+        synchronousCommit: expect.any(String),
+        synchronousStandbyNames: expect.any(String),
+        inRecovery: false,
+        standbys: 0,
+        synchronousStandbys: 0,
+        replayLagMs: null,
+        walWriterDelayMs: expect.any(Number),
+      });
       expect(replicationGuarantee(state).mode).toBe('no-standby');
     } finally {
       await database.destroy();
