@@ -1,11 +1,11 @@
 # syntax=docker/dockerfile:1
-# Belfry container image: a build stage compiles TypeScript, a deps stage installs production
-# dependencies only, and the runtime stage carries dist/, bin/, migrations/, calendars/ and
-# node_modules as a non-root user. Checked without a Docker engine by test/deploy/dockerfile.test.ts.
+# Belfry container image: a build stage compiles TypeScript and builds the dashboard (ui/ -> ui/dist/),
+# a deps stage installs production dependencies only, and the runtime stage carries dist/, ui/dist/,
+# bin/, migrations/, calendars/ and node_modules as a non-root user. Checked without a Docker engine by test/deploy/dockerfile.test.ts.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# ---- build: dev dependencies + tsc -> dist/ -------------------------------------------------
+# ---- build: dev dependencies + tsc -> dist/, vite -> ui/dist/ ----------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -14,6 +14,9 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+# The dashboard (Preact + vite), served by every replica's admin server at /ui/: no CDN at runtime.
+COPY ui ./ui
+RUN npm run build:ui
 
 # ---- deps: production node_modules only --------------------------------------------------------
 FROM ${NODE_IMAGE} AS deps
@@ -40,6 +43,7 @@ WORKDIR /app
 # readOnlyRootFilesystem, and a compromised job cannot rewrite the scheduler.
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/ui/dist ./ui/dist
 COPY package.json ./
 COPY bin ./bin
 COPY migrations ./migrations

@@ -108,7 +108,15 @@ export function checkDockerfile(
   // The runtime stage carries exactly what the server needs.
   const copies = final.filter((i) => kw(i) === 'COPY').map((i) => args(i).filter((a) => !a.startsWith('--')));
   const copied = copies.map((a) => a.slice(0, -1).join(' '));
-  for (const needed of ['dist', 'bin', 'migrations', 'calendars', 'node_modules', 'package.json']) {
+  for (const needed of [
+    'dist',
+    'ui/dist',
+    'bin',
+    'migrations',
+    'calendars',
+    'node_modules',
+    'package.json',
+  ]) {
     if (
       !copied.some((c) =>
         c.split(' ').some((src) => src.replace(/^\/app\//, '').replace(/\/$/, '') === needed),
@@ -120,6 +128,9 @@ export function checkDockerfile(
   const runs = all.filter((i) => kw(i) === 'RUN').map((i) => i.getArgumentsContent() ?? '');
   if (!runs.some((r) => /npm ci[^&]*--omit=dev/.test(r)))
     problems.push('no production-only `npm ci --omit=dev`');
+  // The dashboard is built in the image (npm ci --ignore-scripts skips `prepare`, which builds it).
+  if (!runs.some((r) => /npm run build:ui/.test(r)))
+    problems.push('the dashboard is not built (npm run build:ui)');
   for (const r of runs.filter((x) => /apt-get install/.test(x))) {
     if (!/--no-install-recommends/.test(r)) problems.push('apt-get install without --no-install-recommends');
     if (!/rm -rf \/var\/lib\/apt\/lists/.test(r))
@@ -142,7 +153,7 @@ export function checkDockerfile(
       if (isIgnored(src, dockerignore)) problems.push(`COPY ${src}: excluded by .dockerignore`);
     }
   }
-  for (const must of ['node_modules', '.git', 'dist']) {
+  for (const must of ['node_modules', '.git', 'dist', 'ui/dist']) {
     if (!isIgnored(must, dockerignore)) problems.push(`.dockerignore does not exclude ${must}`);
   }
   const expose = final.find((i) => kw(i) === 'EXPOSE');
@@ -180,7 +191,9 @@ describe('Dockerfile', () => {
       .replace('USER 1000:1000', 'USER root')
       .replace(/HEALTHCHECK[\s\S]*?\n(?=STOPSIGNAL)/, '')
       .replace('COPY migrations ./migrations', 'COPY migration ./migrations')
-      .replace('COPY --from=build', 'COPY --from=builder');
+      .replace('COPY --from=build /app/dist', 'COPY --from=builder /app/dist')
+      .replace('COPY --from=build /app/ui/dist ./ui/dist\n', '')
+      .replace('RUN npm run build:ui\n', '');
     expect(lintDockerfile(dockerfile.replace('--interval=10s', '--interval=10x')).join('\n')).toMatch(
       /unknown unit x/,
     );
@@ -191,6 +204,8 @@ describe('Dockerfile', () => {
     expect(problems).toMatch(/COPY bin: excluded by .dockerignore/);
     expect(problems).toMatch(/does not copy migrations/);
     expect(problems).toMatch(/COPY --from=builder: no such stage/);
+    expect(problems).toMatch(/does not copy ui\/dist/);
+    expect(problems).toMatch(/the dashboard is not built/);
   });
 
   it('matches .dockerignore patterns like Docker does', () => {
