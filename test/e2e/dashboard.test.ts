@@ -407,6 +407,12 @@ describe.skipIf(!hasChromium)('the dashboard in chromium, against a cluster of t
       .waitFor();
     await audit(p, 'trigger (dark)');
     await shot(p, 'trigger-dark');
+    await p.goto(`${base}/ui/services`);
+    await p
+      .getByTestId('service-e2e-feed')
+      .getByRole('heading', { name: /e2e-feed/ })
+      .waitFor();
+    await audit(p, 'services (dark)');
     await dark.close();
   });
 
