@@ -309,6 +309,11 @@ describe.skipIf(!hasChromium)('the dashboard in chromium, against a cluster of t
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/status=failed/);
     await page.getByRole('cell', { name: 'failed' }).first().waitFor();
+    // The unfiltered table stays up (it has failed rows too) until the filtered page arrives.
+    await until(async () => {
+      const shown = await page.locator('tbody td:nth-child(5)').allTextContents();
+      return shown.length > 0 && shown.every((status) => status === 'failed');
+    }, 10_000).catch(() => undefined);
     const statuses = await page.locator('tbody td:nth-child(5)').allTextContents();
     expect(statuses.length).toBeGreaterThan(0);
     expect(new Set(statuses)).toEqual(new Set(['failed']));
