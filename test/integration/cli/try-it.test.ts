@@ -93,7 +93,7 @@ describe.skipIf(!hasTmux)('the README quick start, in a terminal', () => {
     expect(keys).toEqual(['k', 'a']);
 
     copyFileSync(join(REPO, 'package.json'), join(project, 'package.json'));
-    for (const link of ['bin', 'examples', 'node_modules'])
+    for (const link of ['bin', 'examples', 'node_modules', 'scripts', 'ui'])
       symlinkSync(join(REPO, link), join(project, link));
     const shell = 'bash --norc --noprofile -i';
     const session = tmux(
