@@ -285,7 +285,13 @@ export class ServiceHost {
         metrics?.shardUp(lease.service, lease.shard);
         this.options.onRunStarted?.({ ...event });
       },
-      onEnded: (reason) => this.options.onRunEnded?.({ ...event, reason }),
+      onEnded: (reason) => {
+        this.options.logger.info(
+          { service: lease.service, shard: lease.shard, epoch: lease.epoch, reason },
+          'service shard stopped',
+        );
+        this.options.onRunEnded?.({ ...event, reason });
+      },
       onRestart: () => {
         metrics?.restarted(lease.service);
         metrics?.shardWaiting(lease.service, lease.shard);
