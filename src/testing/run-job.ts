@@ -10,8 +10,7 @@
  * on a replica: await `settled` to wait for it.
  */
 import pino, { type Logger } from 'pino';
-import { BelfryError } from '../errors/belfry-error.js';
-import { buildJobContext, parseJobData, startJob } from '../jobs/job-invocation.js';
+import { awaitJob, buildJobContext, parseJobData, startJob } from '../jobs/job-invocation.js';
 import { PermanentJobError, type JobClass, type UpstreamOutcome } from '../jobs/job.js';
 import { systemClock, type Clock } from '../time/clock.js';
 
@@ -76,7 +75,6 @@ export async function runJob<Data>(
   const startedMs = clock.monotonicMs();
   const job = options.job ?? jobClass.name;
   const trigger = options.trigger ?? 'test';
-  let timer: NodeJS.Timeout | undefined;
   let settled: Promise<void> = Promise.resolve();
   const outcome = (status: RunJobResult['status'], result: unknown, error: unknown): RunJobResult => ({
     status,
@@ -112,23 +110,12 @@ export async function runJob<Data>(
       () => undefined,
       () => undefined,
     );
-    const timeout =
-      timeoutMs === null
-        ? undefined
-        : new Promise<'timeout'>((resolve) => {
-            timer = setTimeout(() => resolve('timeout'), timeoutMs);
-          });
-    const first = await (timeout ? Promise.race([running, timeout]) : running);
-    if (timeout && first === 'timeout') {
-      const error = new BelfryError('BELFRY_ERR_JOB_TIMEOUT', `timed out after ${timeoutMs} ms`);
-      controller.abort(error);
-      return outcome('timed_out', undefined, error);
-    }
-    return outcome('succeeded', first, undefined);
+    const first = await awaitJob(running, { timeoutMs, controller });
+    if (first.timedOut) return outcome('timed_out', undefined, first.error);
+    return outcome('succeeded', first.result, undefined);
   } catch (error) {
     return outcome('failed', undefined, error);
   } finally {
-    if (timer) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
   }
 }
