@@ -12,7 +12,7 @@
 import type { CalendarResolver } from '../time/calendar.js';
 import { formatZoned } from '../time/preview.js';
 import { compileSchedule, type ScheduleSpec, type WallClockOptions } from '../time/schedule.js';
-import { DEFAULT_DST_POLICY } from '../time/wall-clock-schedule.js';
+import { DEFAULT_DST_POLICY, type DstPolicy } from '../time/wall-clock-schedule.js';
 import { ZoneRules } from '../time/zone-rules.js';
 
 export interface DstDecision {
@@ -42,6 +42,32 @@ function timesIn(next: (after: Date) => Date | null, fromMs: number, toMs: numbe
   return out;
 }
 
+/**
+ * What each policy decides, compared with the other policy of its kind: the times it fires that the
+ * other does not (`own`), or those the other fires that it does not (`other`).
+ */
+const POLICY_DECISIONS: Record<
+  DstPolicy['gap'] | DstPolicy['overlap'],
+  { decision: DstDecision['decision']; reported: 'own' | 'other'; note: string }
+> = {
+  'shift-forward': {
+    decision: 'shifted-forward',
+    reported: 'own',
+    note: 'a local time in the gap fired at the first instant after it',
+  },
+  skip: {
+    decision: 'skipped',
+    reported: 'other',
+    note: 'a local time in the gap did not exist and did not fire',
+  },
+  once: {
+    decision: 'skipped-repeat',
+    reported: 'other',
+    note: 'the local time came round again; fired the first time only',
+  },
+  twice: { decision: 'repeated', reported: 'own', note: 'the local time came round again and fired again' },
+};
+
 export function dstDecisions(
   trigger: string,
   spec: ScheduleSpec,
@@ -57,80 +83,32 @@ export function dstDecisions(
   const compile = (dst: WallClockOptions['dst']) =>
     compileSchedule({ ...spec, dst: { gap, overlap, ...dst } } as ScheduleSpec, { calendars });
   const actual = compile({});
+  const otherGap = compile({ gap: gap === 'skip' ? 'shift-forward' : 'skip' });
+  const otherOverlap = compile({ overlap: overlap === 'once' ? 'twice' : 'once' });
   const decisions: DstDecision[] = [];
-  const decide = (
-    transition: number,
-    kind: DstDecision['kind'],
-    policy: string,
-    decision: DstDecision['decision'],
-    at: number,
-    note: string,
-  ) =>
-    decisions.push({
-      trigger,
-      transition: new Date(transition),
-      kind,
-      policy,
-      decision,
-      at: new Date(at),
-      local: formatZoned(at, zone),
-      note,
-    });
   for (const transition of transitions) {
     const shiftMs = Math.abs(transition.after - transition.before);
-    const hours = `${shiftMs / 3_600_000} h`;
-    if (transition.after > transition.before) {
-      const other = compile({ gap: gap === 'skip' ? 'shift-forward' : 'skip' });
-      const atGapEnd = (next: (after: Date) => Date | null) =>
-        next(new Date(transition.at - 1))?.getTime() === transition.at;
-      const shifted = gap === 'shift-forward' ? atGapEnd(actual.next) && !atGapEnd(other.next) : false;
-      const skipped = gap === 'skip' ? atGapEnd(other.next) && !atGapEnd(actual.next) : false;
-      if (shifted)
-        decide(
-          transition.at,
-          'gap',
-          gap,
-          'shifted-forward',
-          transition.at,
-          `clocks went forward ${hours}: a local time in the gap fired at the first instant after it`,
-        );
-      if (skipped)
-        decide(
-          transition.at,
-          'gap',
-          gap,
-          'skipped',
-          transition.at,
-          `clocks went forward ${hours}: a local time in the gap did not exist and did not fire`,
-        );
-    } else {
-      const other = compile({ overlap: overlap === 'once' ? 'twice' : 'once' });
-      const mine = new Set(timesIn(actual.next, transition.at, transition.at + shiftMs));
-      const theirs = new Set(timesIn(other.next, transition.at, transition.at + shiftMs));
-      if (overlap === 'once') {
-        for (const at of theirs)
-          if (!mine.has(at))
-            decide(
-              transition.at,
-              'overlap',
-              overlap,
-              'skipped-repeat',
-              at,
-              `clocks went back ${hours}: the local time came round again; fired the first time only`,
-            );
-      } else {
-        for (const at of mine)
-          if (!theirs.has(at))
-            decide(
-              transition.at,
-              'overlap',
-              overlap,
-              'repeated',
-              at,
-              `clocks went back ${hours}: the local time came round again and fired again`,
-            );
-      }
-    }
+    const kind = transition.after > transition.before ? 'gap' : 'overlap';
+    const policy = kind === 'gap' ? gap : overlap;
+    const other = kind === 'gap' ? otherGap : otherOverlap;
+    // A gap's decision is at its end (the first instant after it); an overlap's, in the span it repeats.
+    const toMs = transition.at + (kind === 'gap' ? 1 : shiftMs);
+    const mine = timesIn(actual.next, transition.at, toMs);
+    const theirs = timesIn(other.next, transition.at, toMs);
+    const { decision, reported, note } = POLICY_DECISIONS[policy];
+    const [candidates, against] = reported === 'own' ? [mine, theirs] : [theirs, mine];
+    for (const at of candidates)
+      if (!against.includes(at))
+        decisions.push({
+          trigger,
+          transition: new Date(transition.at),
+          kind,
+          policy,
+          decision,
+          at: new Date(at),
+          local: formatZoned(at, zone),
+          note: `clocks went ${kind === 'gap' ? 'forward' : 'back'} ${shiftMs / 3_600_000} h: ${note}`,
+        });
   }
   return decisions;
 }

@@ -75,6 +75,28 @@ describe('simulate', () => {
       ['skipped', '2027-03-28T03:00:00+02:00'],
       ['repeated', '2027-10-31T02:30:00+01:00'],
     ]);
+    expect(result.dst.filter((d) => d.trigger === 'strict')).toEqual([
+      {
+        trigger: 'strict',
+        transition: new Date('2027-03-28T01:00:00Z'),
+        kind: 'gap',
+        policy: 'skip',
+        decision: 'skipped',
+        at: new Date('2027-03-28T01:00:00Z'),
+        local: '2027-03-28T03:00:00+02:00',
+        note: 'clocks went forward 1 h: a local time in the gap did not exist and did not fire',
+      },
+      {
+        trigger: 'strict',
+        transition: new Date('2027-10-31T01:00:00Z'),
+        kind: 'overlap',
+        policy: 'twice',
+        decision: 'repeated',
+        at: new Date('2027-10-31T01:30:00Z'),
+        local: '2027-10-31T02:30:00+01:00',
+        note: 'clocks went back 1 h: the local time came round again and fired again',
+      },
+    ]);
     const shifted = result.fires.find((f) => f.trigger === 'default' && f.local.startsWith('2027-03-28'));
     expect(shifted?.dst?.decision).toBe('shifted-forward');
   });
