@@ -10,6 +10,7 @@
  */
 import { sql } from 'kysely';
 import { BelfryError } from '../errors/belfry-error.js';
+import { camelRow } from './camel-row.js';
 import { changeChannel, table, type Executor } from './executor.js';
 
 const MARKER = 'belfry test clock';
@@ -115,13 +116,7 @@ export async function owedWork(ex: Executor, params: { at: Date }): Promise<Owed
                  (SELECT min(e.run_at) FROM ${table(ex, 'executions')} e WHERE e.status = 'pending')) AS next_at`.execute(
     ex.db,
   );
-  const row = rows[0]!;
-  return {
-    dueTriggers: row.due_triggers,
-    dueExecutions: row.due_executions,
-    running: row.running,
-    nextAt: row.next_at,
-  };
+  return camelRow(rows[0]!);
 }
 
 /** Drops a schema the testing kit created (one with a test clock); any other schema is left alone. */
