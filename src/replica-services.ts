@@ -27,6 +27,7 @@ import { LoopService } from './service/loop-service.js';
 import type { Executor } from './store/executor.js';
 import { InstanceFencedError } from './store/instance-store.js';
 import { upstreamsOf } from './store/execution-store.js';
+import { FIRED_NOW_NOTIFY } from './store/fire-store.js';
 import { CANCEL_NOTICE } from './store/operation-store.js';
 import type { Clock } from './time/clock.js';
 import { compileSchedule } from './time/schedule.js';
@@ -161,6 +162,7 @@ export function buildReplicaServices(wiring: ReplicaServicesOptions): ReplicaSer
       if (payload === SERVICES_NOTIFY) return serviceHost.notified();
       // Any definition change may have touched a calendar; reload them before the next acquisition.
       if (payload === 'triggers' || payload === 'calendars') calendars.markStale();
+      else if (payload === FIRED_NOW_NOTIFY) acquirer.pendingNotified();
       acquireLoop.wake();
     },
     // NOTIFYs sent while the session was down are lost: re-read what they would have said (calendars,

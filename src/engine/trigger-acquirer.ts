@@ -13,8 +13,8 @@
  */
 import type { Logger } from 'pino';
 import type { SchedulerEventBus } from '../events/scheduler-events.js';
-import { ExecutionTracing } from '../observability/execution-tracing.js';
-import { claimPendingExecutions } from '../store/execution-store.js';
+import { ExecutionTracing, type TraceCarrier } from '../observability/execution-tracing.js';
+import { claimPendingExecutions, type ClaimedExecution } from '../store/execution-store.js';
 import type { Executor } from '../store/executor.js';
 import { nextDueDelayMs } from '../store/fire-store.js';
 import { backoffDelay } from '../time/backoff.js';
@@ -31,6 +31,8 @@ import { ScheduleCache, type CompileSchedule } from './schedule-cache.js';
  * rows for one acquisition transaction only.
  */
 const CONTENTION_BACKOFF = { initialMs: 10, maxMs: 80, jitter: 'equal' } as const;
+
+const NO_UPSTREAMS: readonly never[] = Object.freeze([]);
 
 export interface TriggerAcquirerOptions {
   executor: Executor;
@@ -73,6 +75,9 @@ export class TriggerAcquirer {
   readonly #random: () => number;
   /** Consecutive ticks that found due work held by peers; grows the back-off. */
   #contention = 0;
+  /** A `fireNow` recorded a pending attempt since the last tick: claim before acquiring (decision 0010). */
+  #pendingNotified = false;
+  readonly #tracing: ExecutionTracing;
 
   constructor(private readonly options: TriggerAcquirerOptions) {
     this.#schedules = new ScheduleCache(options.compile);
@@ -81,7 +86,7 @@ export class TriggerAcquirer {
       events: options.events,
       logger: options.logger,
       schedules: this.#schedules,
-      tracing: options.tracing ?? new ExecutionTracing(),
+      tracing: (this.#tracing = options.tracing ?? new ExecutionTracing()),
       clock: options.clock ?? systemClock,
       planLimits: options.planLimits ?? DEFAULT_PLAN_LIMITS,
       lookaheadMs: options.lookaheadMs ?? 0,
@@ -105,6 +110,15 @@ export class TriggerAcquirer {
     // look at the next due time is worth a round trip.
     let delayKnown = false;
 
+    if (this.#pendingNotified) {
+      // A `fireNow` wrote its fire and pending attempt: one claim statement starts it, ahead of the
+      // acquisition's four round trips. A replica that loses the race goes on with its usual pass.
+      this.#pendingNotified = false;
+      if (pool.freeSlots > 0) {
+        claimed = await this.#claimPending(jobs, pool.freeSlots);
+        if (claimed > 0) return { fired, claimed, waitMs: 0 };
+      }
+    }
     const limit = Math.min(batchSize, pool.freeSlots);
     let lockedNothing = false;
     if (limit > 0) {
@@ -153,6 +167,10 @@ export class TriggerAcquirer {
       limit,
     });
     for (const execution of claimed) {
+      // A fireNow's fire (no replica recorded it): its claim is where a replica first sees it, so its
+      // span and `trigger:fired` happen here, as the acquisition's would after its commit.
+      const fresh = execution.firedBy === null && execution.attempt === 1 && execution.triggerId !== null;
+      const traceContext = fresh ? this.#announce(execution) : execution.traceContext;
       this.options.pool.run({
         executionId: execution.executionId,
         fireId: execution.fireId,
@@ -164,10 +182,41 @@ export class TriggerAcquirer {
         firedAt: execution.firedAt,
         data: execution.data,
         settings: execution.settings,
-        traceContext: execution.traceContext,
+        traceContext,
+        // A trigger's fire has no upstreams (only continuation fires, which have no trigger, do): no query.
+        ...(execution.triggerId !== null ? { upstreams: NO_UPSTREAMS } : {}),
       });
     }
     return claimed.length;
+  }
+
+  /** Spans and announces a `fireNow` fire at its claim; returns its trace context (null: not traced). */
+  #announce(execution: ClaimedExecution): TraceCarrier | null {
+    const fire = {
+      trigger: execution.triggerName,
+      group: execution.group,
+      job: execution.job,
+      scheduledAt: execution.scheduledAt,
+    };
+    const span = this.#tracing.startFire({ ...fire, dbNow: execution.firedAt });
+    if (span) this.#tracing.endFire(span.span, 'fired', execution.fireId);
+    this.options.events.emit('trigger:fired', {
+      executionId: execution.executionId,
+      fireId: execution.fireId,
+      job: fire.job,
+      trigger: fire.trigger,
+      group: fire.group,
+      scheduledAt: fire.scheduledAt,
+      firedAt: execution.firedAt,
+      attempt: 1,
+      instanceId: this.options.instanceId(),
+    });
+    return span?.carrier ?? execution.traceContext;
+  }
+
+  /** A `fireNow` NOTIFY (FIRED_NOW_NOTIFY) arrived: the next tick claims pending work first. */
+  pendingNotified(): void {
+    this.#pendingNotified = true;
   }
 
   /** Drops compiled schedules (calendars changed: schedules built on them are stale). */

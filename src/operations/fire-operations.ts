@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { BelfryError } from '../errors/belfry-error.js';
 import { insertOneOffTrigger, type StoredTrigger } from '../store/definition-store.js';
 import { inTransaction, type Executor } from '../store/executor.js';
+import { recordFireNow } from '../store/fire-store.js';
 import { parseInstant } from '../time/schedule.js';
 import { requireTrigger, unknownJobFromForeignKey } from './name-checks.js';
 
@@ -69,11 +70,17 @@ export interface OneOffFire {
 /**
  * Writes the one-off trigger and returns its name. The insert is the name check: its job reference
  * refuses an unknown job (UnknownNameError) and nothing is written, at no extra round trip.
+ *
+ * Now (`at` null): the trigger is written already fired, with its fire and a pending first attempt that a
+ * replica claims in one statement (`recordFireNow`, decision 0010); a paused or `concurrency: forbid`
+ * job's one-off waits for the planner instead. At an instant: a waiting one-off the planner fires.
  */
 export async function scheduleOneOff(ex: Executor, fire: OneOffFire): Promise<string> {
   const name = `${fire.job}.once.${randomUUID()}`;
   try {
-    await insertOneOffTrigger(ex, { name, job: fire.job, group: 'one-off', at: fire.at, data: fire.data });
+    if (fire.at === null) await recordFireNow(ex, { name, job: fire.job, group: 'one-off', data: fire.data });
+    else
+      await insertOneOffTrigger(ex, { name, job: fire.job, group: 'one-off', at: fire.at, data: fire.data });
   } catch (error) {
     throw unknownJobFromForeignKey(error, fire.job);
   }

@@ -29,6 +29,11 @@ export interface ClaimedExecution {
   data: Record<string, unknown> | null;
   traceContext: Record<string, string> | null;
   settings: JobSettings;
+  /**
+   * The replica that recorded the fire; null for a `fireNow` fire, recorded by its caller with its pending
+   * first attempt (fire-store.ts `recordFireNow`), whose claim is the fire's first appearance to a replica.
+   */
+  firedBy: string | null;
 }
 
 /** A claimed row, typed from the tables it is read from (tables.ts), plus the guard's verdict. */
@@ -47,7 +52,9 @@ type ClaimRow = { alive: boolean; id: string | null } & Pick<
     | 'data'
     | 'trace_context'
   > &
-  Pick<Selectable<JobsTable>, 'timeout_ms' | 'max_attempts' | 'backoff' | 'recover'>;
+  Pick<Selectable<JobsTable>, 'timeout_ms' | 'max_attempts' | 'backoff' | 'recover'> & {
+    fired_by: string | null;
+  };
 
 /**
  * Claims up to `limit` pending executions whose time has come, for this replica to run now. Throws
@@ -120,7 +127,7 @@ export async function claimPendingExecutions(
     SELECT EXISTS (SELECT 1 FROM alive) AS alive, x.*
       FROM (SELECT (SELECT count(*) FROM orphaned) + (SELECT count(*) FROM skipped)) one
       LEFT JOIN (SELECT c.id, c.fire_id, c.attempt, f.trigger_id, f.trigger_name, f.trigger_group, f.job_name,
-                        f.scheduled_at, f.fired_at, f.data, f.trace_context, j.timeout_ms, j.max_attempts,
+                        f.scheduled_at, f.fired_at, f.data, f.trace_context, f.instance_id AS fired_by, j.timeout_ms, j.max_attempts,
                         j.backoff, j.recover
                    FROM claimed c JOIN ${table(ex, 'fires')} f ON f.id = c.fire_id
                    JOIN ${table(ex, 'jobs')} j ON j.name = f.job_name) x ON true`.execute(ex.db);
@@ -144,6 +151,7 @@ export async function claimPendingExecutions(
       backoff: row.backoff as JobSettings['backoff'],
       recover: row.recover,
     },
+    firedBy: row.fired_by,
   }));
 }
 
