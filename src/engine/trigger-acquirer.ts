@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import type { SchedulerEventBus } from '../events/scheduler-events.js';
 import { ExecutionTracing, type TraceCarrier } from '../observability/execution-tracing.js';
-import { claimPendingExecutions, type ClaimedExecution } from '../store/execution-store.js';
+import { claimPendingExecutions, recordFireTrace, type ClaimedExecution } from '../store/execution-store.js';
 import type { Executor } from '../store/executor.js';
 import { nextDueDelayMs } from '../store/fire-store.js';
 import { backoffDelay } from '../time/backoff.js';
@@ -166,11 +166,14 @@ export class TriggerAcquirer {
       jobs,
       limit,
     });
+    let traced: { fireId: string; executionId: string; traceContext: TraceCarrier }[] | undefined;
     for (const execution of claimed) {
       // A fireNow's fire (no replica recorded it): its claim is where a replica first sees it, so its
       // span and `trigger:fired` happen here, as the acquisition's would after its commit.
       const fresh = execution.firedBy === null && execution.attempt === 1 && execution.triggerId !== null;
       const traceContext = fresh ? this.#announce(execution) : execution.traceContext;
+      if (fresh && traceContext !== null)
+        (traced ??= []).push({ fireId: execution.fireId, executionId: execution.executionId, traceContext });
       this.options.pool.run({
         executionId: execution.executionId,
         fireId: execution.fireId,
@@ -187,6 +190,8 @@ export class TriggerAcquirer {
         ...(execution.triggerId !== null ? { upstreams: NO_UPSTREAMS } : {}),
       });
     }
+    // With tracing on only, after the attempts started: the fire keeps its span's context for later attempts.
+    for (const fire of traced ?? []) await recordFireTrace(this.options.executor, fire);
     return claimed.length;
   }
 

@@ -315,3 +315,23 @@ export async function upstreamsOf(ex: Executor, params: { fireId: string }): Pro
     result: row.result ?? null,
   }));
 }
+
+/**
+ * Stores the trace context of a `fireNow` fire whose span its claimer started (decision 0010), so that a
+ * later attempt (a retry, a recovery on another replica) continues the same trace, and job_history
+ * carries its trace id from the start. Only a fire without one is written.
+ */
+export async function recordFireTrace(
+  ex: Executor,
+  params: { fireId: string; executionId: string; traceContext: Record<string, string> },
+): Promise<void> {
+  const traceparent = params.traceContext.traceparent ?? '';
+  await sql`
+    WITH fire AS (
+      UPDATE ${table(ex, 'fires')} SET trace_context = ${JSON.stringify(params.traceContext)}::jsonb
+       WHERE id = ${params.fireId}::bigint AND trace_context IS NULL
+      RETURNING id
+    )
+    UPDATE ${table(ex, 'executions')} SET trace_id = coalesce(trace_id, nullif(${traceparent.split('-')[1] ?? ''}, ''))
+     WHERE id = ${params.executionId}::bigint AND fire_id IN (SELECT id FROM fire)`.execute(ex.db);
+}

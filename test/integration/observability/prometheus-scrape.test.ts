@@ -156,6 +156,16 @@ describe('metrics', () => {
     );
     await first!.scheduler.fireNow('flaky');
     await finished;
+    // fireNow's fire is claimed, not acquired (decision 0010): a one-off at an instant goes through an
+    // acquisition, which the acquisition histograms record.
+    const acquired = waitForEvents(
+      replicas.map((r) => r.scheduler),
+      'execution:finished',
+      1,
+      (e) => e.job === 'counted',
+    );
+    await first!.scheduler.scheduleAt('counted', new Date());
+    await acquired;
     const scrape = () =>
       Promise.all(replicas.map(async (r) => (await fetch(`${r.admin.url}/metrics`)).text()));
     let texts = await scrape();
