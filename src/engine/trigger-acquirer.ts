@@ -166,14 +166,35 @@ export class TriggerAcquirer {
       jobs,
       limit,
     });
-    let traced: { fireId: string; executionId: string; traceContext: TraceCarrier }[] | undefined;
-    for (const execution of claimed) {
-      // A fireNow's fire (no replica recorded it): its claim is where a replica first sees it, so its
-      // span and `trigger:fired` happen here, as the acquisition's would after its commit.
-      const fresh = execution.firedBy === null && execution.attempt === 1 && execution.triggerId !== null;
-      const traceContext = fresh ? this.#announce(execution) : execution.traceContext;
-      if (fresh && traceContext !== null)
-        (traced ??= []).push({ fireId: execution.fireId, executionId: execution.executionId, traceContext });
+    // A fireNow's fire (no replica recorded it): its claim is where a replica first sees it, so its span
+    // and `trigger:fired` happen here, as the acquisition's would after its commit.
+    const contexts = claimed.map((execution) =>
+      execution.firedBy === null && execution.attempt === 1 && execution.triggerId !== null
+        ? this.#announce(execution)
+        : execution.traceContext,
+    );
+    // With tracing on only: the fire keeps its span's context before its attempt starts, so a retry or a
+    // recovery elsewhere continues the trace. A failure here must not strand the claimed attempts.
+    for (let i = 0; i < claimed.length; i++) {
+      const execution = claimed[i]!;
+      const traceContext = contexts[i];
+      if (traceContext && traceContext !== execution.traceContext) {
+        try {
+          await recordFireTrace(this.options.executor, {
+            fireId: execution.fireId,
+            executionId: execution.executionId,
+            traceContext,
+          });
+        } catch (error) {
+          this.options.logger.warn(
+            { err: error, fireId: execution.fireId },
+            'could not store the fire trace',
+          );
+        }
+      }
+    }
+    for (let i = 0; i < claimed.length; i++) {
+      const execution = claimed[i]!;
       this.options.pool.run({
         executionId: execution.executionId,
         fireId: execution.fireId,
@@ -185,13 +206,11 @@ export class TriggerAcquirer {
         firedAt: execution.firedAt,
         data: execution.data,
         settings: execution.settings,
-        traceContext,
+        traceContext: contexts[i] ?? null,
         // A trigger's fire has no upstreams (only continuation fires, which have no trigger, do): no query.
         ...(execution.triggerId !== null ? { upstreams: NO_UPSTREAMS } : {}),
       });
     }
-    // With tracing on only, after the attempts started: the fire keeps its span's context for later attempts.
-    for (const fire of traced ?? []) await recordFireTrace(this.options.executor, fire);
     return claimed.length;
   }
 
