@@ -2,7 +2,8 @@
  * Where a `fireNow` spends its time, from the call to the handler's start (issue #16's add-to-start):
  * R schedulers in this one process (so one clock times every step) on a fresh database, N paced
  * `fireNow` calls of a no-op job, and per call the moments of: the call, its return (the insert and
- * NOTIFY committed), the end of the acquisition that recorded it, and the handler's start.
+ * NOTIFY committed), its `trigger:fired` (after the acquisition that recorded it, or at the claim of the
+ * attempt `fireNow` recorded: decision 0010), and the handler's start.
  *
  *   npx tsx bench/profile-fire-now.ts [--replicas 3] [--fires 200] [--rate 20]
  */
@@ -27,6 +28,7 @@ await runMain(async () => {
   const url = await server.createDatabase('fire_now');
   const started = new Map<string, number>();
   const acquired: number[] = [];
+  const announced = new Map<string, number>();
   const acquisitionMs: number[] = [];
   class Noop {
     execute(ctx: { fire: { trigger: string } }): null {
@@ -42,6 +44,8 @@ await runMain(async () => {
       logger: pino({ level: 'warn' }),
     });
     scheduler.registerJob('noop', Noop);
+    // Acquired (the planner's path: after the acquisition's commit) or claimed (decision 0010).
+    scheduler.on('trigger:fired', (e) => announced.set(e.trigger, monoMs()));
     scheduler.on('acquisition:finished', (e) => {
       if (e.batchSize > 0) {
         acquired.push(monoMs());
@@ -64,6 +68,7 @@ await runMain(async () => {
   const total: number[] = [];
   const afterInsert: number[] = [];
   const acquiredAfter: number[] = [];
+  const announcedAfter: number[] = [];
   for (const row of rows) {
     const start = started.get(row.name);
     if (start === undefined) continue;
@@ -72,6 +77,8 @@ await runMain(async () => {
     afterInsert.push(start - row.returned);
     const acq = acquired.find((t) => t >= row.returned && t <= start);
     if (acq !== undefined) acquiredAfter.push(acq - row.returned);
+    const fired = announced.get(row.name);
+    if (fired !== undefined) announcedAfter.push(fired - row.returned);
   }
   const summary = (values: number[]) => {
     const xs = [...values].sort((a, b) => a - b);
@@ -84,7 +91,8 @@ await runMain(async () => {
   console.table({
     'call → handler start (add-to-start)': summary(total),
     'call → fireNow returned (insert + NOTIFY)': summary(insert),
-    'returned → acquisition committed': summary(acquiredAfter),
+    'returned → trigger:fired (acquired or claimed)': summary(announcedAfter),
+    'returned → an acquisition committed': summary(acquiredAfter),
     'returned → handler start': summary(afterInsert),
     'acquisition transaction (BEGIN … COMMIT)': summary(acquisitionMs),
   });
