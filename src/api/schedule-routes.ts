@@ -36,15 +36,25 @@ interface Compiled {
   error: string | null;
 }
 
-async function compiledTriggers(executor: Executor, names?: string[]): Promise<Compiled[]> {
-  const [triggers, calendars] = await Promise.all([
-    listTriggers(executor, names ? { names } : {}),
-    listCalendars(executor),
+/** The stored calendars, by name. */
+async function calendarResolver(executor: Executor): Promise<CalendarResolver> {
+  const rows = await listCalendars(executor);
+  return createCalendarResolver(Object.fromEntries(rows.map((c) => [c.name, c.spec as CalendarSpec])));
+}
+
+/** Every trigger not complete, compiled. */
+async function compiledTriggers(executor: Executor): Promise<Compiled[]> {
+  const [triggers, calendars] = await Promise.all([listTriggers(executor, {}), calendarResolver(executor)]);
+  return triggers.map((trigger) => compileOne(trigger, calendars));
+}
+
+/** One trigger, compiled; an unknown name is a 404, a completed trigger is found (with no fires ahead). */
+async function compiledTrigger(executor: Executor, name: string): Promise<Compiled> {
+  const [trigger, calendars] = await Promise.all([
+    requireTrigger(executor, name),
+    calendarResolver(executor),
   ]);
-  const resolver = createCalendarResolver(
-    Object.fromEntries(calendars.map((c) => [c.name, c.spec as CalendarSpec])),
-  );
-  return triggers.map((trigger) => compileOne(trigger, resolver));
+  return compileOne(trigger, calendars);
 }
 
 function compileOne(trigger: StoredTrigger, calendars: CalendarResolver): Compiled {
@@ -252,19 +262,18 @@ export const scheduleRoutes: ApiRoute[] = [
     responseDescription: 'the schedule',
     problems: [400, 404],
     async handle({ params, query }, { executor, clock }) {
-      await requireTrigger(executor, params.name);
-      const [entry] = await compiledTriggers(executor, [params.name]);
+      const entry = await compiledTrigger(executor, params.name);
       const count = Math.min(Math.max(Number(query.count ?? 10), 1), 100);
-      const trigger = entry!.trigger;
+      const { trigger } = entry;
       return {
         trigger: trigger.name,
         words: describeSchedule(trigger.spec as ScheduleSpec),
-        timezone: entry!.schedule?.timezone ?? null,
+        timezone: entry.schedule?.timezone ?? null,
         calendar: trigger.calendarName,
-        error: entry!.error,
+        error: entry.error,
         next:
           trigger.state === 'waiting' || trigger.state === 'paused'
-            ? nextFires(entry!, clock.now(), count)
+            ? nextFires(entry, clock.now(), count)
             : [],
       };
     },
@@ -297,9 +306,7 @@ export const scheduleRoutes: ApiRoute[] = [
     responseDescription: 'the month',
     problems: [400, 404],
     async handle({ params, query }, { executor, clock }) {
-      await requireTrigger(executor, params.name);
-      const [entry] = await compiledTriggers(executor, [params.name]);
-      const { trigger, schedule } = entry!;
+      const { trigger, schedule } = await compiledTrigger(executor, params.name);
       const zone = schedule?.timezone ?? 'UTC';
       const month = query.month ?? DateTime.fromJSDate(clock.now(), { zone }).toFormat('yyyy-MM');
       const start = DateTime.fromFormat(month, 'yyyy-MM', { zone });
@@ -327,8 +334,9 @@ export const scheduleRoutes: ApiRoute[] = [
         }
       }
       const calendarName = trigger.calendarName;
-      const resolver = calendarName ? createCalendarResolver(await calendarSpecs(executor)) : undefined;
-      const calendar = calendarName ? resolver?.(calendarName)?.inZone(zone) : undefined;
+      const calendar = calendarName
+        ? (await calendarResolver(executor))(calendarName)?.inZone(zone)
+        : undefined;
       return {
         trigger: trigger.name,
         month,
@@ -348,8 +356,3 @@ export const scheduleRoutes: ApiRoute[] = [
     },
   }),
 ];
-
-async function calendarSpecs(executor: Executor): Promise<Record<string, CalendarSpec>> {
-  const rows = await listCalendars(executor);
-  return Object.fromEntries(rows.map((c) => [c.name, c.spec as CalendarSpec]));
-}

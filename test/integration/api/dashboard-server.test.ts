@@ -303,6 +303,23 @@ describe('the read endpoints', () => {
     expect(month.days[2]!.fires).toEqual(['2031-01-03T09:00:00.000Z']);
   });
 
+  it('answers a completed trigger’s schedule and month (no fires ahead), and 404 for an unknown one', async () => {
+    await defineJob(ex, 'done');
+    await defineTrigger(
+      ex,
+      { name: 'done', job: 'done', spec: { kind: 'cron', expression: '0 9 * * *', timezone: 'UTC' } },
+      new Date('2031-01-01T09:00:00Z'),
+    );
+    await sql`UPDATE ${sql.table(`${ex.schema}.triggers`)} SET state = 'complete', next_fire_at = NULL
+               WHERE name = 'done'`.execute(ex.db);
+    const schedule = await api<{ trigger: string; next: unknown[] }>('/triggers/done/schedule');
+    expect(schedule).toMatchObject({ trigger: 'done', next: [] });
+    const month = await api<{ days: { fires: string[] }[] }>('/triggers/done/month?month=2031-01');
+    expect(month.days).toHaveLength(31);
+    const unknown = await get('/api/v1/triggers/nope/schedule', { authorization: `Bearer ${READ}` });
+    expect(unknown.statusCode).toBe(404);
+  });
+
   it('says which YAML file and line a trigger comes from', async () => {
     const source = await get('/ui/api/trigger-source?name=report-hourly', { cookie: cookieOf(READ) });
     expect(source.json()).toEqual({
