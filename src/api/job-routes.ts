@@ -83,9 +83,9 @@ export const jobRoutes: ApiRoute[] = [
           ]);
         throw error;
       }
-      const trigger = await fireJob(executor, { job: params.name, at, data: body.data ?? null });
-      // Read back in the same transaction, so nextFireAt is the stored fire time (the database's now when no `at`).
-      return { trigger: trigger.name, job: trigger.job, at: iso(trigger.nextFireAt!) };
+      const fired = await fireJob(executor, { job: params.name, at, data: body.data ?? null });
+      // Read back in the same transaction: the stored fire time (the database's now when no `at`).
+      return { trigger: fired.trigger.name, job: fired.trigger.job, at: iso(fired.at) };
     },
   }),
   namedRoute({

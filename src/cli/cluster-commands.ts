@@ -137,9 +137,9 @@ export function registerClusterCommands(program: Command): void {
         if (error instanceof FireRequestError) throw new UsageError(`--${error.field}: ${error.message}`);
         throw error;
       }
-      const trigger = await withDatabase(flags, (ex) => fireJob(ex, { job, at, data }));
-      const name = trigger.name;
-      if (flags.json) return printJson({ trigger: name, job, at: trigger.nextFireAt?.toISOString() ?? null });
+      const fired = await withDatabase(flags, (ex) => fireJob(ex, { job, at, data }));
+      const name = fired.trigger.name;
+      if (flags.json) return printJson({ trigger: name, job, at: fired.at.toISOString() });
       process.stdout.write(`scheduled ${job} ${at ? `at ${at.toISOString()}` : 'now'} (trigger ${name})\n`);
     });
 }

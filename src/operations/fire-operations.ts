@@ -87,7 +87,13 @@ export async function scheduleOneOff(ex: Executor, fire: OneOffFire): Promise<st
   return name;
 }
 
-/** `scheduleOneOff`, returning the trigger as stored (with its fire time), for the API and the CLI. */
-export async function fireJob(ex: Executor, fire: OneOffFire): Promise<StoredTrigger> {
-  return inTransaction(ex, async (tx) => requireTrigger(tx, await scheduleOneOff(tx, fire)));
+/**
+ * `scheduleOneOff`, returning the trigger as stored and its fire time, for the API and the CLI. A fire
+ * now is already recorded (decision 0010): its time is the trigger's previous fire, not a next one.
+ */
+export async function fireJob(ex: Executor, fire: OneOffFire): Promise<{ trigger: StoredTrigger; at: Date }> {
+  return inTransaction(ex, async (tx) => {
+    const trigger = await requireTrigger(tx, await scheduleOneOff(tx, fire));
+    return { trigger, at: (trigger.nextFireAt ?? trigger.previousFireAt)! };
+  });
 }

@@ -218,7 +218,7 @@ export class OperatorActions {
     const fired = await Promise.all(
       Array.from({ length: size }, () => fireJob(this.executor(), { job: 'sleep', at: null, data: null })),
     );
-    this.oneOffs.push(...fired.map((trigger) => trigger.name));
+    this.oneOffs.push(...fired.map(({ trigger }) => trigger.name));
     this.counts.fireNow += size;
     this.log(`fireNow burst of ${size}`);
   }
