@@ -144,10 +144,11 @@ describe('claimed by three replicas', () => {
     }
     const fired: string[] = [];
     for (const s of schedulers) s.on('trigger:fired', (e) => fired.push(`${e.trigger}@${e.attempt}`));
-    await Promise.all(schedulers.map((s) => s.start()));
     const FIRES = 60;
-    // The paused job's and the forbid job's one-offs (above) fire through the planner now, too.
+    // The paused job's and the forbid job's one-offs (above) fire through the planner now, too: they are
+    // due already, so they may finish while start() is still resolving; listen before starting.
     const finished = waitForEvents(schedulers, 'execution:finished', FIRES + 2);
+    await Promise.all(schedulers.map((s) => s.start()));
     const names: string[] = [];
     for (let i = 0; i < FIRES; i += 1) names.push(await schedulers[i % 3]!.fireNow('noop'));
     const events = await finished;
