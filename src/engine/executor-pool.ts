@@ -36,6 +36,7 @@ import {
 } from '../observability/execution-tracing.js';
 import type { IdentityGuard } from '../cluster/instance-identity.js';
 import type { JobSettings } from '../store/fire-store.js';
+import { backoffDelay } from '../time/backoff.js';
 import type { Clock } from '../time/clock.js';
 import { PermanentJobError, type UpstreamOutcome } from '../jobs/job.js';
 import { awaitJob, buildJobContext, parseJobData, startJob } from '../jobs/job-invocation.js';
@@ -44,6 +45,9 @@ import { resolveBackoff, retryDelayMs } from '../jobs/retry-policy.js';
 import type { CompletionWriter } from './completion-writer.js';
 import { ReleaseAbort, StartGate } from './start-gate.js';
 import type { ExecutionEvent, SchedulerEventBus } from '../events/scheduler-events.js';
+
+/** Reads of a continuation's upstreams before its attempt fails (about ten seconds of backoff). */
+const UPSTREAM_READ_TRIES = 10;
 
 export interface Dispatch {
   executionId: string;
@@ -150,6 +154,29 @@ export class ExecutorPool {
   }
 
   /** Ends the span of an attempt that began (listeners ran) but will not start after all. */
+  /**
+   * A continuation's upstreams, read again after a failed read: the read comes before the handler, so a
+   * killed connection (the chaos test's `pg_terminate_backend`) would otherwise fail a job that never ran.
+   * Gives up, and fails the attempt, only after about ten seconds of failures or when the attempt aborts.
+   */
+  async #readUpstreams(
+    read: (fireId: string) => Promise<UpstreamOutcome[]>,
+    fireId: string,
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<UpstreamOutcome[]> {
+    for (let failures = 1; ; failures += 1) {
+      try {
+        return await read(fireId);
+      } catch (error) {
+        if (signal.aborted || failures >= UPSTREAM_READ_TRIES) throw error;
+        const delay = backoffDelay({ attempt: failures, initialMs: 100, maxMs: 2_000, jitter: 'equal' });
+        log.warn({ err: error, retryInMs: Math.round(delay) }, "reading the continuation's upstreams failed");
+        await this.options.clock.sleep(delay, signal);
+      }
+    }
+  }
+
   #notStarted(event: ExecutionEvent, signal: AbortSignal, active: ActiveExecution | null): Promise<void> {
     if (active) this.#tracing.endExecute(active, 'cut_off');
     return this.#gate.release(event, signal);
@@ -257,7 +284,7 @@ export class ExecutorPool {
       const upstreams =
         dispatch.upstreams ??
         (dispatch.notBeforeMono === undefined && this.options.upstreamsOf
-          ? await this.options.upstreamsOf(dispatch.fireId)
+          ? await this.#readUpstreams(this.options.upstreamsOf, dispatch.fireId, controller.signal, log)
           : []);
       const ctx = buildJobContext({
         upstreams,

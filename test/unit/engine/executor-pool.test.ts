@@ -7,7 +7,7 @@ import pino from 'pino';
 import { ExecutorPool, type Dispatch } from '../../../src/engine/executor-pool.js';
 import { SchedulerEventBus } from '../../../src/events/scheduler-events.js';
 import { JobRegistry } from '../../../src/jobs/job-registry.js';
-import type { JobContext } from '../../../src/jobs/job.js';
+import type { JobContext, UpstreamOutcome } from '../../../src/jobs/job.js';
 import type { ExecutionOutcome } from '../../../src/store/execution-store.js';
 import { InstanceIdentity } from '../../../src/cluster/instance-identity.js';
 import { systemClock, type Clock } from '../../../src/time/clock.js';
@@ -26,7 +26,13 @@ function manualClock(): Clock & { at: number } {
   return clock;
 }
 
-function setup(options: { deadAfterMs?: number; jobClass?: unknown } = {}) {
+function setup(
+  options: {
+    deadAfterMs?: number;
+    jobClass?: unknown;
+    upstreamsOf?: (fireId: string) => Promise<UpstreamOutcome[]>;
+  } = {},
+) {
   const ran: string[] = [];
   class Recording {
     execute(ctx: { fire: { executionId: string } }) {
@@ -71,6 +77,7 @@ function setup(options: { deadAfterMs?: number; jobClass?: unknown } = {}) {
     clock: systemClock,
     logger: pino({ level: 'silent' }),
     instanceId: () => identity.id,
+    ...(options.upstreamsOf ? { upstreamsOf: options.upstreamsOf } : {}),
   });
   const releases: { executionId: string; reason: string; handedBack: boolean }[] = [];
   events.on('execution:released', (e) => releases.push(e));
@@ -224,5 +231,25 @@ describe("a running job's abort reason", () => {
     expect(reasons[0]).toBeInstanceOf(BelfryError);
     expect(reasons[0]).toMatchObject({ code: 'BELFRY_ERR_SHUTDOWN_DEADLINE', name: 'ShutdownAbort' });
     expect(recorded).toEqual([]); // left to recovery
+  });
+});
+
+describe("a continuation's attempt", () => {
+  it('reads its upstreams again after a lost connection, and runs: a killed connection fails no job that never ran', async () => {
+    let reads = 0;
+    const { pool, ran, recorded } = setup({
+      upstreamsOf: async () => {
+        reads += 1;
+        if (reads === 1) throw new Error('terminating connection due to administrator command');
+        return [];
+      },
+    });
+    pool.run(dispatch('c1'));
+    await expect
+      .poll(() => recorded, { timeout: 5_000 })
+      .toMatchObject([{ executionId: 'c1', status: 'succeeded' }]);
+    expect(reads).toBe(2);
+    expect(ran).toEqual(['c1']);
+    await pool.drain(1_000);
   });
 });
