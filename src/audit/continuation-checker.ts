@@ -43,6 +43,13 @@ export interface ContinuationReport {
   continuations: number;
   /** Of those, the ones the run log shows ran (when a run log was given). */
   continuationsRun: number;
+  /**
+   * Of those, the ones still in flight when read (latest attempt pending, running or recovered): not yet
+   * run is no violation for them. Every other one must have run, or the run log or the history is wrong.
+   */
+  continuationsInFlight: number;
+  /** Settled continuations (not in flight) with no run in the run log: expected none. */
+  continuationsSettledNotRun: number;
   violations: ContinuationViolation[];
 }
 
@@ -58,6 +65,8 @@ export function checkContinuations(input: {
   let upstreamsChecked = 0;
   let continuations = 0;
   let continuationsRun = 0;
+  let continuationsInFlight = 0;
+  let continuationsSettledNotRun = 0;
   for (const fact of input.facts) {
     if (UNSETTLED.has(fact.status)) continue;
     upstreamsChecked += 1;
@@ -86,9 +95,12 @@ export function checkContinuations(input: {
       flag('continuation-unwarranted', `upstream ended ${fact.status}, not one of ${on.join(', ')}`);
     if (!wanted) continue;
     continuations += Math.min(count, 1);
+    const inFlight = count > 0 && fact.continuations.every((c) => UNSETTLED.has(c.status));
+    if (inFlight) continuationsInFlight += 1;
     if (!ran) continue;
     const runFires = fact.continuations.filter((c) => c.executionIds.some((id) => ran.has(id)));
     continuationsRun += runFires.length > 0 ? 1 : 0;
+    if (count > 0 && runFires.length === 0 && !inFlight) continuationsSettledNotRun += 1;
     for (const c of fact.continuations)
       if (c.status === 'succeeded' && !c.executionIds.some((id) => ran.has(id)))
         flag('continuation-not-run', `continuation fire ${c.fireId} succeeded but its handler never ran`);
@@ -98,5 +110,12 @@ export function checkContinuations(input: {
         `handlers of continuation fires ${runFires.map((c) => c.fireId).join(', ')} ran for one upstream fire`,
       );
   }
-  return { upstreamsChecked, continuations, continuationsRun, violations };
+  return {
+    upstreamsChecked,
+    continuations,
+    continuationsRun,
+    continuationsInFlight,
+    continuationsSettledNotRun,
+    violations,
+  };
 }

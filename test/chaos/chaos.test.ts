@@ -267,7 +267,7 @@ it(
       log(`  fire ${v.kind}: ${v.trigger} at ${v.scheduledAt.toISOString()} (${v.count})`);
     const chain = report.continuations;
     log(
-      `continuations: ${chain.upstreamsChecked} upstream fires settled, ${chain.continuations} continuations, ${chain.continuationsRun} seen running in the run log, ${chain.violations.length} violations`,
+      `continuations: ${chain.upstreamsChecked} upstream fires settled, ${chain.continuations} continuations, ${chain.continuationsRun} seen running in the run log, ${chain.continuationsInFlight} in flight, ${chain.violations.length} violations`,
     );
     for (const v of chain.violations.slice(0, 20))
       log(
@@ -301,7 +301,10 @@ it(
     expect(report.triggersChecked).toBe(120 + YAML_TRIGGERS + OPS_TRIGGERS + CHAIN_TRIGGERS);
     // Both links of the chain, nearly every second of the window, and their handlers ran.
     expect(chain.continuations).toBeGreaterThan(DURATION_S);
-    expect(chain.continuationsRun).toBe(chain.continuations);
+    // Every continuation ran, but those still in flight when the history was read (the chain goes on
+    // firing while the checks run, so the last links may be pending).
+    expect(chain.continuationsSettledNotRun).toBe(0);
+    expect(chain.continuationsRun).toBeGreaterThanOrEqual(chain.continuations - chain.continuationsInFlight);
     expect(report.firesExpected).toBeGreaterThanOrEqual(
       (120 + 2 * OPS_TRIGGERS + YAML_TRIGGERS / 2) * DURATION_S,
     );

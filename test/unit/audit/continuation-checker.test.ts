@@ -35,7 +35,33 @@ describe('checkContinuations', () => {
       facts: [fact({}), fact({ upstreamFireId: '2', status: 'running', continuations: [] })],
       runLog: runLog(['100']),
     });
-    expect(report).toEqual({ upstreamsChecked: 1, continuations: 1, continuationsRun: 1, violations: [] });
+    expect(report).toEqual({
+      upstreamsChecked: 1,
+      continuations: 1,
+      continuationsRun: 1,
+      continuationsInFlight: 0,
+      continuationsSettledNotRun: 0,
+      violations: [],
+    });
+  });
+
+  it('counts a continuation still pending as in flight, and a settled one that never ran as not run', () => {
+    const report = checkContinuations({
+      facts: [
+        fact({ continuations: [{ fireId: '10', status: 'pending', executionIds: ['100'] }] }),
+        fact({
+          upstreamFireId: '2',
+          continuations: [{ fireId: '20', status: 'failed', executionIds: ['200'] }],
+        }),
+      ],
+      runLog: runLog([]),
+    });
+    expect(report).toMatchObject({
+      continuations: 2,
+      continuationsRun: 0,
+      continuationsInFlight: 1,
+      continuationsSettledNotRun: 1,
+    });
   });
 
   it('flags a missing, a doubled and an unwarranted continuation from the history', () => {

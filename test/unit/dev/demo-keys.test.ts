@@ -179,7 +179,14 @@ describe('the audit verdict', () => {
     staleEpochWrites: [],
     misfireOutages: 0,
     misfirePolicyViolations: [],
-    continuations: { upstreamsChecked: 0, continuations: 0, continuationsRun: 0, violations: [] },
+    continuations: {
+      upstreamsChecked: 0,
+      continuations: 0,
+      continuationsRun: 0,
+      continuationsInFlight: 0,
+      continuationsSettledNotRun: 0,
+      violations: [],
+    },
     ok: true,
     ...overrides,
   });
