@@ -12,13 +12,14 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { intFlag, parseFlags, stringFlag } from './support/args.js';
-import { historyLag, insertOneOffTriggers } from './support/belfry-db.js';
+import { fireNowMany, historyLag, insertOneOffTriggers } from './support/belfry-db.js';
 import { runMain } from './support/cleanup.js';
 import { startBenchServer } from './support/postgres.js';
 import { round } from './support/stats.js';
 import { monoMs, sleep, wallMs } from './support/time.js';
 import { startReplicas } from './systems/belfry.js';
 import { stopAll } from './support/children.js';
+import { openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrator.js';
 
 const SCHEMA = 'belfry';
@@ -72,6 +73,8 @@ function rssMb(pid: number): number {
   }
 }
 
+const payloads = (n: number) => Array.from({ length: n }, () => ({}));
+
 await runMain(async () => {
   const flags = parseFlags({
     jobs: { type: 'string' },
@@ -81,6 +84,7 @@ await runMain(async () => {
     repeat: { type: 'string' },
     'cpu-prof': { type: 'string' },
     'no-herd': { type: 'boolean' },
+    enqueue: { type: 'string' },
   });
   const jobs = intFlag(flags.jobs, 20_000);
   const replicas = intFlag(flags.replicas, 3);
@@ -88,6 +92,9 @@ await runMain(async () => {
   const batchSize = flags['batch-size'] === undefined ? undefined : intFlag(flags['batch-size'], 500);
   const levels = (stringFlag(flags.concurrency) ?? 'default').split(',');
   const cpuProfDir = stringFlag(flags['cpu-prof']);
+  // What the drain enqueues: `fireNow`'s rows (fired, with pending attempts the replicas claim), or
+  // waiting one-offs due now that the planner fires (what `scheduleAt(now)` writes).
+  const enqueue = stringFlag(flags.enqueue) ?? 'fire-now';
   const server = await startBenchServer({ prefix: 'bench-pg-drain' });
   const rows: Record<string, unknown>[] = [];
   for (let run = 0; run < repeat; run++) {
@@ -97,6 +104,8 @@ await runMain(async () => {
       const url = await server.createDatabase(databaseName);
       const pool = new pg.Pool({ connectionString: url, max: 2 });
       await migrate(pool, SCHEMA);
+      const database = openDatabase({ connectionString: url, schema: SCHEMA, maxConnections: 2 });
+      const ex = { db: database.db, schema: SCHEMA };
       const names = Array.from({ length: replicas }, (_, i) => `drain-${level}-${i + 1}`);
       const children = startReplicas(
         { logDir: '.tmp/bench-logs' },
@@ -131,12 +140,15 @@ await runMain(async () => {
       // Drain: N due now.
       const enqueuedAt = wallMs();
       const started = monoMs();
-      await insertOneOffTriggers(pool, SCHEMA, {
-        group: 'drain',
-        job: 'noop',
-        at: null,
-        data: Array.from({ length: jobs }, () => ({})),
-      });
+      if (enqueue === 'fire-now')
+        await fireNowMany(ex, { group: 'drain', job: 'noop', data: payloads(jobs) });
+      else
+        await insertOneOffTriggers(pool, SCHEMA, {
+          group: 'drain',
+          job: 'noop',
+          at: null,
+          data: Array.from({ length: jobs }, () => ({})),
+        });
       await waitAll('drain');
       const drainWallMs = monoMs() - started;
       const drain = await historyLag(pool, SCHEMA, 'drain');
@@ -187,6 +199,7 @@ await runMain(async () => {
       process.stdout.write(`${JSON.stringify(rows.at(-1))}\n`);
       await stopAll(children, { graceMs: 15_000 });
       await pool.end();
+      await database.destroy();
     }
   }
   console.table(rows);

@@ -37,7 +37,7 @@ import { withinDeadline } from './service/deadline.js';
 import { openDatabase, type BelfryDatabase } from './store/database.js';
 import { publishCodeJob, type PauseTarget } from './store/definition-store.js';
 import type { Executor } from './store/executor.js';
-import { scheduleOneOff } from './operations/fire-operations.js';
+import { fireNowMany, scheduleOneOff } from './operations/fire-operations.js';
 import { setPaused } from './operations/pause-operations.js';
 import {
   cancelExecution,
@@ -348,6 +348,14 @@ export class Scheduler {
   /** Fires a job once, now (a one-off trigger, so it is recorded and fired exactly like any other). */
   async fireNow(job: string, data: Record<string, unknown> | null = null): Promise<string> {
     return this.scheduleAt(job, null, data);
+  }
+
+  /**
+   * `fireNow` for many runs of one job: one one-off per data item, written in one statement (a backlog
+   * of N costs one round trip, not N). Returns the one-off triggers' names, in the order of `data`.
+   */
+  async fireNowMany(job: string, data: readonly (Record<string, unknown> | null)[]): Promise<string[]> {
+    return fireNowMany(this.executor, { job, data });
   }
 
   /**

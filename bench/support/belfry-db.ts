@@ -5,9 +5,12 @@
  * `insertTrigger` writes; `start_at` holds each trigger's first scheduled time so the exactly-once
  * check can enumerate every scheduled time from `start_at` to `end_at`.
  */
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { changeChannel } from '../../src/store/executor.js';
 import { ONE_OFF_NOTIFY } from '../../src/store/definition-store.js';
+import type { Executor } from '../../src/store/executor.js';
+import { recordFiresNow } from '../../src/store/fire-now-store.js';
 import { summarize, type Summary } from './stats.js';
 
 export interface BenchTrigger {
@@ -87,6 +90,20 @@ export async function insertOneOffTriggers(
       [params.group, params.job, params.at, params.data.map((d) => JSON.stringify(d))],
     ),
   );
+}
+
+/**
+ * N `fireNow` one-offs of `job` in one statement (`recordFiresNow`): each recorded fired, with a pending
+ * first attempt the replicas claim; the bulk form of what `scheduler.fireNow` writes.
+ */
+export async function fireNowMany(
+  ex: Executor,
+  params: { group: string; job: string; data: readonly Record<string, unknown>[] },
+): Promise<void> {
+  const items = params.data.map((data) => ({ name: `${params.job}.once.${randomUUID()}`, data }));
+  const { fired } = await recordFiresNow(ex, { job: params.job, group: params.group, items });
+  if (!fired)
+    throw new Error(`fireNowMany: ${params.job} is paused or forbids overlap; nothing was claimable`);
 }
 
 /**

@@ -1,15 +1,16 @@
 /**
  * Child processes of a benchmark (replicas, peer workers) and the IPC between them and the orchestrator.
  *
- * Each child is a TypeScript entry point run with `node --import tsx`, talks over the fork IPC channel
+ * Each child is a TypeScript entry point, run compiled (compiled.ts), talks over the fork IPC channel
  * in `{ type, ... }` messages, says `{ type: 'ready' }` once it is up, answers requests carrying an `id`
  * with `{ type: 'reply', id, ... }`, and exits when the channel closes (so an orchestrator killed with
  * SIGKILL does not leave workers behind). Output goes to a log file per child, not to the terminal.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { onCleanup } from './cleanup.js';
+import { childEntry } from './compiled.js';
 import { sleep } from './time.js';
 
 export interface ChildMessage {
@@ -44,8 +45,9 @@ export class BenchChild {
     mkdirSync(options.logDir, { recursive: true });
     this.logFile = join(options.logDir, `${options.name}.log`);
     const log = createWriteStream(this.logFile, { flags: 'a' });
-    this.proc = fork(resolve(options.script), [], {
-      execArgv: ['--import', 'tsx', ...(options.nodeFlags ?? [])],
+    const entry = childEntry(options.script);
+    this.proc = fork(entry.file, [], {
+      execArgv: [...entry.execArgv, ...(options.nodeFlags ?? [])],
       env: {
         ...process.env,
         BENCH_CHILD_CONFIG: JSON.stringify(options.config),

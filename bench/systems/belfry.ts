@@ -1,15 +1,15 @@
 /**
  * Belfry under test: replica processes (bench/belfry-replica.ts) on a fresh database. Jobs are one-off
- * triggers, the rows `fireNow`/`scheduleAt` write: bulk-inserted in one statement for the many-job
- * workloads (as the peers' bulk APIs do), and through `insertOneOffTrigger` itself for add-to-start.
+ * triggers, the rows `fireNow`/`scheduleAt` write: jobs due now through `fireNow`'s statement
+ * (`recordFiresNow`: fired, with pending attempts the replicas claim), one statement for a list as the
+ * peers' bulk APIs do; jobs due later as waiting one-offs the planner fires.
  */
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { onCleanup } from '../support/cleanup.js';
 import { BenchChild, stopAll } from '../support/children.js';
-import { countFinished, insertOneOffTriggers, oneOffAudit } from '../support/belfry-db.js';
+import { countFinished, fireNowMany, insertOneOffTriggers, oneOffAudit } from '../support/belfry-db.js';
 import { openDatabase } from '../../src/store/database.js';
-import { insertOneOffTrigger, setTriggersPaused } from '../../src/store/definition-store.js';
+import { setTriggersPaused } from '../../src/store/definition-store.js';
 import { migrate } from '../../src/store/migrator.js';
 import type { ReplicaConfig } from '../belfry-replica.js';
 import type { Column, JobPayload, RunningSystem, SystemContext, SystemDriver } from './system.js';
@@ -96,22 +96,23 @@ export function belfryDriver(columns: Record<Column, BelfryBenchOptions>): Syste
       return {
         database: databaseName,
         processes: replicas,
+        // Due now: what `fireNow` writes (one statement for the list, like the peers' bulk inserts); at a
+        // future instant: waiting one-offs, what `scheduleAt` writes.
         enqueue: (group, payloads, at) =>
-          insertOneOffTriggers(database.pool, SCHEMA, {
-            group,
-            job: JOB,
-            at,
-            data: payloads as readonly JobPayload[] as unknown as Record<string, unknown>[],
-          }),
-        async addOne(payload) {
-          await insertOneOffTrigger(ex, {
-            name: `${JOB}.once.${randomUUID()}`,
-            job: JOB,
-            group: payload.g,
-            at: null,
-            data: { ...payload },
-          });
-        },
+          at === null
+            ? fireNowMany(ex, {
+                group,
+                job: JOB,
+                data: payloads as readonly JobPayload[] as unknown as Record<string, unknown>[],
+              })
+            : insertOneOffTriggers(database.pool, SCHEMA, {
+                group,
+                job: JOB,
+                at,
+                data: payloads as readonly JobPayload[] as unknown as Record<string, unknown>[],
+              }),
+        // `fireNow`'s own statement, for one job.
+        addOne: (payload) => fireNowMany(ex, { group: payload.g, job: JOB, data: [{ ...payload }] }),
         finished: (group) => countFinished(database.pool, SCHEMA, group),
         audit: (group) => oneOffAudit(database.pool, SCHEMA, group),
         async discard(group) {

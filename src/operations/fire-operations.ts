@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { BelfryError } from '../errors/belfry-error.js';
 import { insertOneOffTrigger, type StoredTrigger } from '../store/definition-store.js';
 import { inTransaction, type Executor } from '../store/executor.js';
+import { recordFiresNow } from '../store/fire-now-store.js';
 import { recordFireNow } from '../store/fire-store.js';
 import { parseInstant } from '../time/schedule.js';
 import { requireTrigger, unknownJobFromForeignKey } from './name-checks.js';
@@ -85,6 +86,25 @@ export async function scheduleOneOff(ex: Executor, fire: OneOffFire): Promise<st
     throw unknownJobFromForeignKey(error, fire.job);
   }
   return name;
+}
+
+/**
+ * `fireNow` for a list: one one-off per data item, all written in one statement with one NOTIFY
+ * (`recordFiresNow`), as graphile-worker's `addJobs` and River's `InsertMany` batch theirs; returns the
+ * triggers' names in the order of `data`. An unknown job writes nothing (UnknownNameError).
+ */
+export async function fireNowMany(
+  ex: Executor,
+  params: { job: string; data: readonly (Record<string, unknown> | null)[] },
+): Promise<string[]> {
+  if (params.data.length === 0) return [];
+  const items = params.data.map((data) => ({ name: `${params.job}.once.${randomUUID()}`, data }));
+  try {
+    await recordFiresNow(ex, { job: params.job, group: 'one-off', items });
+  } catch (error) {
+    throw unknownJobFromForeignKey(error, params.job);
+  }
+  return items.map((item) => item.name);
 }
 
 /**

@@ -1,0 +1,60 @@
+/**
+ * `fireNow` in bulk: many one-offs of one job recorded already fired, each with its fire and a pending
+ * first attempt, and one NOTIFY, in one statement (decision 0010, for a list). What graphile-worker's
+ * `addJobs` and River's `InsertMany` are to their single inserts: a backlog of N jobs costs one round trip
+ * and one wake-up instead of N. The replicas claim the attempts with `claimPendingExecutions`.
+ *
+ * A job that is paused or `concurrency: forbid` gets waiting one-offs due now instead, as `recordFireNow`
+ * does: the planner's lock is what holds a paused job's fire and judges "is the previous run still going?".
+ * An unknown job fails the triggers' foreign key and nothing is written.
+ */
+import { sql } from 'kysely';
+import { changeChannel, dbNow, table, type Executor } from './executor.js';
+import { ONE_OFF_NOTIFY } from './definition-store.js';
+
+/** The NOTIFY payload of a `fireNow` recorded with its pending attempt: wake and claim it first. */
+export const FIRED_NOW_NOTIFY = 'pending';
+
+export interface FireNowItem {
+  /** The one-off trigger's name (unique). */
+  name: string;
+  data: Record<string, unknown> | null;
+}
+
+/** Records every item (at least one) in one statement; returns whether they were fired here. */
+export async function recordFiresNow(
+  ex: Executor,
+  params: { job: string; group: string; items: readonly FireNowItem[]; now?: Date },
+): Promise<{ fired: boolean }> {
+  const now = dbNow(ex, params.now);
+  const names = params.items.map((item) => item.name);
+  const data = params.items.map((item) => (item.data === null ? null : JSON.stringify(item.data)));
+  const { rows } = await sql<{ fired: boolean }>`
+    WITH job AS MATERIALIZED (
+      SELECT j.data, NOT j.paused AND j.concurrency <> 'forbid' AS direct
+        FROM ${table(ex, 'jobs')} j WHERE j.name = ${params.job}
+    ), s AS MATERIALIZED (
+      SELECT ${now} AS at, coalesce((SELECT direct FROM job), false) AS direct
+    ), inserted AS (
+      INSERT INTO ${table(ex, 'triggers')} (name, group_name, job_name, kind, spec, data, state, next_fire_at,
+                                            previous_fire_at, times_fired, max_fires, source, misfire_policy)
+      SELECT u.name, ${params.group}, ${params.job}, 'once', jsonb_build_object('kind', 'once', 'at', to_json(s.at)),
+             u.data, CASE WHEN s.direct THEN 'complete' ELSE 'waiting' END, CASE WHEN s.direct THEN NULL ELSE s.at END,
+             CASE WHEN s.direct THEN s.at END, CASE WHEN s.direct THEN 1 ELSE 0 END, 1, 'api', 'fire-once-now'
+        FROM s, unnest(${names}::text[], ${data}::jsonb[]) AS u(name, data)
+      RETURNING id, name, group_name, job_name, data, previous_fire_at, state = 'complete' AS fired
+    ), fired AS (
+      INSERT INTO ${table(ex, 'fires')} (trigger_id, trigger_name, trigger_group, job_name, scheduled_at, fired_at, data)
+      SELECT i.id, i.name, i.group_name, i.job_name, i.previous_fire_at, ${now}, job.data || coalesce(i.data, '{}'::jsonb)
+        FROM inserted i, job WHERE i.fired
+      RETURNING id, job_name
+    ), pending AS (
+      INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at)
+      SELECT id, 1, job_name, 'pending', ${now} FROM fired
+      RETURNING id
+    )
+    SELECT s.direct AS fired,
+           pg_notify(${changeChannel(ex.schema)}, CASE WHEN EXISTS (SELECT 1 FROM pending) THEN ${FIRED_NOW_NOTIFY} ELSE ${ONE_OFF_NOTIFY} END)
+      FROM s WHERE EXISTS (SELECT 1 FROM inserted)`.execute(ex.db);
+  return { fired: rows[0]?.fired ?? false };
+}
