@@ -255,12 +255,15 @@ export class ExecutorPool {
   ): Promise<void> {
     const claimedAs = event.instanceId;
     const { registry, events, clock, logger, listeners } = this.options;
-    const log = logger.child({
-      job: dispatch.job,
-      trigger: dispatch.trigger,
-      executionId: dispatch.executionId,
-      attempt: dispatch.attempt,
-    });
+    // Built on first use: most attempts never log (a pino child is ~4 µs per attempt; docs/performance.md).
+    let logged: Logger | undefined;
+    const log = () =>
+      (logged ??= logger.child({
+        job: dispatch.job,
+        trigger: dispatch.trigger,
+        executionId: dispatch.executionId,
+        attempt: dispatch.attempt,
+      }));
     // Each hook is awaited only when some listener implements it: no listener, no extra turn.
     if (listeners?.wants('triggerFired') && dispatch.attempt === 1) await listeners.triggerFired(info);
     if (listeners?.wants('vetoJobExecution')) {
@@ -284,7 +287,7 @@ export class ExecutorPool {
       const upstreams =
         dispatch.upstreams ??
         (dispatch.notBeforeMono === undefined && this.options.upstreamsOf
-          ? await this.#readUpstreams(this.options.upstreamsOf, dispatch.fireId, controller.signal, log)
+          ? await this.#readUpstreams(this.options.upstreamsOf, dispatch.fireId, controller.signal, log())
           : []);
       const ctx = buildJobContext({
         upstreams,
@@ -321,9 +324,9 @@ export class ExecutorPool {
       }
       result = settled.result ?? null;
     } catch (caught) {
-      if (controller.signal.reason instanceof CancelAbort) return this.#cancelled(dispatch, active, log);
+      if (controller.signal.reason instanceof CancelAbort) return this.#cancelled(dispatch, active, log());
       if (caught instanceof ShutdownAbort || controller.signal.reason instanceof ShutdownAbort) {
-        log.warn(
+        log().warn(
           { reason: String((controller.signal.reason as Error)?.message) },
           'execution cut off; left to recovery',
         );
@@ -337,7 +340,7 @@ export class ExecutorPool {
       if (active) this.#tracing.endExecute(active, 'cut_off');
       return;
     }
-    if (controller.signal.reason instanceof CancelAbort) return this.#cancelled(dispatch, active, log);
+    if (controller.signal.reason instanceof CancelAbort) return this.#cancelled(dispatch, active, log());
     await this.#record(attempt, status, error, result);
   }
 

@@ -35,20 +35,25 @@ export interface JobContextInput {
   data: unknown;
   fire: FireInfo;
   signal: AbortSignal;
-  logger: Logger;
+  /** The job's logger, or how to make it: built on first use (a pino child costs ~4 µs, and most jobs never log). */
+  logger: Logger | (() => Logger);
   /** A continuation's upstreams (default none). */
   upstreams?: readonly UpstreamOutcome[];
 }
 
 /** The context `execute` receives; the idempotency key is derived from (trigger, scheduled time). */
 export function buildJobContext(input: JobContextInput): JobContext<never> {
+  const makeLogger = input.logger;
+  let logger = typeof makeLogger === 'function' ? undefined : makeLogger;
   return {
     job: input.job,
     data: input.data as never,
     fire: { ...input.fire },
     idempotencyKey: idempotencyKey(input.fire.trigger, input.fire.scheduledAt),
     signal: input.signal,
-    logger: input.logger,
+    get logger() {
+      return (logger ??= (makeLogger as () => Logger)());
+    },
     upstream: input.upstreams?.at(-1) ?? null,
     upstreams: input.upstreams ?? [],
   };
