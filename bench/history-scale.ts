@@ -25,9 +25,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { sql } from 'kysely';
 import pg from 'pg';
 import type { ReplicaConfig } from './belfry-replica.js';
 import { intFlag, parseFlags, stringFlag } from './support/args.js';
@@ -41,10 +42,18 @@ import {
   type HistorySize,
   type LoadedHistory,
 } from './support/history-load.js';
-import { startBenchServer, type BenchServer } from './support/postgres.js';
+import {
+  formatMb,
+  formatTiming,
+  renderMeasureTable,
+  timeRuns,
+  type MeasureColumn,
+  type Timing,
+} from './support/measure-table.js';
+import { startBenchServer } from './support/postgres.js';
 import { cpuPerFireUs, cpuSnapshot } from './support/proc-cpu.js';
 import { writeFile, writeJson } from './support/report.js';
-import { percentile, round } from './support/stats.js';
+import { median, percentile, round } from './support/stats.js';
 import { monoMs, sleep, wallMs } from './support/time.js';
 // Types only: the code comes from the tree under test (--tree), loaded below.
 import type * as AuditorModule from '../src/audit/history-auditor.js';
@@ -74,6 +83,8 @@ const flags = parseFlags({
   replicas: { type: 'string' },
   runs: { type: 'string' },
   chunk: { type: 'string' },
+  rounds: { type: 'string' },
+  'read-timeout': { type: 'string' },
   out: { type: 'string' },
 });
 const ROWS = intFlag(flags.rows, 10_000_000);
@@ -82,6 +93,9 @@ const DRAIN = intFlag(flags.drain, 20_000);
 const REPLICAS = intFlag(flags.replicas, 3);
 const RUNS = intFlag(flags.runs, 20);
 const CHUNK = intFlag(flags.chunk, 2_000_000);
+const DRAIN_ROUNDS = Math.max(1, intFlag(flags.rounds, 3));
+const READ_TIMEOUT_MS = intFlag(flags['read-timeout'], 60) * 1000;
+const READ_BUDGET_MS = 60_000;
 const OUT = stringFlag(flags.out) ?? join(process.cwd(), '.tmp', 'history-scale.json');
 
 const fromTree = async <T>(path: string): Promise<T> =>
@@ -93,45 +107,20 @@ const { listDeadLetters, countDeadLetters } = await fromTree<OperationStore>('sr
 const { auditHistory } = await fromTree<Auditor>('src/audit/history-auditor.ts');
 const { HistoryPruner } = await fromTree<Pruner>('src/cluster/history-pruner.ts');
 
-/** One measured cell: a number, or p50/p95 of timings. */
-type Cell = number | string | null;
-interface Column {
-  label: string;
+interface Column extends MeasureColumn {
   database: string;
   url: string;
-  cells: Record<string, Cell>;
   details: Record<string, unknown>;
 }
 
-async function timings(
-  runs: number,
-  run: () => Promise<unknown>,
-  budgetMs = 120_000,
-): Promise<{ p50: number; p95: number; n: number }> {
-  for (let i = 0; i < 2; i++) await run();
-  const samples: number[] = [];
-  const started = monoMs();
-  while (samples.length < runs && (samples.length < 3 || monoMs() - started < budgetMs)) {
-    const at = monoMs();
-    await run();
-    samples.push(monoMs() - at);
-  }
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50)!, p95: percentile(sorted, 95)!, n: samples.length };
+interface DrainRun {
+  firesPerSec: number | null;
+  allFinishedMs: number;
+  cpu: { node: number | null; postgres: number | null };
 }
 
-const ms = (t: { p50: number; p95: number; n: number }) =>
-  `${fmt(t.p50)} / ${fmt(t.p95)}${t.n < RUNS ? ` (n=${t.n})` : ''}`;
-function fmt(value: number): string {
-  if (Number.isInteger(value)) return value.toLocaleString('en-US');
-  if (value >= 100) return Math.round(value).toLocaleString('en-US');
-  if (value >= 10) return value.toFixed(1);
-  return value.toFixed(2);
-}
-const mb = (bytes: number) => `${Math.round(bytes / 1_048_576).toLocaleString('en-US')} MB`;
-
-/** The drain: DRAIN one-offs due now, REPLICAS replicas of the tree at defaults. */
-async function measureDrain(server: BenchServer, column: Column): Promise<void> {
+/** A drain: DRAIN one-offs due now, REPLICAS replicas of the tree at defaults, on a fresh start. */
+async function measureDrain(column: Column): Promise<DrainRun> {
   const pool = new pg.Pool({ connectionString: column.url, max: 2, application_name: 'bench-history' });
   const names = Array.from({ length: REPLICAS }, (_, i) => `history-${column.database}-${i + 1}`);
   const children = names.map(
@@ -146,16 +135,16 @@ async function measureDrain(server: BenchServer, column: Column): Promise<void> 
   try {
     await Promise.all(children.map((child) => child.ready()));
     await sleep(1_000);
+    // The drain's attempts are those after the newest one now (no scan of the history by group).
     const { rows: top } = await pool.query<{ id: string }>(
       `SELECT coalesce(max(id), 0)::text AS id FROM ${SCHEMA}.executions`,
     );
-    const after = top[0]!.id;
     const progress = async () =>
       (
         await pool.query<{ n: number; last: Date | null }>(
           `SELECT count(*)::int AS n, max(started_at) AS last FROM ${SCHEMA}.executions
             WHERE id > $1::bigint AND finished_at IS NOT NULL`,
-          [after],
+          [top[0]!.id],
         )
       ).rows[0]!;
     const pids = children.map((child) => child.pid);
@@ -176,56 +165,53 @@ async function measureDrain(server: BenchServer, column: Column): Promise<void> 
     }
     const allFinishedMs = monoMs() - started;
     const cpu = cpuPerFireUs(before, await cpuSnapshot(pool, column.database, pids), DRAIN);
-    const lastStart = done.last!.getTime();
-    const firesPerSec = round((DRAIN * 1_000) / Math.max(1, lastStart - enqueuedAt), 0);
-    column.cells['drain.firesPerSec'] = firesPerSec;
-    column.cells['drain.allFinishedMs'] = round(allFinishedMs, 0);
-    column.cells['drain.nodeUs'] = cpu.node;
-    column.cells['drain.postgresUs'] = cpu.postgres;
-    column.details.drain = {
-      firesPerSec,
-      allFinishedMs,
-      cpu,
-      xacts: await server.transactions(column.database),
-    };
+    const firesPerSec = round((DRAIN * 1_000) / Math.max(1, done.last!.getTime() - enqueuedAt), 0);
     log(
-      `  ${column.label}: drain ${firesPerSec} fires/s (all finished in ${allFinishedMs.toFixed(0)} ms), CPU per fire ${cpu.node} µs node + ${cpu.postgres} µs PostgreSQL`,
+      `  ${column.label}: drain ${firesPerSec} fires/s (all finished in ${allFinishedMs.toFixed(0)} ms), CPU per fire ${cpu.node} µs replicas + ${cpu.postgres} µs PostgreSQL (load ${loadAverage()})`,
     );
+    return { firesPerSec, allFinishedMs, cpu };
   } finally {
     await stopAll(children, { graceMs: 15_000 });
     await pool.end();
   }
 }
 
-/** The reads, through the tree's store functions. */
+/** Medians of the drains of a column. */
+function drainCells(column: Column, runs: DrainRun[]): void {
+  const m = (values: (number | null)[]) => median(values.filter((v): v is number => v !== null));
+  column.cells['drain.firesPerSec'] = round(m(runs.map((r) => r.firesPerSec)), 0);
+  column.cells['drain.allFinishedMs'] = round(m(runs.map((r) => r.allFinishedMs)), 0);
+  column.cells['drain.nodeUs'] = round(m(runs.map((r) => r.cpu.node)), 0);
+  column.cells['drain.postgresUs'] = round(m(runs.map((r) => r.cpu.postgres)), 0);
+  column.details.drains = runs;
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ');
+}
+
+/** The reads, through the tree's store functions, on an executor with a statement timeout. */
 async function measureReads(column: Column, ex: Executor, history: LoadedHistory | null): Promise<void> {
   const nowMs = wallMs();
   const jobs = history?.jobs ?? 10;
   const triggers = history?.triggers ?? 2_000;
-  const first = await queryHistory(ex, { limit: 50 });
-  const last = first.at(-1);
-  const day = Math.floor(((history?.startMs ?? nowMs - 30 * DAY_MS) + 14 * DAY_MS) / DAY_MS) * DAY_MS;
-  const audit = await auditHistory(ex, { since: new Date(day), until: new Date(day + DAY_MS) });
-  column.details.audit = {
-    ok: audit.ok,
-    triggersChecked: audit.triggersChecked,
-    firesExpected: audit.firesExpected,
-    fireViolations: audit.fireViolations.length,
-    executionAnomalies: audit.executionAnomalies.length,
-  };
-  log(
-    `  ${column.label}: audit of ${new Date(day).toISOString().slice(0, 10)}: ${audit.ok ? 'OK' : 'VIOLATIONS'}, ${audit.triggersChecked} triggers, ${audit.firesExpected} expected fires`,
+  // The 50th newest row: the cursor of the second page (the newest page itself may be what is slow).
+  const { rows: fiftieth } = await sql<{ scheduled_at: Date; execution_id: string | null }>`
+    SELECT f.scheduled_at, (SELECT max(e.id)::text FROM ${sql.table(`${SCHEMA}.executions`)} e WHERE e.fire_id = f.id) AS execution_id
+      FROM ${sql.table(`${SCHEMA}.fires`)} f ORDER BY f.scheduled_at DESC, f.id DESC OFFSET 49 LIMIT 1`.execute(
+    ex.db,
   );
+  const cursor = fiftieth[0]?.execution_id
+    ? { scheduledAt: fiftieth[0].scheduled_at, executionId: fiftieth[0].execution_id }
+    : undefined;
+  // A day two weeks into the history (for N=0: any day).
+  const day = Math.floor(((history?.startMs ?? nowMs - 30 * DAY_MS) + 14 * DAY_MS) / DAY_MS) * DAY_MS;
+  let audit: Awaited<ReturnType<typeof auditHistory>> | undefined;
   const cases: [string, () => Promise<unknown>][] = [
     ['history: newest page (50)', () => queryHistory(ex, { limit: 50 })],
-    [
-      'history: next page by cursor',
-      () =>
-        queryHistory(ex, {
-          limit: 50,
-          before: last ? { scheduledAt: last.scheduledAt, executionId: last.executionId } : undefined,
-        }),
-    ],
+    ['history: next page by cursor', () => queryHistory(ex, { limit: 50, before: cursor })],
     [
       'history: page 60 days back (cursor)',
       () =>
@@ -243,18 +229,31 @@ async function measureReads(column: Column, ex: Executor, history: LoadedHistory
     ['history: last 24 h', () => queryHistory(ex, { limit: 50, since: new Date(nowMs - DAY_MS) })],
     [
       '`belfry audit` of one day',
-      () => auditHistory(ex, { since: new Date(day), until: new Date(day + DAY_MS) }),
+      async () => (audit = await auditHistory(ex, { since: new Date(day), until: new Date(day + DAY_MS) })),
     ],
     ['dead letters: newest page (50)', () => listDeadLetters(ex, { limit: 50 })],
     ['dead letters: count (the gauge)', () => countDeadLetters(ex)],
   ];
-  const reads: Record<string, unknown> = {};
+  const reads: Record<string, Timing> = {};
   column.details.reads = reads;
   for (const [label, run] of cases) {
-    const t = await timings(RUNS, run);
-    column.cells[`read.${label}`] = ms(t);
+    const t = await timeRuns(run, { runs: RUNS, budgetMs: READ_BUDGET_MS, timeoutMs: READ_TIMEOUT_MS });
+    column.cells[`read.${label}`] = formatTiming(t, RUNS);
     reads[label] = t;
-    log(`  ${column.label}: ${label}: p50 ${fmt(t.p50)} ms, p95 ${fmt(t.p95)} ms (n=${t.n})`);
+    log(`  ${column.label}: ${label}: ${formatTiming(t, RUNS)} ms`);
+  }
+  if (audit) {
+    column.details.audit = {
+      day: new Date(day).toISOString(),
+      ok: audit.ok,
+      triggersChecked: audit.triggersChecked,
+      firesExpected: audit.firesExpected,
+      fireViolations: audit.fireViolations.length,
+      executionAnomalies: audit.executionAnomalies.length,
+    };
+    log(
+      `  ${column.label}: the audit of ${new Date(day).toISOString().slice(0, 10)} says ${audit.ok ? 'OK' : 'VIOLATIONS'}: ${audit.triggersChecked} triggers, ${audit.firesExpected} expected fires`,
+    );
   }
 }
 
@@ -335,7 +334,7 @@ async function measureRetention(column: Column, ex: Executor, history: LoadedHis
     };
     log(
       `  ${column.label}: retention of the oldest week (${expired.toLocaleString('en-US')} fires): ${passMs.length} passes in ${totalMs.toFixed(0)} ms, ` +
-        `${fires} fires + ${executions} executions deleted row by row, ${dropped} partitions dropped, WAL ${mb(walBytes)}; ${left} expired fires left`,
+        `${fires} fires + ${executions} executions deleted row by row, ${dropped} partitions dropped, WAL ${formatMb(walBytes)}; ${left} expired fires left`,
     );
     if (left !== 0) throw new Error(`retention left ${left} expired fires`);
   } finally {
@@ -345,59 +344,44 @@ async function measureRetention(column: Column, ex: Executor, history: LoadedHis
 
 function sizeCells(column: Column, sizes: HistorySize[]): void {
   for (const size of sizes) {
-    column.cells[`size.${size.table}`] = `${mb(size.tableBytes)} + ${mb(size.indexBytes)}`;
+    column.cells[`size.${size.table}`] = `${formatMb(size.tableBytes)} + ${formatMb(size.indexBytes)}`;
     column.cells[`parts.${size.table}`] = size.partitions;
   }
   column.details.sizes = sizes;
 }
 
-const ROW_LABELS: [string, string][] = [
-  ['load.seconds', 'load: seconds (fires + executions, then VACUUM ANALYZE)'],
+const READS = [
+  'history: newest page (50)',
+  'history: next page by cursor',
+  'history: page 60 days back (cursor)',
+  'history: one job',
+  'history: one trigger',
+  'history: failed',
+  'history: last 24 h',
+  '`belfry audit` of one day',
+  'dead letters: newest page (50)',
+  'dead letters: count (the gauge)',
+];
+
+const ROWS_OF_TABLE: [string, string][] = [
+  ['load.seconds', 'load: seconds (fires with their executions, then VACUUM ANALYZE)'],
   ['load.rowsPerSec', 'load: fires/s (each with its execution)'],
   ['size.fires', 'fires: table + indexes'],
   ['size.executions', 'executions: table + indexes'],
-  ['parts.fires', 'partitions per table (0: a plain table)'],
-  ['drain.firesPerSec', 'drain of one-offs: fires/s'],
+  ['parts.fires', 'partitions per table, with the default one (0: a plain table)'],
+  ['drain.firesPerSec', 'drain of one-offs: fires/s (median)'],
   ['drain.allFinishedMs', 'drain: all finished (ms)'],
   ['drain.nodeUs', 'drain: CPU per fire, replicas (µs)'],
   ['drain.postgresUs', 'drain: CPU per fire, PostgreSQL (µs)'],
+  ...READS.map((label): [string, string] => [`read.${label}`, `${label}: p50 / p95 (ms)`]),
+  ['prune.expiredFires', 'retention: expired fires (the oldest week)'],
+  ['prune.totalMs', 'retention: time to remove the week (ms)'],
+  ['prune.passes', 'retention: pruner passes'],
+  ['prune.passP50Ms', 'retention: pass p50 (ms)'],
+  ['prune.rowsDeleted', 'retention: rows deleted one by one'],
+  ['prune.partitionsDropped', 'retention: partitions dropped'],
+  ['prune.walMb', 'retention: WAL written (MB)'],
 ];
-
-function renderTable(columns: Column[]): string {
-  const keys = new Set(columns.flatMap((c) => Object.keys(c.cells)));
-  const labels = new Map(ROW_LABELS);
-  const readKeys = [...keys].filter((k) => k.startsWith('read.'));
-  const pruneLabels: [string, string][] = [
-    ['prune.expiredFires', 'retention: expired fires (the oldest week)'],
-    ['prune.totalMs', 'retention: time to remove the week (ms)'],
-    ['prune.passes', 'retention: pruner passes'],
-    ['prune.passP50Ms', 'retention: pass p50 (ms)'],
-    ['prune.rowsDeleted', 'retention: rows deleted one by one'],
-    ['prune.partitionsDropped', 'retention: partitions dropped (per table)'],
-    ['prune.walMb', 'retention: WAL written (MB)'],
-  ];
-  const order: [string, string][] = [
-    ...ROW_LABELS,
-    ...readKeys.map((k): [string, string] => [k, `${k.slice(5)}: p50 / p95 (ms)`]),
-    ...pruneLabels,
-  ];
-  for (const [k, l] of pruneLabels) labels.set(k, l);
-  const header = ['measure', ...columns.map((c) => c.label)];
-  const lines = [
-    `| ${header.join(' | ')} |`,
-    `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
-  ];
-  for (const [key, label] of order) {
-    if (!keys.has(key)) continue;
-    const values = columns.map((c) => {
-      const v = c.cells[key];
-      if (v === null || v === undefined) return '–';
-      return typeof v === 'number' ? fmt(v) : v;
-    });
-    lines.push(`| ${label} | ${values.join(' | ')} |`);
-  }
-  return lines.join('\n');
-}
 
 function gitCommit(dir: string): string {
   try {
@@ -409,68 +393,87 @@ function gitCommit(dir: string): string {
 
 await runMain(async () => {
   const runStarted = monoMs();
+  const loadAtStart = loadAverage();
   const server = await startBenchServer({ prefix: 'bench-history' });
   const admin = new pg.Client({ connectionString: server.url, application_name: 'bench-history' });
   await admin.connect();
-  // Bulk-load settings, undone after the load: fewer checkpoints, and no autovacuum racing the load
-  // (the load ends with its own VACUUM ANALYZE).
-  await admin.query(`ALTER SYSTEM SET max_wal_size = '4GB'`);
+  // Bulk-load settings: fewer checkpoints, and no autovacuum racing the load (the load ends with its
+  // own VACUUM ANALYZE; autovacuum is back on for the rest).
+  await admin.query(`ALTER SYSTEM SET max_wal_size = '2GB'`);
   await admin.query(`ALTER SYSTEM SET maintenance_work_mem = '512MB'`);
   await admin.query('ALTER SYSTEM SET autovacuum = off');
   await admin.query('SELECT pg_reload_conf()');
   const columns: Column[] = [];
-  const executors: { column: Column; ex: Executor; destroy: () => Promise<void> }[] = [];
+  const handles: { column: Column; reads: Executor; long: Executor; destroy: () => Promise<void> }[] = [];
   for (const [label, name] of [
     ['N=0', 'history_empty'],
     [`N=${ROWS.toLocaleString('en-US')}`, 'history_n'],
   ] as const) {
     const url = await server.createDatabase(name);
-    const database = openDatabase({
-      connectionString: url,
-      schema: SCHEMA,
-      maxConnections: 2,
-      applicationName: 'bench-history',
-      statementTimeoutMs: 3_600_000,
-    });
-    await migrate(database.pool, SCHEMA);
+    const open = (statementTimeoutMs: number) =>
+      openDatabase({
+        connectionString: url,
+        schema: SCHEMA,
+        maxConnections: 2,
+        applicationName: 'bench-history',
+        statementTimeoutMs,
+      });
+    const reads = open(READ_TIMEOUT_MS);
+    const long = open(3_600_000);
+    await migrate(long.pool, SCHEMA);
     const column: Column = { label, database: name, url, cells: {}, details: {} };
     columns.push(column);
-    executors.push({ column, ex: { db: database.db, schema: SCHEMA }, destroy: () => database.destroy() });
+    handles.push({
+      column,
+      reads: { db: reads.db, schema: SCHEMA },
+      long: { db: long.db, schema: SCHEMA },
+      destroy: async () => {
+        await reads.destroy();
+        await long.destroy();
+      },
+    });
   }
-  const full = columns[1]!;
+  const full = handles[1]!;
 
-  log(`1. loading ${ROWS.toLocaleString('en-US')} history rows (tree ${TREE})`);
-  const loader = new pg.Client({ connectionString: full.url, application_name: 'bench-history' });
+  log(`1. loading ${ROWS.toLocaleString('en-US')} history rows (tree ${TREE}, load ${loadAtStart})`);
+  const loader = new pg.Client({ connectionString: full.column.url, application_name: 'bench-history' });
   await loader.connect();
   const history = await loadHistory(loader, { schema: SCHEMA, rows: ROWS, chunk: CHUNK, log });
-  full.cells['load.seconds'] = round(history.loadSeconds + history.vacuumSeconds, 0);
-  full.cells['load.rowsPerSec'] = round(ROWS / Math.max(0.001, history.loadSeconds), 0);
-  full.details.load = history;
+  await loader.end();
+  full.column.cells['load.seconds'] = round(history.loadSeconds + history.vacuumSeconds, 0);
+  full.column.cells['load.rowsPerSec'] = round(ROWS / Math.max(0.001, history.loadSeconds), 0);
+  full.column.details.load = history;
   await admin.query('ALTER SYSTEM RESET autovacuum');
   await admin.query('SELECT pg_reload_conf()');
-  for (const column of columns) {
-    const client = column === full ? loader : new pg.Client({ connectionString: column.url });
-    if (client !== loader) await client.connect();
+  for (const { column } of handles) {
+    const client = new pg.Client({ connectionString: column.url, application_name: 'bench-history' });
+    await client.connect();
     sizeCells(column, await historySizes(client, SCHEMA));
-    if (client !== loader) await client.end();
+    await client.end();
   }
-  await loader.end();
-  for (const size of full.details.sizes as HistorySize[])
+  for (const size of full.column.details.sizes as HistorySize[])
     log(
-      `  ${size.table}: ${size.rows.toLocaleString('en-US')} rows, table ${mb(size.tableBytes)}, indexes ${mb(size.indexBytes)}, ${size.partitions} partitions`,
+      `  ${size.table}: ${size.rows.toLocaleString('en-US')} rows, table ${formatMb(size.tableBytes)}, indexes ${formatMb(size.indexBytes)}, ${size.partitions} partitions`,
     );
 
-  log(`2. reads (p50 / p95 over ${RUNS} runs after 2 warm-ups)`);
-  for (const { column, ex } of executors) await measureReads(column, ex, column === full ? history : null);
+  log(`2. reads (p50 / p95 of ${RUNS} runs after 2 warm-ups; statement timeout ${READ_TIMEOUT_MS / 1000} s)`);
+  for (const { column, reads } of handles)
+    await measureReads(column, reads, column === full.column ? history : null);
 
-  log(`3. drain of ${DRAIN.toLocaleString('en-US')} one-offs, ${REPLICAS} replicas at defaults`);
-  for (const column of columns) await measureDrain(server, column);
+  log(
+    `3. drains of ${DRAIN.toLocaleString('en-US')} one-offs, ${REPLICAS} replicas at defaults, ${DRAIN_ROUNDS} rounds`,
+  );
+  const drains = new Map<Column, DrainRun[]>(columns.map((c) => [c, []]));
+  for (let round = 0; round < DRAIN_ROUNDS; round++)
+    for (const column of columns) drains.get(column)!.push(await measureDrain(column));
+  for (const [column, runs] of drains) drainCells(column, runs);
 
   log('4. retention: the oldest week expires');
-  if (ROWS > 0) await measureRetention(full, executors[1]!.ex, history);
+  if (ROWS > 0) await measureRetention(full.column, full.long, history);
 
-  for (const { destroy } of executors) await destroy();
+  for (const { destroy } of handles) await destroy();
   const { rows: version } = await admin.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
+  for (const column of columns) await admin.query(`DROP DATABASE ${column.database} WITH (FORCE)`);
   await admin.end();
   await server.stop();
 
@@ -479,16 +482,25 @@ await runMain(async () => {
   const spanDays = (history.endMs - history.startMs) / DAY_MS;
   const settings =
     `N = ${ROWS.toLocaleString('en-US')} fires with one execution each (${history.triggers.toLocaleString('en-US')} interval triggers, ` +
-    `${history.jobs} jobs, 8 groups, one fire every ${history.stepMs} ms from ${new Date(history.startMs).toISOString().slice(0, 10)} ` +
+    `${history.jobs} jobs, 8 groups, a fire every ${history.stepMs.toLocaleString('en-US')} ms from ${new Date(history.startMs).toISOString().slice(0, 10)} ` +
     `(a Monday) over ${spanDays.toFixed(1)} days, 1 in 33 failed: dead letters); schema: ${history.partitioned ? 'weekly partitions' : 'plain tables'} ` +
-    `(${TREE} at ${commit}); drain: ${DRAIN.toLocaleString('en-US')} one-offs due now, ${REPLICAS} replicas at defaults; reads: p50 / p95 of ${RUNS} ` +
-    `runs after 2 warm-ups (fewer, as n=, when a read passes 2 min in all); retention: the pruner's passes (batch 5,000) until the oldest ` +
-    `week is gone; PostgreSQL ${version[0]!.v} embedded (fsync off, shared_buffers 128 MB, max_wal_size 4 GB), ${cpus().length} cores, node ${process.version}.`;
-  const markdown = renderTable(columns);
+    `(${TREE} at ${commit}); drain: ${DRAIN.toLocaleString('en-US')} one-offs due now, ${REPLICAS} replicas at defaults, median of ${DRAIN_ROUNDS} rounds ` +
+    `(N=0 and N alternating); reads: p50 / p95 of ${RUNS} runs after 2 warm-ups (n= when fewer: a read over 5 s runs for ` +
+    `${READ_BUDGET_MS / 1000} s at most), statement timeout ${READ_TIMEOUT_MS / 1000} s; retention: the pruner's passes until the oldest week is gone; ` +
+    `PostgreSQL ${version[0]!.v} embedded (fsync off, shared_buffers 128 MB), ${cpus().length} cores, node ${process.version}, ` +
+    `load average ${loadAtStart} at the start, ${loadAverage()} at the end.`;
+  const markdown = renderMeasureTable(columns, ROWS_OF_TABLE);
   const command = `npx tsx bench/history-scale.ts ${process.argv.slice(2).join(' ')}`.trim();
   log(`\n${markdown}\n\nSettings: ${settings}\n`);
-  const mdPath = OUT.replace(/\.json$/, '') + '.md';
+  const mdPath = `${OUT.replace(/\.json$/, '')}.md`;
   writeFile(mdPath, `${markdown}\n\nSettings: ${settings}\n\nRun: \`${command}\`, ${seconds} s.\n`);
-  writeJson(OUT, { command, seconds, tree: TREE, commit, settings, columns });
+  writeJson(OUT, {
+    command,
+    seconds,
+    tree: TREE,
+    commit,
+    settings,
+    columns: columns.map(({ label, database, cells, details }) => ({ label, database, cells, details })),
+  });
   log(`results: ${OUT}, table: ${mdPath} (run took ${seconds} s)`);
 });
