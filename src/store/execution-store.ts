@@ -72,13 +72,21 @@ export async function claimPendingExecutions(
   const now = dbNow(ex, params.now);
   const { rows } = await sql<ClaimRow>`
     WITH alive AS MATERIALIZED (${liveInstanceGuard(ex, params)}),
-    due AS MATERIALIZED (
-      SELECT e.id, j.name IS NOT NULL AS job_exists, e.fire_id
+    -- With the statistics of a backlog written seconds ago, the planner expects one pending row and reads
+    -- them all before its sort, so the scan's per-row work is kept small (docs/performance.md): the job rows
+    -- are looked up after the limit, not joined here; and the job filter is written (…) IS TRUE, which no
+    -- index can take as a condition, so the scan goes by executions_pending (pending rows only) rather than
+    -- executions_running_job (running ones too, which a draining backlog has as many of).
+    locked AS MATERIALIZED (
+      SELECT e.id, e.fire_id, e.job_name
         FROM ${table(ex, 'executions')} e
-        LEFT JOIN ${table(ex, 'jobs')} j ON j.name = e.job_name
-       WHERE e.status = 'pending' AND e.run_at <= ${now} AND e.job_name = ANY(${params.jobs as string[]}::text[])
+       WHERE e.status = 'pending' AND e.run_at <= ${now} AND (e.job_name = ANY(${params.jobs as string[]}::text[])) IS TRUE
          AND EXISTS (SELECT 1 FROM alive)
        ORDER BY e.run_at LIMIT ${params.limit} FOR UPDATE OF e SKIP LOCKED
+    ),
+    due AS MATERIALIZED (
+      SELECT l.id, EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = l.job_name) AS job_exists, l.fire_id
+        FROM locked l
     ),
     -- A backfilled fire with overlap "skip" (migrations/0009) is skipped when another backfilled run of its
     -- trigger is running; one due with an earlier backfilled fire of its trigger in this batch waits (stays
