@@ -27,6 +27,7 @@ import { createScheduler } from '../src/scheduler.js';
 import { openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrator.js';
 import { runMain } from './support/cleanup.js';
+import { loadHistory } from './support/history-load.js';
 import { startBenchServer } from './support/postgres.js';
 
 const { values: args } = parseArgs({
@@ -45,7 +46,7 @@ const TOKEN = 'bench-dashboard-token-0123456789';
 const CHROMIUM = '/usr/bin/chromium';
 const CHUNK = 1_000_000;
 const TRIGGERS = 200;
-const DAYS = 90;
+const JOBS = 50;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const now = () => performance.now();
@@ -56,39 +57,16 @@ const p95 = (values: number[]) =>
 const fmt = (values: number[]) =>
   `median ${median(values).toFixed(1)} ms, p95 ${p95(values).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms (n=${values.length})`;
 
+/** N history rows (bench/support/history-load.ts): 200 triggers of 50 jobs, the last ~89 days. */
 async function generate(client: pg.Client): Promise<void> {
-  const started = now();
-  await client.query(`SET search_path TO ${SCHEMA}`);
-  await client.query('SET session_replication_role = replica');
-  const stepMs = (DAYS * 86_400_000) / ROWS;
-  for (let from = 0; from < ROWS; from += CHUNK) {
-    const to = Math.min(ROWS, from + CHUNK) - 1;
-    await client.query(`
-      INSERT INTO fires (trigger_name, trigger_group, job_name, scheduled_at, fired_at)
-      SELECT format('job-%s.t%s', n % 50, n % ${TRIGGERS}),
-             (ARRAY['billing','reports','sync','cleanup','notifications','etl','monitoring','default'])[n % 8 + 1],
-             format('job-%s', n % 50), s.at, s.at + interval '3 milliseconds'
-        FROM generate_series(${from}::bigint, ${to}::bigint) n
-        CROSS JOIN LATERAL (SELECT date_trunc('milliseconds', now() - interval '${DAYS} days' + n * ${stepMs} * interval '1 millisecond') AS at) s`);
-    log(`  fires ${(to + 1).toLocaleString()} (${((now() - started) / 1000).toFixed(0)} s)`);
-  }
-  const { rows } = await client.query<{ min: string; max: string }>(
-    'SELECT min(id) AS min, max(id) AS max FROM fires',
-  );
-  for (let from = Number(rows[0]!.min); from <= Number(rows[0]!.max); from += CHUNK) {
-    const to = Math.min(Number(rows[0]!.max), from + CHUNK - 1);
-    await client.query(`
-      INSERT INTO executions (fire_id, attempt, job_name, status, run_at, started_at, finished_at, error)
-      SELECT f.id, 1, f.job_name, CASE WHEN f.id % 33 = 0 THEN 'failed' ELSE 'succeeded' END, f.fired_at,
-             f.fired_at + interval '1 millisecond', f.fired_at + (f.id % 5000) * interval '1 millisecond',
-             CASE WHEN f.id % 33 = 0 THEN 'Error: upstream returned 503' END
-        FROM fires f WHERE f.id BETWEEN ${from} AND ${to}`);
-    log(`  executions up to fire ${to.toLocaleString()} (${((now() - started) / 1000).toFixed(0)} s)`);
-  }
-  await client.query('SET session_replication_role = origin');
-  await client.query('VACUUM ANALYZE fires');
-  await client.query('VACUUM ANALYZE executions');
-  log(`generated ${ROWS.toLocaleString()} history rows in ${((now() - started) / 1000).toFixed(0)} s`);
+  await loadHistory(client, {
+    schema: SCHEMA,
+    rows: ROWS,
+    triggers: TRIGGERS,
+    jobs: JOBS,
+    chunk: CHUNK,
+    log,
+  });
 }
 
 async function main(): Promise<void> {
