@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { intFlag, parseFlags, stringFlag } from './support/args.js';
 import { runMain } from './support/cleanup.js';
+import { childEntry } from './support/compiled.js';
 import { startBenchServer } from './support/postgres.js';
 import { monoMs } from './support/time.js';
 
@@ -55,7 +56,8 @@ await runMain(async () => {
   mkdirSync(dir, { recursive: true });
   const server = await startBenchServer({ prefix: 'bench-pg-apply' });
   const url = await server.createDatabase('apply_scale');
-  const bin = join(process.cwd(), 'bin', 'belfry.js');
+  // The CLI compiled, as an installed package runs it (bin/belfry.js in a checkout would go through tsx).
+  const bin = childEntry('src/cli/main.ts').file;
   const apply = async (label: string, variant: number) => {
     const files = yamlFiles(triggers, variant).map((text, i) => {
       const file = join(dir, `triggers-${variant}-${i}.yaml`);

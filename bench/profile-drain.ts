@@ -8,6 +8,7 @@
  *
  *   npx tsx bench/profile-drain.ts [--jobs 20000] [--replicas 3] [--concurrency default,10,100]
  *                                  [--batch-size N] [--repeat 1] [--cpu-prof DIR] [--no-herd]
+ *                                  [--enqueue fire-now|one-off] [--drain-jobs N]
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
@@ -85,8 +86,12 @@ await runMain(async () => {
     'cpu-prof': { type: 'string' },
     'no-herd': { type: 'boolean' },
     enqueue: { type: 'string' },
+    'drain-jobs': { type: 'string' },
   });
   const jobs = intFlag(flags.jobs, 20_000);
+  // The drain's size, when it should differ from the herd's (e.g. a small drain as a warm-up before a
+  // profiled herd).
+  const drainJobs = intFlag(flags['drain-jobs'], jobs);
   const replicas = intFlag(flags.replicas, 3);
   const repeat = intFlag(flags.repeat, 1);
   const batchSize = flags['batch-size'] === undefined ? undefined : intFlag(flags['batch-size'], 500);
@@ -130,8 +135,8 @@ await runMain(async () => {
             [group],
           )
         ).rows[0]!.n;
-      const waitAll = async (group: string) => {
-        while ((await finished(group)) < jobs) await sleep(50);
+      const waitAll = async (group: string, n: number) => {
+        while ((await finished(group)) < n) await sleep(50);
       };
       const xactsBefore = await server.transactions(databaseName);
 
@@ -141,15 +146,15 @@ await runMain(async () => {
       const enqueuedAt = wallMs();
       const started = monoMs();
       if (enqueue === 'fire-now')
-        await fireNowMany(ex, { group: 'drain', job: 'noop', data: payloads(jobs) });
+        await fireNowMany(ex, { group: 'drain', job: 'noop', data: payloads(drainJobs) });
       else
         await insertOneOffTriggers(pool, SCHEMA, {
           group: 'drain',
           job: 'noop',
           at: null,
-          data: Array.from({ length: jobs }, () => ({})),
+          data: payloads(drainJobs),
         });
-      await waitAll('drain');
+      await waitAll('drain', drainJobs);
       const drainWallMs = monoMs() - started;
       const drain = await historyLag(pool, SCHEMA, 'drain');
       const cpuAfterDrain = await cpuSnapshot(pool, databaseName, pids);
@@ -171,7 +176,7 @@ await runMain(async () => {
           at: new Date(at),
           data: Array.from({ length: jobs }, () => ({})),
         });
-        await waitAll('herd');
+        await waitAll('herd', jobs);
         const herd = await historyLag(pool, SCHEMA, 'herd');
         herdSpreadMs = herd.lastStartMs === null ? null : herd.lastStartMs - at;
         herdCpu = cpuPerFireUs(herdCpuBefore, await cpuSnapshot(pool, databaseName, pids), jobs);
@@ -182,15 +187,15 @@ await runMain(async () => {
         concurrency: level,
         drainFiresPerSec: round(
           drain.firstStartMs !== null && drain.lastStartMs !== null
-            ? (jobs * 1_000) / Math.max(1, drain.lastStartMs - enqueuedAt)
+            ? (drainJobs * 1_000) / Math.max(1, drain.lastStartMs - enqueuedAt)
             : null,
           0,
         ),
         drainAllFinishedMs: round(drainWallMs, 0),
         drainLagP50Ms: round(drain.lag.p50, 0),
         herdLastStartMs: round(herdSpreadMs, 0),
-        xactsPerFire: round(xacts / jobs, 2),
-        drainCpuUsPerFire: cpuPerFireUs(cpuBefore, cpuAfterDrain, jobs),
+        xactsPerFire: round(xacts / drainJobs, 2),
+        drainCpuUsPerFire: cpuPerFireUs(cpuBefore, cpuAfterDrain, drainJobs),
         herdCpuUsPerFire: herdCpu,
         idleRssMbPerReplica: round(idleRss, 0),
         peakRssMbPerReplica: round(peakRss, 0),
