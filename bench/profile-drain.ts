@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { cpuPerFireUs, cpuSnapshot } from './support/proc-cpu.js';
 import { intFlag, parseFlags, stringFlag } from './support/args.js';
 import { fireNowMany, historyLag, insertOneOffTriggers } from './support/belfry-db.js';
 import { runMain } from './support/cleanup.js';
@@ -24,45 +25,6 @@ import { openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrator.js';
 
 const SCHEMA = 'belfry';
-
-/** CPU time (user + system, ms) a process has used so far, from /proc; 0 where there is no /proc. */
-function cpuMs(pid: number): number {
-  try {
-    // Fields 14 and 15 of /proc/PID/stat, after the parenthesized command name (which may hold spaces).
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1_000) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
-}
-const CLOCK_TICKS = 100;
-
-/**
- * The CPU used so far by the replicas and by the PostgreSQL backends serving this database (its
- * connections stay open in the replicas' pools, so their counters cover the run): a cost per fire that a
- * loaded machine does not inflate the way it inflates wall times (the orchestrator's own inserts left out).
- */
-async function cpuSnapshot(pool: pg.Pool, database: string, pids: number[]) {
-  const { rows } = await pool.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'belfry%'`,
-    [database],
-  );
-  const backends = new Map(rows.map((row) => [row.pid, cpuMs(row.pid)]));
-  return { node: pids.reduce((sum, pid) => sum + cpuMs(pid), 0), backends };
-}
-
-function cpuPerFireUs(
-  before: Awaited<ReturnType<typeof cpuSnapshot>>,
-  after: Awaited<ReturnType<typeof cpuSnapshot>>,
-  fires: number,
-): { node: number | null; postgres: number | null } {
-  let postgres = 0;
-  for (const [pid, ms] of after.backends) postgres += ms - (before.backends.get(pid) ?? 0);
-  return {
-    node: round(((after.node - before.node) * 1_000) / fires, 0),
-    postgres: round((postgres * 1_000) / fires, 0),
-  };
-}
 
 /** A process's resident memory in MB, from /proc (no `ps` child: a blocking spawn stalls this loop). */
 function rssMb(pid: number): number {

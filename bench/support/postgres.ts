@@ -20,7 +20,20 @@ export interface BenchServer {
   transactions(database: string): Promise<number>;
   /** Server version, e.g. "18.0". */
   version(): Promise<string>;
+  /** With `statements`: forget the statement statistics so far. */
+  resetStatements(): Promise<void>;
+  /** With `statements`: the statements run in `database` since the last reset, most time first. */
+  statements(database: string, limit: number): Promise<StatementStats[]>;
   stop(): Promise<void>;
+}
+
+/** One statement's totals from pg_stat_statements (time spent in PostgreSQL executing it). */
+export interface StatementStats {
+  calls: number;
+  totalMs: number;
+  rows: number;
+  /** The statement's text, whitespace collapsed. */
+  query: string;
 }
 
 export interface BenchServerOptions {
@@ -30,6 +43,11 @@ export interface BenchServerOptions {
   logFile?: string;
   /** Log every statement that takes at least this long (0: all), with ms timestamps, to `logFile`. */
   logMinDurationMs?: number;
+  /**
+   * Load pg_stat_statements (which must be preloaded: the server starts twice) and create it in the
+   * maintenance database; read it with `statements()`.
+   */
+  statements?: boolean;
 }
 
 export async function startBenchServer(options: BenchServerOptions = {}): Promise<BenchServer> {
@@ -45,16 +63,31 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
     mkdirSync(dirname(options.logFile), { recursive: true });
     logStream = createWriteStream(options.logFile, { flags: 'a' });
   }
-  const server = await startEmbeddedPostgres({
-    dataDir,
-    maxConnections: options.maxConnections ?? 300,
-    env: process.env,
-    onLog: logStream ? (line) => logStream.write(line.endsWith('\n') ? line : `${line}\n`) : undefined,
-  });
+  const start = (port?: number) =>
+    startEmbeddedPostgres({
+      dataDir,
+      port,
+      persistent: options.statements,
+      maxConnections: options.maxConnections ?? 300,
+      env: process.env,
+      onLog: logStream ? (line) => logStream.write(line.endsWith('\n') ? line : `${line}\n`) : undefined,
+    });
+  let server = await start();
+  if (options.statements) {
+    const setup = new pg.Client({ connectionString: server.url });
+    await setup.connect();
+    await setup.query(`ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'`);
+    await setup.query(`ALTER SYSTEM SET pg_stat_statements.track = 'all'`);
+    await setup.end();
+    const port = server.port;
+    await server.stop();
+    server = await start(port);
+  }
   // The statistics reader is a separate client on the maintenance database, so reading the counters
   // adds nothing to the counters of the databases it reads.
   const admin = new pg.Client({ connectionString: server.url, application_name: 'bench-admin' });
   await admin.connect();
+  if (options.statements) await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   if (options.logMinDurationMs !== undefined) {
     await admin.query(
       `ALTER SYSTEM SET log_min_duration_statement = ${Math.trunc(options.logMinDurationMs)}`,
@@ -92,6 +125,23 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
         [database],
       );
       return Number(rows[0]?.n ?? 0);
+    },
+    async resetStatements() {
+      await admin.query('SELECT pg_stat_statements_reset()');
+    },
+    async statements(database, limit) {
+      const { rows } = await admin.query<{ calls: string; ms: number; rows: string; query: string }>(
+        `SELECT calls::text, total_exec_time AS ms, rows::text, regexp_replace(query, '\\s+', ' ', 'g') AS query
+           FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1)
+          ORDER BY total_exec_time DESC LIMIT $2`,
+        [database, limit],
+      );
+      return rows.map((row) => ({
+        calls: Number(row.calls),
+        totalMs: row.ms,
+        rows: Number(row.rows),
+        query: row.query,
+      }));
     },
     async version() {
       const { rows } = await admin.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
