@@ -88,6 +88,7 @@ await runMain(async () => {
         instanceId,
         outcomes: recorded.map((r) => ({
           executionId: r.executionId,
+          scheduledAt: r.scheduledAt,
           status: 'succeeded',
           error: null,
           result: null,

@@ -119,6 +119,7 @@ await runMain(async () => {
         instanceId,
         outcomes: recorded.map((r) => ({
           executionId: r.executionId,
+          scheduledAt: r.scheduledAt,
           status: 'succeeded' as const,
           error: null,
           result: null,

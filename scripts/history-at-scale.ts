@@ -115,8 +115,8 @@ async function generate(client: pg.Client): Promise<void> {
     const to = Math.min(maxId, from + CHUNK - 1);
     const chunkStarted = performance.now();
     await client.query(`
-      INSERT INTO executions (fire_id, attempt, job_name, status, instance_id, run_at, started_at, finished_at, error, trace_id)
-      SELECT f.id, 1, f.job_name, x.status, f.instance_id, f.fired_at,
+      INSERT INTO executions (fire_id, scheduled_at, attempt, job_name, status, instance_id, run_at, started_at, finished_at, error, trace_id)
+      SELECT f.id, f.scheduled_at, 1, f.job_name, x.status, f.instance_id, f.fired_at,
              CASE WHEN x.status IN ('skipped', 'misfired', 'vetoed') THEN NULL ELSE f.fired_at + interval '1 millisecond' END,
              CASE WHEN x.status IN ('skipped', 'misfired', 'vetoed') THEN f.fired_at
                   WHEN x.status = 'timed_out' THEN f.fired_at + interval '30001 milliseconds'
@@ -134,7 +134,7 @@ async function generate(client: pg.Client): Promise<void> {
                WHEN 'abandoned' THEN 'abandoned: instance ' || im.name || ' (' || im.id || ') is dead: no check-in for 10.4 s'
              END,
              md5(f.id::text)
-        FROM (SELECT f.id, f.trigger_id, f.job_name, f.instance_id, f.fired_at, random() AS r
+        FROM (SELECT f.id, f.scheduled_at, f.trigger_id, f.job_name, f.instance_id, f.fired_at, random() AS r
                 FROM fires f WHERE f.id BETWEEN ${from} AND ${to}) f
         JOIN trigger_map tm ON tm.id = f.trigger_id
         JOIN instance_map im ON im.id = f.instance_id
@@ -148,8 +148,8 @@ async function generate(client: pg.Client): Promise<void> {
   // every recovered attempt is re-run.
   const retryStarted = performance.now();
   await client.query(`
-    INSERT INTO executions (fire_id, attempt, job_name, status, instance_id, run_at, started_at, finished_at, error, trace_id)
-    SELECT e.fire_id, 2, e.job_name, x.status, nxt.id, e.finished_at + interval '1 second',
+    INSERT INTO executions (fire_id, scheduled_at, attempt, job_name, status, instance_id, run_at, started_at, finished_at, error, trace_id)
+    SELECT e.fire_id, e.scheduled_at, 2, e.job_name, x.status, nxt.id, e.finished_at + interval '1 second',
            e.finished_at + interval '1001 milliseconds',
            e.finished_at + interval '1001 milliseconds' + (20 + random() * 400) * interval '1 millisecond',
            CASE WHEN x.status = 'failed' THEN 'Error: upstream returned 503' END, e.trace_id

@@ -94,7 +94,7 @@ export function buildReplicaServices(wiring: ReplicaServicesOptions): ReplicaSer
     onSlotFreed: () => acquireLoop.wake(),
     listeners: wiring.listeners,
     tracing: wiring.tracing,
-    upstreamsOf: (fireId) => upstreamsOf(executor, { fireId }),
+    upstreamsOf: (fireId, scheduledAt) => upstreamsOf(executor, { fireId, scheduledAt }),
   });
   const calendars = new CalendarCache({ executor, onReloaded: () => acquirer.forgetSchedules() });
   const acquirer = new TriggerAcquirer({

@@ -89,7 +89,7 @@ export interface ExecutorPoolOptions {
   /** Spans `belfry.execute` (default: the global tracer, a no-op without an SDK). */
   tracing?: ExecutionTracing;
   /** Reads a fire's upstreams (store/execution-store.ts upstreamsOf); without it, ctx.upstream is null. */
-  upstreamsOf?: (fireId: string) => Promise<UpstreamOutcome[]>;
+  upstreamsOf?: (fireId: string, scheduledAt: Date) => Promise<UpstreamOutcome[]>;
 }
 
 /** `belfry cancel`: the attempt is already recorded `cancelled`; the job's signal says so. */
@@ -160,14 +160,14 @@ export class ExecutorPool {
    * Gives up, and fails the attempt, only after about ten seconds of failures or when the attempt aborts.
    */
   async #readUpstreams(
-    read: (fireId: string) => Promise<UpstreamOutcome[]>,
-    fireId: string,
+    read: (fireId: string, scheduledAt: Date) => Promise<UpstreamOutcome[]>,
+    { fireId, scheduledAt }: Pick<Dispatch, 'fireId' | 'scheduledAt'>,
     signal: AbortSignal,
     log: Logger,
   ): Promise<UpstreamOutcome[]> {
     for (let failures = 1; ; failures += 1) {
       try {
-        return await read(fireId);
+        return await read(fireId, scheduledAt);
       } catch (error) {
         if (signal.aborted || failures >= UPSTREAM_READ_TRIES) throw error;
         const delay = backoffDelay({ attempt: failures, initialMs: 100, maxMs: 2_000, jitter: 'equal' });
@@ -287,7 +287,7 @@ export class ExecutorPool {
       const upstreams =
         dispatch.upstreams ??
         (dispatch.notBeforeMono === undefined && this.options.upstreamsOf
-          ? await this.#readUpstreams(this.options.upstreamsOf, dispatch.fireId, controller.signal, log())
+          ? await this.#readUpstreams(this.options.upstreamsOf, dispatch, controller.signal, log())
           : []);
       const ctx = buildJobContext({
         upstreams,
@@ -367,6 +367,7 @@ export class ExecutorPool {
       : null;
     const recorded = await this.options.completions.record({
       executionId: dispatch.executionId,
+      scheduledAt: dispatch.scheduledAt,
       status,
       error: errorText,
       result: toJson(result),
@@ -414,6 +415,7 @@ export class ExecutorPool {
   ): Promise<void> {
     const recorded = await this.options.completions.record({
       executionId: event.executionId,
+      scheduledAt: event.scheduledAt,
       status: 'vetoed',
       error: listener,
       result: null,

@@ -183,6 +183,7 @@ export class TriggerAcquirer {
           await recordFireTrace(this.options.executor, {
             fireId: execution.fireId,
             executionId: execution.executionId,
+            scheduledAt: execution.scheduledAt,
             traceContext,
           });
         } catch (error) {

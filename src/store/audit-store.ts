@@ -80,7 +80,7 @@ export async function executionAnomalies(ex: Executor, window: AuditWindow): Pro
     WITH w AS (
       SELECT f.id AS fire_id, f.trigger_name, f.scheduled_at, e.attempt, e.status, j.recover
         FROM ${table(ex, 'fires')} f
-        JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id
+        JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id AND e.scheduled_at = f.scheduled_at
         LEFT JOIN ${table(ex, 'jobs')} j ON j.name = f.job_name
        WHERE f.scheduled_at >= ${window.since} AND f.scheduled_at < ${window.until}
     ), per_fire AS (
@@ -167,7 +167,7 @@ export async function attemptsInWindow(ex: Executor, window: AuditWindow): Promi
   const { rows } = await sql<Row>`
     SELECT e.id, e.fire_id, f.trigger_name, f.scheduled_at, e.attempt, e.status, e.instance_id, e.started_at, j.recover
       FROM ${table(ex, 'fires')} f
-      JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id
+      JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id AND e.scheduled_at = f.scheduled_at
       LEFT JOIN ${table(ex, 'jobs')} j ON j.name = f.job_name
      WHERE f.scheduled_at >= ${window.since} AND f.scheduled_at < ${window.until}`.execute(ex.db);
   return rows.map((row) => ({
@@ -211,7 +211,7 @@ export async function firesWithFirstStatus(ex: Executor, window: NamedAuditWindo
            (SELECT json_agg(json_build_object('scheduled_at', f.scheduled_at, 'fired_at', f.fired_at, 'status', e.status)
                             ORDER BY f.scheduled_at)
               FROM ${table(ex, 'fires')} f
-              JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id AND e.attempt = 1
+              JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id AND e.scheduled_at = f.scheduled_at AND e.attempt = 1
              WHERE f.trigger_id = t.id AND f.scheduled_at >= ${window.since} AND f.scheduled_at < ${window.until}) AS fires
       FROM ${table(ex, 'triggers')} t
      WHERE t.kind <> 'once'

@@ -37,14 +37,15 @@ export async function continuationFacts(
            u.id::text AS upstream_fire_id, u.trigger_name AS upstream_trigger, u.scheduled_at, ue.status,
            coalesce((SELECT jsonb_agg(jsonb_build_object(
                               'fireId', c.id::text,
-                              'status', (SELECT status FROM ${table(ex, 'executions')} WHERE fire_id = c.id ORDER BY attempt DESC LIMIT 1),
-                              'executionIds', (SELECT jsonb_agg(id::text ORDER BY attempt) FROM ${table(ex, 'executions')} WHERE fire_id = c.id)))
+                              'status', (SELECT status FROM ${table(ex, 'executions')} WHERE fire_id = c.id AND scheduled_at = c.scheduled_at ORDER BY attempt DESC LIMIT 1),
+                              'executionIds', (SELECT jsonb_agg(id::text ORDER BY attempt) FROM ${table(ex, 'executions')} WHERE fire_id = c.id AND scheduled_at = c.scheduled_at)))
                        FROM ${table(ex, 'fires')} c
-                      WHERE c.after_trigger_id = t.id AND c.upstream_fire_id = u.id AND c.origin = 'continuation'),
+                      WHERE c.after_trigger_id = t.id AND c.upstream_fire_id = u.id AND c.scheduled_at = u.scheduled_at
+                        AND c.origin = 'continuation'),
                     '[]'::jsonb) AS continuations
       FROM ${table(ex, 'triggers')} t
       JOIN ${table(ex, 'fires')} u ON u.job_name = t.spec->>'job'
-      JOIN LATERAL (SELECT status FROM ${table(ex, 'executions')} WHERE fire_id = u.id ORDER BY attempt DESC LIMIT 1) ue ON true
+      JOIN LATERAL (SELECT status FROM ${table(ex, 'executions')} WHERE fire_id = u.id AND scheduled_at = u.scheduled_at ORDER BY attempt DESC LIMIT 1) ue ON true
      WHERE t.kind = 'after' AND t.spec ? 'job'
        AND u.scheduled_at >= ${window.since} AND u.scheduled_at < ${window.until}
      ORDER BY t.name, u.scheduled_at`.execute(ex.db);

@@ -21,12 +21,19 @@ import { table, type Executor } from './executor.js';
 
 /**
  * The two kinds of continuation fire, recorded by one INSERT each: `from` the CTE of what to fire, into
- * the CTE `cte`, with `origin`; each is made once by its unique index on (after_trigger_id, `onceBy`),
+ * the CTE `cte`, with `origin`; each is made once by its unique index on `onceBy`,
  * partial on that origin (named in the conflict target so PostgreSQL infers it).
  */
 const CONTINUATION_FIRES = [
-  { cte: 'single_fired', from: 'single', origin: 'continuation', onceBy: 'upstream_fire_id' },
-  { cte: 'fan_in_fired', from: 'fan_in', origin: 'fan-in', onceBy: 'scheduled_at' },
+  // scheduled_at ends the continuation key because the unique index of a partitioned table must hold the
+  // partition key (migrations/0011); the upstream fire determines it, so the key is the same.
+  {
+    cte: 'single_fired',
+    from: 'single',
+    origin: 'continuation',
+    onceBy: ['after_trigger_id', 'upstream_fire_id', 'scheduled_at'],
+  },
+  { cte: 'fan_in_fired', from: 'fan_in', origin: 'fan-in', onceBy: ['after_trigger_id', 'scheduled_at'] },
 ] as const;
 
 /** The CTE `kind.cte`: one kind's INSERT of its fires, each once (DO NOTHING on its unique index). */
@@ -41,8 +48,8 @@ function insertFires(
       SELECT NULL, name, group_name, job_name, scheduled_at, ${params.now}, ${params.instanceId}::uuid, data, trace_context,
              ${sql.lit(kind.origin)}, after_trigger_id, upstream_fire_id, upstream_fire_ids
         FROM ${sql.id(kind.from)}
-      ON CONFLICT (after_trigger_id, ${sql.id(kind.onceBy)}) WHERE origin = ${sql.lit(kind.origin)} DO NOTHING
-      RETURNING id, job_name
+      ON CONFLICT (${sql.join(kind.onceBy.map((column) => sql.id(column)))}) WHERE origin = ${sql.lit(kind.origin)} DO NOTHING
+      RETURNING id, job_name, scheduled_at
     )`;
 }
 
@@ -55,7 +62,7 @@ export function continuationCtes(
   const j = table(ex, 'jobs');
   return sql`final AS MATERIALIZED (
       SELECT fin.fire_id, fin.job_name, fin.status, f.scheduled_at, f.trace_context
-        FROM finished fin JOIN ${table(ex, 'fires')} f ON f.id = fin.fire_id
+        FROM finished fin JOIN ${table(ex, 'fires')} f ON f.id = fin.fire_id AND f.scheduled_at = fin.scheduled_at
        WHERE fin.retry_after_ms IS NULL AND fin.status IN ('succeeded', 'failed', 'timed_out')
          AND EXISTS (SELECT 1 FROM ${t} WHERE kind = 'after')
     ), single AS (
@@ -93,10 +100,10 @@ export function continuationCtes(
       CONTINUATION_FIRES.map((kind) => insertFires(ex, kind, params)),
       sql`, `,
     )}, continued AS (
-      INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at)
+      INSERT INTO ${table(ex, 'executions')} (fire_id, scheduled_at, attempt, job_name, status, run_at)
       ${sql.join(
         CONTINUATION_FIRES.map(
-          (kind) => sql`SELECT id, 1, job_name, 'pending', ${now} FROM ${sql.id(kind.cte)}`,
+          (kind) => sql`SELECT id, scheduled_at, 1, job_name, 'pending', ${now} FROM ${sql.id(kind.cte)}`,
         ),
         sql` UNION ALL `,
       )}

@@ -46,7 +46,8 @@ export async function overviewStats(ex: Executor, params: { now?: Date } = {}): 
       SELECT f.scheduled_at, f.fired_at, e.attempt, e.status, e.started_at
         FROM ${table(ex, 'fires')} f
         CROSS JOIN LATERAL (
-          SELECT x.attempt, x.status, x.started_at FROM ${table(ex, 'executions')} x WHERE x.fire_id = f.id
+          SELECT x.attempt, x.status, x.started_at FROM ${table(ex, 'executions')} x
+           WHERE x.fire_id = f.id AND x.scheduled_at = f.scheduled_at
           OFFSET 0
         ) e
        WHERE f.scheduled_at >= ${now} - interval '1 hour' AND f.scheduled_at <= ${now}

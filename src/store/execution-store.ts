@@ -14,6 +14,7 @@ import { changeChannel, dbNow, table, type Executor } from './executor.js';
 import { continuationCtes } from './continuation-sql.js';
 import type { JobSettings } from './fire-store.js';
 import { InstanceFencedError, liveInstanceGuard } from './instance-store.js';
+import { inScheduledMs } from './scheduled-key.js';
 import type { ExecutionStatus, ExecutionsTable, FiresTable, JobsTable } from './tables.js';
 
 export interface ClaimedExecution {
@@ -78,14 +79,15 @@ export async function claimPendingExecutions(
     -- index can take as a condition, so the scan goes by executions_pending (pending rows only) rather than
     -- executions_running_job (running ones too, which a draining backlog has as many of).
     locked AS MATERIALIZED (
-      SELECT e.id, e.fire_id, e.job_name
+      SELECT e.id, e.scheduled_at, e.fire_id, e.job_name
         FROM ${table(ex, 'executions')} e
        WHERE e.status = 'pending' AND e.run_at <= ${now} AND (e.job_name = ANY(${params.jobs as string[]}::text[])) IS TRUE
          AND EXISTS (SELECT 1 FROM alive)
        ORDER BY e.run_at LIMIT ${params.limit} FOR UPDATE OF e SKIP LOCKED
     ),
     due AS MATERIALIZED (
-      SELECT l.id, EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = l.job_name) AS job_exists, l.fire_id
+      SELECT l.id, l.scheduled_at, EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = l.job_name) AS job_exists,
+             l.fire_id
         FROM locked l
     ),
     -- A backfilled fire with overlap "skip" (migrations/0009) is skipped when another backfilled run of its
@@ -93,12 +95,13 @@ export async function claimPendingExecutions(
     -- pending) for the next claim, which judges it against that one.
     backfilled AS MATERIALIZED (
       SELECT p.id, f.trigger_id, f.scheduled_at
-        FROM due p JOIN ${table(ex, 'fires')} f ON f.id = p.fire_id
+        FROM due p JOIN ${table(ex, 'fires')} f ON f.id = p.fire_id AND f.scheduled_at = p.scheduled_at
        WHERE f.backfill_overlap = 'skip' AND p.job_exists
     ),
     overlapping AS MATERIALIZED (
       SELECT b.id FROM backfilled b
-       WHERE EXISTS (SELECT 1 FROM ${table(ex, 'fires')} o JOIN ${table(ex, 'executions')} oe ON oe.fire_id = o.id
+       WHERE EXISTS (SELECT 1 FROM ${table(ex, 'fires')} o
+                       JOIN ${table(ex, 'executions')} oe ON oe.fire_id = o.id AND oe.scheduled_at = o.scheduled_at
                       WHERE o.trigger_id = b.trigger_id AND o.origin = 'backfill' AND oe.status = 'running')
     ),
     deferred AS MATERIALIZED (
@@ -111,24 +114,25 @@ export async function claimPendingExecutions(
       UPDATE ${table(ex, 'executions')} e
          SET status = 'skipped', instance_id = ${params.instanceId}::uuid, finished_at = ${now},
              error = 'skipped: backfill overlap skip and another backfilled run of this trigger was running'
-        FROM overlapping o
-       WHERE e.id = o.id
+        FROM overlapping o JOIN due p ON p.id = o.id
+       WHERE e.id = p.id AND e.scheduled_at = p.scheduled_at
       RETURNING e.id
     ),
     claimed AS (
       UPDATE ${table(ex, 'executions')} e
          SET status = 'running', instance_id = ${params.instanceId}::uuid, started_at = ${now}
         FROM due p
-       WHERE e.id = p.id AND p.job_exists AND p.id NOT IN (SELECT id FROM overlapping)
-         AND p.id NOT IN (SELECT id FROM deferred)
-      RETURNING e.id, e.fire_id, e.attempt
+       -- scheduled_at, the partition key, takes each row from its one partition (migrations/0011).
+       WHERE e.id = p.id AND e.scheduled_at = p.scheduled_at AND p.job_exists
+         AND p.id NOT IN (SELECT id FROM overlapping) AND p.id NOT IN (SELECT id FROM deferred)
+      RETURNING e.id, e.fire_id, e.scheduled_at, e.attempt
     ),
     orphaned AS (
       UPDATE ${table(ex, 'executions')} e
          SET status = 'abandoned', instance_id = ${params.instanceId}::uuid, finished_at = ${now},
              error = 'abandoned: job ' || quote_literal(e.job_name) || ' no longer exists (deleted before this attempt ran)'
         FROM due p
-       WHERE e.id = p.id AND NOT p.job_exists
+       WHERE e.id = p.id AND e.scheduled_at = p.scheduled_at AND NOT p.job_exists
       RETURNING e.id
     )
     -- One row even when nothing was claimed, so that "fenced" and "nothing pending" differ.
@@ -137,7 +141,7 @@ export async function claimPendingExecutions(
       LEFT JOIN (SELECT c.id, c.fire_id, c.attempt, f.trigger_id, f.trigger_name, f.trigger_group, f.job_name,
                         f.scheduled_at, f.fired_at, f.data, f.trace_context, f.instance_id AS fired_by, j.timeout_ms, j.max_attempts,
                         j.backoff, j.recover
-                   FROM claimed c JOIN ${table(ex, 'fires')} f ON f.id = c.fire_id
+                   FROM claimed c JOIN ${table(ex, 'fires')} f ON f.id = c.fire_id AND f.scheduled_at = c.scheduled_at
                    JOIN ${table(ex, 'jobs')} j ON j.name = f.job_name) x ON true`.execute(ex.db);
   if (!rows[0]?.alive) throw new InstanceFencedError(params.instanceId);
   const claimed = rows.filter((row): row is (typeof rows)[number] & { id: string } => row.id !== null);
@@ -170,6 +174,8 @@ export type FinalStatus = Extract<
 
 export interface ExecutionOutcome {
   executionId: string;
+  /** The fire's scheduled time: the partition key, so the outcome's write touches one partition. */
+  scheduledAt: Date;
   status: FinalStatus;
   error: string | null;
   result: unknown;
@@ -203,22 +209,25 @@ export async function completeExecutionsCounted(
   const { rows } = await sql<{ alive: boolean; ids: string[]; continuations: number }>`
     WITH alive AS MATERIALIZED (${liveInstanceGuard(ex, params)}),
     input AS (
-      SELECT * FROM unnest(${outcomes.map((o) => o.executionId)}::bigint[], ${outcomes.map((o) => o.status)}::text[],
+      SELECT * FROM unnest(${outcomes.map((o) => o.executionId)}::bigint[],
+                           ${outcomes.map((o) => o.scheduledAt)}::timestamptz[], ${outcomes.map((o) => o.status)}::text[],
                            ${outcomes.map((o) => o.error)}::text[],
                            ${outcomes.map((o) => (o.result === undefined || o.result === null ? null : JSON.stringify(o.result)))}::jsonb[],
                            ${outcomes.map((o) => o.traceId)}::text[], ${outcomes.map((o) => o.retryAfterMs)}::float8[])
-             AS i(id, status, error, result, trace_id, retry_after_ms)
+             AS i(id, scheduled_at, status, error, result, trace_id, retry_after_ms)
     ), finished AS (
       UPDATE ${table(ex, 'executions')} e
          SET status = i.status, finished_at = ${now}, error = i.error, result = i.result,
              trace_id = coalesce(i.trace_id, e.trace_id)
         FROM input i
-       WHERE e.id = i.id AND e.status = 'running' AND e.instance_id = ${params.instanceId}::uuid
+       -- scheduled_at, the partition key, takes each row from its one partition (scheduled-key.ts).
+       WHERE e.id = i.id AND ${inScheduledMs(sql`e.scheduled_at`, sql`i.scheduled_at`)}
+         AND e.status = 'running' AND e.instance_id = ${params.instanceId}::uuid
          AND EXISTS (SELECT 1 FROM alive)
-      RETURNING e.id, e.fire_id, e.attempt, e.job_name, i.retry_after_ms, e.trace_id, e.status
+      RETURNING e.id, e.fire_id, e.scheduled_at, e.attempt, e.job_name, i.retry_after_ms, e.trace_id, e.status
     ), retried AS (
-      INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at, trace_id)
-      SELECT fire_id, attempt + 1, job_name, 'pending', ${now} + retry_after_ms * interval '1 millisecond', trace_id
+      INSERT INTO ${table(ex, 'executions')} (fire_id, scheduled_at, attempt, job_name, status, run_at, trace_id)
+      SELECT fire_id, scheduled_at, attempt + 1, job_name, 'pending', ${now} + retry_after_ms * interval '1 millisecond', trace_id
         FROM finished WHERE retry_after_ms IS NOT NULL
       RETURNING id
     ), ${continuationCtes(ex, { instanceId: params.instanceId, now })}
@@ -249,9 +258,8 @@ export async function releaseExecutions(
     released AS (
       UPDATE ${table(ex, 'executions')} e
          SET status = 'pending', instance_id = NULL, started_at = NULL, error = ${params.note},
-             run_at = greatest(e.run_at, f.scheduled_at)
-        FROM ${table(ex, 'fires')} f
-       WHERE f.id = e.fire_id AND e.id = ANY(${params.executionIds as string[]}::bigint[])
+             run_at = greatest(e.run_at, e.scheduled_at)
+       WHERE e.id = ANY(${params.executionIds as string[]}::bigint[])
          AND e.status = 'running' AND e.instance_id = ${params.instanceId}::uuid
          AND EXISTS (SELECT 1 FROM alive)
       RETURNING e.id
@@ -291,7 +299,13 @@ export interface UpstreamOutcome {
  * its latest attempt; empty for any other fire. One indexed query, made only for attempts claimed from
  * pending (continuations always are).
  */
-export async function upstreamsOf(ex: Executor, params: { fireId: string }): Promise<UpstreamOutcome[]> {
+export async function upstreamsOf(
+  ex: Executor,
+  params: { fireId: string; scheduledAt?: Date },
+): Promise<UpstreamOutcome[]> {
+  // A continuation's upstreams share its scheduled time (continuation-sql.ts): with it, each lookup
+  // prunes to that time's partition (migrations/0011).
+  const at = params.scheduledAt;
   const { rows } = await sql<{
     fire_id: string;
     job_name: string;
@@ -307,10 +321,11 @@ export async function upstreamsOf(ex: Executor, params: { fireId: string }): Pro
              x.id AS execution_id, x.status, x.result, up.n
         FROM ${table(ex, 'fires')} c
         CROSS JOIN LATERAL unnest(c.upstream_fire_ids) WITH ORDINALITY AS up(id, n)
-        JOIN ${table(ex, 'fires')} u ON u.id = up.id
+        JOIN ${table(ex, 'fires')} u ON u.id = up.id AND u.scheduled_at = c.scheduled_at
         JOIN LATERAL (SELECT e.id, e.status, e.result FROM ${table(ex, 'executions')} e
-                       WHERE e.fire_id = u.id ORDER BY e.attempt DESC LIMIT 1) x ON true
+                       WHERE e.fire_id = u.id AND e.scheduled_at = u.scheduled_at ORDER BY e.attempt DESC LIMIT 1) x ON true
        WHERE c.id = ${params.fireId}::bigint
+         ${at ? sql`AND ${inScheduledMs(sql`c.scheduled_at`, at)} AND ${inScheduledMs(sql`u.scheduled_at`, at)}` : sql``}
        ORDER BY u.job_name, up.n) firsts
      ORDER BY n`.execute(ex.db);
   return rows.map((row) => ({
@@ -331,15 +346,17 @@ export async function upstreamsOf(ex: Executor, params: { fireId: string }): Pro
  */
 export async function recordFireTrace(
   ex: Executor,
-  params: { fireId: string; executionId: string; traceContext: Record<string, string> },
+  params: { fireId: string; executionId: string; scheduledAt: Date; traceContext: Record<string, string> },
 ): Promise<void> {
   const traceparent = params.traceContext.traceparent ?? '';
   await sql`
     WITH fire AS (
       UPDATE ${table(ex, 'fires')} SET trace_context = ${JSON.stringify(params.traceContext)}::jsonb
-       WHERE id = ${params.fireId}::bigint AND trace_context IS NULL
+       WHERE id = ${params.fireId}::bigint AND ${inScheduledMs(sql`scheduled_at`, params.scheduledAt)}
+         AND trace_context IS NULL
       RETURNING id
     )
     UPDATE ${table(ex, 'executions')} SET trace_id = coalesce(trace_id, nullif(${traceparent.split('-')[1] ?? ''}, ''))
-     WHERE id = ${params.executionId}::bigint AND fire_id IN (SELECT id FROM fire)`.execute(ex.db);
+     WHERE id = ${params.executionId}::bigint AND ${inScheduledMs(sql`scheduled_at`, params.scheduledAt)}
+       AND fire_id IN (SELECT id FROM fire)`.execute(ex.db);
 }

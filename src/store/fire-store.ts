@@ -288,8 +288,8 @@ export async function recordFires(
       RETURNING id, trigger_id, scheduled_at, fired_at, job_name
     ), started AS (
       INSERT INTO ${table(ex, 'executions')}
-             (fire_id, attempt, job_name, status, instance_id, run_at, started_at, finished_at, error, trace_id)
-      SELECT fired.id, 1, fired.job_name, input.status,
+             (fire_id, scheduled_at, attempt, job_name, status, instance_id, run_at, started_at, finished_at, error, trace_id)
+      SELECT fired.id, fired.scheduled_at, 1, fired.job_name, input.status,
              CASE WHEN input.status <> 'pending' THEN ${params.instanceId}::uuid END,
              ${now} + coalesce(input.delay_ms, 0) * interval '1 millisecond',
              -- The moment the row is written (not the transaction's start: job_history's lag must not hide
@@ -424,10 +424,10 @@ export async function recordFireNow(
       INSERT INTO ${table(ex, 'fires')} (trigger_id, trigger_name, trigger_group, job_name, scheduled_at, fired_at, data)
       SELECT i.id, i.name, i.group_name, i.job_name, i.previous_fire_at, ${now}, job.data || coalesce(i.data, '{}'::jsonb)
         FROM inserted i, job WHERE i.fired
-      RETURNING id, job_name
+      RETURNING id, job_name, scheduled_at
     ), pending AS (
-      INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at)
-      SELECT id, 1, job_name, 'pending', ${now} FROM fired
+      INSERT INTO ${table(ex, 'executions')} (fire_id, scheduled_at, attempt, job_name, status, run_at)
+      SELECT id, scheduled_at, 1, job_name, 'pending', ${now} FROM fired
       RETURNING id
     )
     SELECT i.id, i.fired,

@@ -6,6 +6,7 @@
  */
 import { sql } from 'kysely';
 import { changeChannel, dbNow, notifyChange, table, type Executor } from './executor.js';
+import { inScheduledMs } from './scheduled-key.js';
 import type { ExecutionStatus, FireOrigin } from './tables.js';
 import { TRIGGER_SCHEDULE_COLUMNS, triggerScheduleFromRow, type TriggerSchedule } from './trigger-row.js';
 
@@ -15,6 +16,8 @@ export const CANCEL_NOTICE = 'cancel:';
 /** A fire's latest attempt, as a retry, re-run or discard judges it. */
 export interface LatestAttempt {
   fireId: string;
+  /** The fire's scheduled time (the partition key of its attempts: migrations/0011). */
+  scheduledAt: Date;
   executionId: string;
   attempt: number;
   job: string;
@@ -25,6 +28,7 @@ export interface LatestAttempt {
 
 type LatestRow = {
   fire_id: string;
+  scheduled_at: Date;
   execution_id: string;
   attempt: number;
   job_name: string;
@@ -35,6 +39,7 @@ type LatestRow = {
 
 const toLatest = (row: LatestRow): LatestAttempt => ({
   fireId: row.fire_id,
+  scheduledAt: row.scheduled_at,
   executionId: row.execution_id,
   attempt: row.attempt,
   job: row.job_name,
@@ -56,10 +61,11 @@ export async function lockLatestAttempt(
       ? sql`${params.fireId}::bigint`
       : sql`(SELECT fire_id FROM ${table(ex, 'executions')} WHERE id = ${params.executionId}::bigint)`;
   const { rows } = await sql<LatestRow>`
-    WITH f AS (SELECT id, trigger_name, dead_letter_discarded_at FROM ${table(ex, 'fires')} WHERE id = ${fireId} FOR UPDATE)
-    SELECT f.id AS fire_id, e.id AS execution_id, e.attempt, e.job_name, f.trigger_name, e.status,
+    WITH f AS (SELECT id, scheduled_at, trigger_name, dead_letter_discarded_at FROM ${table(ex, 'fires')} WHERE id = ${fireId} FOR UPDATE)
+    SELECT f.id AS fire_id, f.scheduled_at, e.id AS execution_id, e.attempt, e.job_name, f.trigger_name, e.status,
            f.dead_letter_discarded_at IS NOT NULL AS discarded
-      FROM f JOIN LATERAL (SELECT * FROM ${table(ex, 'executions')} WHERE fire_id = f.id ORDER BY attempt DESC LIMIT 1) e ON true`.execute(
+      FROM f JOIN LATERAL (SELECT * FROM ${table(ex, 'executions')}
+                            WHERE fire_id = f.id AND scheduled_at = f.scheduled_at ORDER BY attempt DESC LIMIT 1) e ON true`.execute(
     ex.db,
   );
   return rows[0] ? toLatest(rows[0]) : undefined;
@@ -97,11 +103,15 @@ export async function insertRequestedAttempt(
   const { rows } = await sql<{ id: string; attempt: number }>`
     WITH cleared AS (
       UPDATE ${table(ex, 'fires')} SET dead_letter_discarded_at = NULL, dead_letter_discarded_by = NULL
-       WHERE id = ${latest.fireId}::bigint AND dead_letter_discarded_at IS NOT NULL
+       WHERE id = ${latest.fireId}::bigint AND ${inScheduledMs(sql`scheduled_at`, latest.scheduledAt)}
+         AND dead_letter_discarded_at IS NOT NULL
     )
-    INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at, requested, requested_by)
-    VALUES (${latest.fireId}::bigint, ${latest.attempt + 1}, ${latest.job}, 'pending', ${now}, ${params.requested},
-            ${params.requestedBy})
+    -- The fire's own scheduled_at (exact to the microsecond, which the Date read back may not be).
+    INSERT INTO ${table(ex, 'executions')} (fire_id, scheduled_at, attempt, job_name, status, run_at, requested, requested_by)
+    SELECT f.id, f.scheduled_at, ${latest.attempt + 1}, ${latest.job}, 'pending', ${now}, ${params.requested},
+           ${params.requestedBy}
+      FROM ${table(ex, 'fires')} f
+     WHERE f.id = ${latest.fireId}::bigint AND ${inScheduledMs(sql`f.scheduled_at`, latest.scheduledAt)}
     RETURNING id, attempt`.execute(ex.db);
   await notifyChange(ex, 'pending');
   return { executionId: rows[0]!.id, attempt: rows[0]!.attempt };
@@ -166,7 +176,8 @@ export interface DeadLetter {
 
 function deadLetterWhere(ex: Executor, filter: Omit<DeadLetterFilter, 'limit'>) {
   return sql`e.status IN ('failed', 'timed_out') AND f.dead_letter_discarded_at IS NULL
-     AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'executions')} n WHERE n.fire_id = e.fire_id AND n.attempt > e.attempt)
+     AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'executions')} n
+                      WHERE n.fire_id = e.fire_id AND n.scheduled_at = e.scheduled_at AND n.attempt > e.attempt)
      ${filter.job === undefined ? sql`` : sql`AND f.job_name = ${filter.job}`}
      ${filter.trigger === undefined ? sql`` : sql`AND f.trigger_name = ${filter.trigger}`}
      ${filter.since === undefined ? sql`` : sql`AND f.scheduled_at >= ${filter.since}`}
@@ -194,7 +205,7 @@ export async function listDeadLetters(ex: Executor, filter: DeadLetterFilter): P
            f.scheduled_at, e.finished_at, e.attempt, e.status, e.error,
            coalesce(i.name, e.instance_id::text) AS instance
       FROM ${table(ex, 'executions')} e
-      JOIN ${table(ex, 'fires')} f ON f.id = e.fire_id
+      JOIN ${table(ex, 'fires')} f ON f.id = e.fire_id AND f.scheduled_at = e.scheduled_at
       LEFT JOIN ${table(ex, 'instances')} i ON i.id = e.instance_id
      WHERE ${deadLetterWhere(ex, filter)}
      ORDER BY f.scheduled_at DESC, f.id DESC
@@ -219,7 +230,8 @@ export async function listDeadLetters(ex: Executor, filter: DeadLetterFilter): P
 export async function countDeadLetters(ex: Executor): Promise<number> {
   const { rows } = await sql<{ count: number }>`
     SELECT count(*)::int AS count
-      FROM ${table(ex, 'executions')} e JOIN ${table(ex, 'fires')} f ON f.id = e.fire_id
+      FROM ${table(ex, 'executions')} e
+      JOIN ${table(ex, 'fires')} f ON f.id = e.fire_id AND f.scheduled_at = e.scheduled_at
      WHERE ${deadLetterWhere(ex, {})}`.execute(ex.db);
   return rows[0]?.count ?? 0;
 }
@@ -299,8 +311,9 @@ export async function insertBackfillFires(
     ), ordered AS (
       SELECT id, job_name, scheduled_at, row_number() OVER (ORDER BY scheduled_at) - 1 AS k FROM fired
     ), started AS (
-      INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at)
-      SELECT id, 1, job_name, 'pending', ${now} + k * ${params.spacingMs}::float8 * interval '1 millisecond' FROM ordered
+      INSERT INTO ${table(ex, 'executions')} (fire_id, scheduled_at, attempt, job_name, status, run_at)
+      SELECT id, scheduled_at, 1, job_name, 'pending', ${now} + k * ${params.spacingMs}::float8 * interval '1 millisecond'
+        FROM ordered
       RETURNING fire_id
     )
     SELECT o.scheduled_at FROM ordered o JOIN started s ON s.fire_id = o.id ORDER BY o.scheduled_at`.execute(

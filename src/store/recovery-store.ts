@@ -133,7 +133,7 @@ export async function recoverOrphanedExecutions(
   };
   const { rows } = await sql<Row>`
     WITH orphaned AS (
-      SELECT e.id, coalesce(j.recover, false) AS recover,
+      SELECT e.id, e.scheduled_at, coalesce(j.recover, false) AS recover,
              'instance ' || i.name || ' (' || i.id || ') is ' || i.state || coalesce(': ' || i.dead_reason, '') AS reason
         FROM ${table(ex, 'executions')} e
         JOIN ${table(ex, 'instances')} i ON i.id = e.instance_id
@@ -149,11 +149,11 @@ export async function recoverOrphanedExecutions(
              error = CASE WHEN o.recover THEN 're-dispatched: ' ELSE 'abandoned: ' END || o.reason,
              leader_epoch = ${params.epoch}
         FROM orphaned o
-       WHERE e.id = o.id
-      RETURNING e.id, e.fire_id, e.attempt, e.job_name, e.status, e.instance_id, e.trace_id
+       WHERE e.id = o.id AND e.scheduled_at = o.scheduled_at
+      RETURNING e.id, e.fire_id, e.scheduled_at, e.attempt, e.job_name, e.status, e.instance_id, e.trace_id
     ), redispatched AS (
-      INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at, trace_id, leader_epoch)
-      SELECT fire_id, attempt + 1, job_name, 'pending', ${now}, trace_id, ${params.epoch}
+      INSERT INTO ${table(ex, 'executions')} (fire_id, scheduled_at, attempt, job_name, status, run_at, trace_id, leader_epoch)
+      SELECT fire_id, scheduled_at, attempt + 1, job_name, 'pending', ${now}, trace_id, ${params.epoch}
         FROM marked WHERE status = 'recovered'
       RETURNING id, fire_id
     )

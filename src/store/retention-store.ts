@@ -8,9 +8,13 @@
  *
  * What may go, and why it is safe:
  *   - a fire scheduled before the cutoff whose executions are all terminal (none `pending`/`running`),
- *     with its executions. `FOR UPDATE SKIP LOCKED` skips a fire that another transaction is touching
- *     (a retry or a recovery inserting its next attempt holds a key-share lock on it), so a fire still
- *     being worked on is never deleted under its writer;
+ *     with its executions, in one statement (no foreign key cascades since migrations/0011).
+ *     `FOR UPDATE SKIP LOCKED` skips a fire that another transaction is touching (an operator's retry
+ *     or re-run holds it FOR UPDATE while it adds the next attempt: operation-store.ts), and an attempt
+ *     that the engine or the recovery adds follows one that was still `running`, so a fire still being
+ *     worked on is never deleted under its writer. Whole expired weeks go before this, as a partition
+ *     drop (partition-store.ts); this delete covers the rest: weeks kept for an unfinished attempt, and
+ *     the default partition;
  *   - a one-off trigger created through the API (`fireNow`, `scheduleAt`, `belfry fire`, `POST
  *     /jobs/:name/fire`) that completed before the cutoff. One-offs declared in YAML are left alone:
  *     the next apply would recreate them and fire them again;
@@ -45,18 +49,21 @@ export async function pruneExpiredFires(
 ): Promise<{ fires: number; executions: number }> {
   const { rows } = await sql<{ fires: string; executions: string }>`
     WITH doomed AS (
-      SELECT f.id
+      SELECT f.id, f.scheduled_at
         FROM ${table(ex, 'fires')} f
        WHERE f.scheduled_at < ${cutoff(ex, params)}
          AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'executions')} e
-                          WHERE e.fire_id = f.id AND e.status IN ('pending', 'running'))
+                          WHERE e.fire_id = f.id AND e.scheduled_at = f.scheduled_at
+                            AND e.status IN ('pending', 'running'))
        ORDER BY f.scheduled_at
        LIMIT ${params.limit}
          FOR UPDATE OF f SKIP LOCKED
     ), gone_executions AS (
-      DELETE FROM ${table(ex, 'executions')} e USING doomed d WHERE e.fire_id = d.id RETURNING 1
+      -- No foreign key cascades (migrations/0011): a fire's attempts go in the same statement as the fire.
+      DELETE FROM ${table(ex, 'executions')} e USING doomed d
+       WHERE e.fire_id = d.id AND e.scheduled_at = d.scheduled_at RETURNING 1
     ), gone_fires AS (
-      DELETE FROM ${table(ex, 'fires')} f USING doomed d WHERE f.id = d.id RETURNING 1
+      DELETE FROM ${table(ex, 'fires')} f USING doomed d WHERE f.id = d.id AND f.scheduled_at = d.scheduled_at RETURNING 1
     ), gone_arrivals AS (
       -- A fan-in's progress (migrations/0009) goes with the history it counted, by its first arrival.
       DELETE FROM ${table(ex, 'fan_in_arrivals')} a
@@ -78,7 +85,7 @@ export async function pruneCompletedOneOffTriggers(ex: Executor, params: Retenti
     where: sql`t.state = 'complete' AND t.kind = 'once' AND t.source = 'api'
          AND t.updated_at < ${cutoff(ex, params)}
          AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'fires')} f
-                           JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id
+                           JOIN ${table(ex, 'executions')} e ON e.fire_id = f.id AND e.scheduled_at = f.scheduled_at
                           WHERE f.trigger_id = t.id AND e.status IN ('pending', 'running'))`,
     orderBy: sql`t.updated_at`,
     limit: params.limit,

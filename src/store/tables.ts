@@ -157,6 +157,8 @@ export interface ExecutionsTable {
   /** An operator's retry, re-run or cancel, and who asked (migrations/0009). */
   requested: 'retry' | 'rerun' | 'cancel' | null;
   requested_by: string | null;
+  /** Its fire's scheduled_at, the partition key (migrations/0011): written by every insert. */
+  scheduled_at: Timestamp;
 }
 
 export interface JobHistoryView {

@@ -33,18 +33,20 @@ function replica(name: string) {
 /** A replica that "crashed": an active instance row whose session lock nobody holds, with a running execution. */
 async function crashedInstanceWithExecution(
   job: string,
-): Promise<{ instanceId: string; executionId: string }> {
+): Promise<{ instanceId: string; executionId: string; scheduledAt: Date }> {
   const instanceId = randomUUID();
   await sql`INSERT INTO ${t('instances')} (id, name, host, pid, version, lock_key, last_checkin_at)
             VALUES (${instanceId}, 'ghost', 'h', 1, 'x', nextval(${`${database.schema}.instance_lock_key`}::regclass), now() - interval '1 second')`.execute(
     database.db,
   );
-  const { rows } = await sql<{ id: string }>`
+  const { rows } = await sql<{ id: string; scheduled_at: Date }>`
     WITH f AS (INSERT INTO ${t('fires')} (trigger_name, trigger_group, job_name, scheduled_at, instance_id)
-               VALUES (${`t-${instanceId}`}, 'g', ${job}, now(), ${instanceId}) RETURNING id)
-    INSERT INTO ${t('executions')} (fire_id, attempt, job_name, status, instance_id, started_at)
-    SELECT id, 1, ${job}, 'running', ${instanceId}, now() FROM f RETURNING id`.execute(database.db);
-  return { instanceId, executionId: rows[0]!.id };
+               VALUES (${`t-${instanceId}`}, 'g', ${job}, now(), ${instanceId}) RETURNING id, scheduled_at)
+    INSERT INTO ${t('executions')} (fire_id, scheduled_at, attempt, job_name, status, instance_id, started_at)
+    SELECT id, scheduled_at, 1, ${job}, 'running', ${instanceId}, now() FROM f RETURNING id, scheduled_at`.execute(
+    database.db,
+  );
+  return { instanceId, executionId: rows[0]!.id, scheduledAt: rows[0]!.scheduled_at };
 }
 
 describe('leader lease', () => {
@@ -103,7 +105,7 @@ describe('failure detection and recovery', () => {
       recover: true,
     });
     schedulers.push(a);
-    const { instanceId, executionId } = await crashedInstanceWithExecution('recoverable');
+    const { instanceId, executionId, scheduledAt } = await crashedInstanceWithExecution('recoverable');
     const dead = waitForEvents(a, 'instance:dead', 1, (e) => e.instanceId === instanceId);
     const recovered = waitForEvents(a, 'execution:recovered', 1);
     const finished = waitForEvents(a, 'execution:finished', 1);
@@ -133,7 +135,15 @@ describe('failure detection and recovery', () => {
     const late = completeExecutions(ex(), {
       instanceId,
       outcomes: [
-        { executionId, status: 'succeeded', error: null, result: null, traceId: null, retryAfterMs: null },
+        {
+          executionId,
+          scheduledAt,
+          status: 'succeeded',
+          error: null,
+          result: null,
+          traceId: null,
+          retryAfterMs: null,
+        },
       ],
     });
     await expect(late).rejects.toMatchObject({ code: 'BELFRY_ERR_INSTANCE_FENCED' });

@@ -179,10 +179,9 @@ describe('the read endpoints', () => {
       WITH f AS (
         INSERT INTO ${sql.table(`${ex.schema}.fires`)} (trigger_name, trigger_group, job_name, scheduled_at)
         SELECT 'tie', 'ties', 'tie', date_trunc('second', now()) - interval '1 hour' FROM generate_series(1, 25)
-        RETURNING id)
-      INSERT INTO ${sql.table(`${ex.schema}.executions`)} (fire_id, attempt, job_name, status) SELECT id, 1, 'tie', 'succeeded' FROM f`.execute(
-      ex.db,
-    );
+        RETURNING id, scheduled_at)
+      INSERT INTO ${sql.table(`${ex.schema}.executions`)} (fire_id, scheduled_at, attempt, job_name, status)
+      SELECT id, scheduled_at, 1, 'tie', 'succeeded' FROM f`.execute(ex.db);
     const all = await api<{ executionId: string }[]>('/history?limit=1000');
     const seen: string[] = [];
     let before: string | null = null;

@@ -106,8 +106,8 @@ export async function seedAdminState(ex: Executor): Promise<AdminFixture> {
     let offsetMs = 10;
     for (const [index, [status, instance, durationMs, error]] of attempts.entries()) {
       await sql`
-        INSERT INTO ${sql.table(`${ex.schema}.executions`)} (fire_id, attempt, job_name, status, instance_id, run_at, started_at, finished_at, error)
-        SELECT f.id, ${index + 1}, ${job}, ${status}, ${instance}::uuid, f.scheduled_at + ${offsetMs} * interval '1 millisecond',
+        INSERT INTO ${sql.table(`${ex.schema}.executions`)} (fire_id, scheduled_at, attempt, job_name, status, instance_id, run_at, started_at, finished_at, error)
+        SELECT f.id, f.scheduled_at, ${index + 1}, ${job}, ${status}, ${instance}::uuid, f.scheduled_at + ${offsetMs} * interval '1 millisecond',
                f.scheduled_at + ${offsetMs} * interval '1 millisecond',
                f.scheduled_at + ${offsetMs + durationMs} * interval '1 millisecond', ${error}
           FROM ${sql.table(`${ex.schema}.fires`)} f WHERE f.id = ${fire[0]!.id}`.execute(ex.db);

@@ -31,9 +31,9 @@ beforeAll(async () => {
             VALUES (${INSTANCE}, 'replica-1', 'h', 1, 'v', 1, 'stopped', now())`.execute(database.db);
   const { rows } = await sql<{ id: string }>`
     WITH f AS (INSERT INTO ${t('fires')} (trigger_name, trigger_group, job_name, scheduled_at, instance_id)
-               VALUES ('nightly', 'default', 'report', ${SCHEDULED}, ${INSTANCE}) RETURNING id)
-    INSERT INTO ${t('executions')} (fire_id, attempt, job_name, status, instance_id, started_at, finished_at)
-    SELECT id, 1, 'report', 'succeeded', ${INSTANCE}, ${SCHEDULED}, ${SCHEDULED} FROM f RETURNING id`.execute(
+               VALUES ('nightly', 'default', 'report', ${SCHEDULED}, ${INSTANCE}) RETURNING id, scheduled_at)
+    INSERT INTO ${t('executions')} (fire_id, scheduled_at, attempt, job_name, status, instance_id, started_at, finished_at)
+    SELECT id, scheduled_at, 1, 'report', 'succeeded', ${INSTANCE}, ${SCHEDULED}, ${SCHEDULED} FROM f RETURNING id`.execute(
     database.db,
   );
   executionId = String(rows[0]!.id);

@@ -44,12 +44,13 @@ async function execution(
   instanceId: string | null = null,
   job = 'work',
 ): Promise<string> {
-  const { rows } = await sql<{ id: string }>`
+  const { rows } = await sql<{ id: string; scheduled_at: Date }>`
     WITH f AS (INSERT INTO ${t('fires')} (trigger_name, trigger_group, job_name, scheduled_at, instance_id)
-               VALUES (${`t-${randomUUID()}`}, 'g', ${job}, now(), ${instanceId}) RETURNING id)
-    INSERT INTO ${t('executions')} (fire_id, attempt, job_name, status, instance_id, run_at, started_at)
-    SELECT id, 1, ${job}, ${status}, ${instanceId}, now(), ${status === 'running' ? sql`now()` : null} FROM f
-    RETURNING id`.execute(database.db);
+               VALUES (${`t-${randomUUID()}`}, 'g', ${job}, now(), ${instanceId}) RETURNING id, scheduled_at)
+    INSERT INTO ${t('executions')} (fire_id, scheduled_at, attempt, job_name, status, instance_id, run_at, started_at)
+    SELECT id, scheduled_at, 1, ${job}, ${status}, ${instanceId}, now(), ${status === 'running' ? sql`now()` : null} FROM f
+    RETURNING id, scheduled_at`.execute(database.db);
+  scheduledAtOf.set(rows[0]!.id, rows[0]!.scheduled_at);
   return rows[0]!.id;
 }
 
@@ -77,8 +78,12 @@ async function declareDeadSoon(id: string): Promise<void> {
   throw new Error(`instance ${id} was never free to declare dead`);
 }
 
+/** The scheduled time of each execution the fixture made (an outcome names it: the partition key). */
+const scheduledAtOf = new Map<string, Date>();
+
 const succeeded = (executionId: string) => ({
   executionId,
+  scheduledAt: scheduledAtOf.get(executionId)!,
   status: 'succeeded' as const,
   error: null,
   result: null,

@@ -59,9 +59,9 @@ describe('apply --prune', () => {
       WITH fire AS (
         INSERT INTO ${sql.table(`${database.schema}.fires`)} (trigger_id, trigger_name, trigger_group, job_name, scheduled_at)
         SELECT id, name, group_name, job_name, '2029-01-01T00:00:00Z' FROM ${sql.table(`${database.schema}.triggers`)}
-         WHERE name = 'ping-by-hand' RETURNING id)
-      INSERT INTO ${sql.table(`${database.schema}.executions`)} (fire_id, attempt, job_name, status)
-      SELECT id, 2, 'ping', 'pending' FROM fire`.execute(database.db);
+         WHERE name = 'ping-by-hand' RETURNING id, scheduled_at)
+      INSERT INTO ${sql.table(`${database.schema}.executions`)} (fire_id, scheduled_at, attempt, job_name, status)
+      SELECT id, scheduled_at, 2, 'ping', 'pending' FROM fire`.execute(database.db);
     const file = files.write('smaller.yaml', SMALLER);
     const before = await fingerprint();
 

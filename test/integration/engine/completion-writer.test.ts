@@ -27,14 +27,18 @@ async function register(): Promise<string> {
   return id;
 }
 
+/** The scheduled time of each execution `running` made (an outcome names it: the partition key). */
+const scheduledAtOf = new Map<string, Date>();
+
 /** A fire with one running execution that belongs to `instanceId`. */
 async function running(instanceId: string): Promise<string> {
-  const { rows } = await sql<{ id: string }>`
+  const { rows } = await sql<{ id: string; scheduled_at: Date }>`
     WITH f AS (INSERT INTO ${t('fires')} (trigger_name, trigger_group, job_name, scheduled_at, instance_id)
-               VALUES (${`t-${randomUUID()}`}, 'g', 'work', now(), ${instanceId}) RETURNING id)
-    INSERT INTO ${t('executions')} (fire_id, attempt, job_name, status, instance_id, run_at, started_at)
-    SELECT id, 1, 'work', 'running', ${instanceId}, now(), now() FROM f
-    RETURNING id`.execute(database.db);
+               VALUES (${`t-${randomUUID()}`}, 'g', 'work', now(), ${instanceId}) RETURNING id, scheduled_at)
+    INSERT INTO ${t('executions')} (fire_id, scheduled_at, attempt, job_name, status, instance_id, run_at, started_at)
+    SELECT id, scheduled_at, 1, 'work', 'running', ${instanceId}, now(), now() FROM f
+    RETURNING id, scheduled_at`.execute(database.db);
+  scheduledAtOf.set(rows[0]!.id, rows[0]!.scheduled_at);
   return rows[0]!.id;
 }
 
@@ -46,6 +50,7 @@ async function statusOf(executionId: string): Promise<string> {
 
 const succeeded = (executionId: string): ExecutionOutcome => ({
   executionId,
+  scheduledAt: scheduledAtOf.get(executionId)!,
   status: 'succeeded',
   error: null,
   result: null,

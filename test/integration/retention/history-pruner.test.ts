@@ -49,10 +49,11 @@ async function addFire(
       FROM ${t('triggers')} WHERE name = ${trigger}
     RETURNING id`.execute(ex.db);
   const fireId = rows[0]!.id;
+  const at = sql`(SELECT scheduled_at FROM ${t('fires')} WHERE id = ${fireId})`;
   for (const [index, status] of statuses.entries()) {
     const terminal = status !== 'running' && status !== 'pending';
-    await sql`INSERT INTO ${t('executions')} (fire_id, attempt, job_name, status, instance_id, started_at, finished_at)
-              VALUES (${fireId}, ${index + 1}, 'work', ${status}, ${instance}::uuid, now() - ${daysAgo} * interval '1 day',
+    await sql`INSERT INTO ${t('executions')} (fire_id, scheduled_at, attempt, job_name, status, instance_id, started_at, finished_at)
+              VALUES (${fireId}, ${at}, ${index + 1}, 'work', ${status}, ${instance}::uuid, now() - ${daysAgo} * interval '1 day',
                       ${terminal ? sql`now() - ${daysAgo} * interval '1 day'` : null})`.execute(ex.db);
   }
   return fireId;

@@ -28,6 +28,7 @@ it('keeps failed outcomes for a retry, and resolves them as not recorded once ab
   });
   const recorded = writer.record({
     executionId: '1',
+    scheduledAt: new Date(0),
     status: 'succeeded',
     error: null,
     result: null,
@@ -47,6 +48,7 @@ it('keeps failed outcomes for a retry, and resolves them as not recorded once ab
   await expect(
     writer.record({
       executionId: '2',
+      scheduledAt: new Date(0),
       status: 'failed',
       error: 'x',
       result: null,
