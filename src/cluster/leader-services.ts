@@ -54,6 +54,7 @@ export class LeaderServices {
       executor: options.executor,
       instanceId: options.instanceId,
       retentionMs: options.historyRetentionMs,
+      logger: options.logger,
     });
     this.#recoveryLoop = options.loop('recoverer', () => this.#recoveryTick());
     this.#pruneLoop = options.loop('history-pruner', () => this.#pruneTick());
@@ -135,7 +136,7 @@ export class LeaderServices {
       options.onFenced();
       return interval;
     }
-    if (pass.deleted > 0) {
+    if (pass.deleted > 0 || pass.partitionsDropped.length > 0) {
       options.logger.info(
         {
           fires: pass.fires,
@@ -143,6 +144,7 @@ export class LeaderServices {
           triggers: pass.triggers,
           instances: pass.instances,
           adminAudit: pass.adminAudit,
+          partitionsDropped: pass.partitionsDropped,
         },
         'history pruned',
       );

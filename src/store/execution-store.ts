@@ -206,6 +206,10 @@ export async function completeExecutionsCounted(
   const { outcomes } = params;
   if (outcomes.length === 0) return { recorded: new Set(), continuations: 0 };
   const now = dbNow(ex, params.now);
+  // The batch's span of scheduled times, as constants: the planner keeps only the partitions of those
+  // weeks (usually one) whatever plan it picks for the join below (migrations/0011).
+  const times = outcomes.map((o) => o.scheduledAt.getTime());
+  const spanEnd = new Date(Math.max(...times));
   const { rows } = await sql<{ alive: boolean; ids: string[]; continuations: number }>`
     WITH alive AS MATERIALIZED (${liveInstanceGuard(ex, params)}),
     input AS (
@@ -222,6 +226,8 @@ export async function completeExecutionsCounted(
         FROM input i
        -- scheduled_at, the partition key, takes each row from its one partition (scheduled-key.ts).
        WHERE e.id = i.id AND ${inScheduledMs(sql`e.scheduled_at`, sql`i.scheduled_at`)}
+         AND e.scheduled_at >= ${new Date(Math.min(...times))}::timestamptz
+         AND e.scheduled_at < ${spanEnd}::timestamptz + interval '1 millisecond'
          AND e.status = 'running' AND e.instance_id = ${params.instanceId}::uuid
          AND EXISTS (SELECT 1 FROM alive)
       RETURNING e.id, e.fire_id, e.scheduled_at, e.attempt, e.job_name, i.retry_after_ms, e.trace_id, e.status

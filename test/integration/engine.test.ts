@@ -16,7 +16,7 @@ const ex = () => ({ db: database.db, schema: database.schema });
 afterEach(async () => {
   await scheduler?.stop();
   scheduler = undefined;
-  await sql`TRUNCATE ${sql.table(`${database.schema}.fires`)}, ${sql.table(`${database.schema}.triggers`)}, ${sql.table(`${database.schema}.jobs`)} CASCADE`.execute(
+  await sql`TRUNCATE ${sql.table(`${database.schema}.fires`)}, ${sql.table(`${database.schema}.executions`)}, ${sql.table(`${database.schema}.triggers`)}, ${sql.table(`${database.schema}.jobs`)} CASCADE`.execute(
     database.db,
   );
 });

@@ -73,7 +73,7 @@ beforeAll(async () => {
   app = await build('127.0.0.1');
 });
 beforeEach(async () => {
-  await sql`TRUNCATE ${sql.table(`${ex.schema}.fires`)}, ${sql.table(`${ex.schema}.triggers`)}, ${sql.table(`${ex.schema}.jobs`)},
+  await sql`TRUNCATE ${sql.table(`${ex.schema}.fires`)}, ${sql.table(`${ex.schema}.executions`)}, ${sql.table(`${ex.schema}.triggers`)}, ${sql.table(`${ex.schema}.jobs`)},
             ${sql.table(`${ex.schema}.instances`)}, ${sql.table(`${ex.schema}.leader_terms`)} CASCADE`.execute(
     ex.db,
   );

@@ -27,7 +27,7 @@ const table = (name: string) => sql.table(`${database.schema}.${name}`);
 afterEach(async () => {
   await scheduler?.stop();
   scheduler = undefined;
-  await sql`TRUNCATE ${table('fires')}, ${table('triggers')}, ${table('jobs')}, ${table('calendars')} CASCADE`.execute(
+  await sql`TRUNCATE ${table('fires')}, ${table('executions')}, ${table('triggers')}, ${table('jobs')}, ${table('calendars')} CASCADE`.execute(
     database.db,
   );
 });

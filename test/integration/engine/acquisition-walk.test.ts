@@ -32,7 +32,9 @@ beforeAll(async () => {
   );
 });
 afterEach(async () => {
-  await sql`TRUNCATE ${table('fires')}, ${table('triggers')}, ${table('jobs')} CASCADE`.execute(database.db);
+  await sql`TRUNCATE ${table('fires')}, ${table('executions')}, ${table('triggers')}, ${table('jobs')} CASCADE`.execute(
+    database.db,
+  );
 });
 
 /** `count` one-off triggers due at `at`, in one statement, with no ANALYZE afterwards (stale statistics). */

@@ -21,7 +21,9 @@ const table = (name: string) => sql.table(`${database.schema}.${name}`);
 const schemaTable = (name: string) => `"${database.schema}".${name}`;
 
 afterEach(async () => {
-  await sql`TRUNCATE ${table('fires')}, ${table('triggers')}, ${table('jobs')} CASCADE`.execute(database.db);
+  await sql`TRUNCATE ${table('fires')}, ${table('executions')}, ${table('triggers')}, ${table('jobs')} CASCADE`.execute(
+    database.db,
+  );
 });
 
 async function registerInstance(): Promise<string> {

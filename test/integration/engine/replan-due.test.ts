@@ -30,7 +30,9 @@ beforeAll(async () => {
   );
 });
 afterEach(async () => {
-  await sql`TRUNCATE ${table('fires')}, ${table('triggers')}, ${table('jobs')} CASCADE`.execute(database.db);
+  await sql`TRUNCATE ${table('fires')}, ${table('executions')}, ${table('triggers')}, ${table('jobs')} CASCADE`.execute(
+    database.db,
+  );
 });
 
 const OLD_SPEC = { kind: 'interval', everyMs: 60_000 };

@@ -96,7 +96,7 @@ beforeAll(async () => {
   ex = { db: database.db, schema: database.schema };
 });
 beforeEach(async () => {
-  await sql`TRUNCATE ${t('fires')}, ${t('triggers')}, ${t('jobs')}, ${t('instances')}, ${t('leader_terms')} CASCADE`.execute(
+  await sql`TRUNCATE ${t('fires')}, ${t('executions')}, ${t('triggers')}, ${t('jobs')}, ${t('instances')}, ${t('leader_terms')} CASCADE`.execute(
     ex.db,
   );
   await sql`UPDATE ${t('leader')} SET holder = NULL, epoch = 0, expires_at = NULL`.execute(ex.db);
@@ -195,6 +195,8 @@ describe('HistoryPruner', () => {
       instances: 0,
       adminAudit: 0,
       serviceRuns: 0,
+      partitionsDropped: [],
+      partitionsCreated: [],
     });
     expect(await pruner().pass(epoch - 1)).toMatchObject({ leaseHeld: false, deleted: 0 });
     const impostor = new HistoryPruner({
