@@ -7,17 +7,19 @@
  * both named after the Monday (`fires_p20261130`, `executions_p20261130`) in the Belfry schema, and
  * always created and dropped together. Rows of a week without partitions land in `<table>_default`.
  *
- * Every DDL statement runs in its own SAVEPOINT, so one that cannot go ahead (a lock not granted in time,
- * rows of the week already in the default partition) is undone alone and the caller's pass goes on:
- * - creating: `CREATE TABLE … (LIKE …)` then `ATTACH PARTITION`, which takes only SHARE UPDATE EXCLUSIVE
- *   on the parent (firing goes on meanwhile) and scans the default partition for rows of the week. When
- *   some are there, PostgreSQL refuses (check_violation): that week stays in the default partition for
- *   good (the row-by-row retention covers it), and is reported as blocked;
- * - dropping: DETACH both partitions (ACCESS EXCLUSIVE on each parent, held to the end of the caller's
- *   transaction), then check, under those locks, that the week holds no `pending` or `running` attempt;
- *   when it does, the detach is rolled back and the week is left to the row-by-row retention. The lock
- *   wait is capped below PostgreSQL's default deadlock_timeout (1 s), so in a lock cycle with a firing
- *   transaction the drop gives up, never the firing.
+ * Each week's DDL runs in its own SAVEPOINT, after taking all the locks it needs up front (LOCK_TIMEOUT
+ * below), so a week that cannot go ahead (a lock not granted in time, rows of the week already in the
+ * default partition) is undone alone and the caller's pass goes on:
+ * - creating: `CREATE TABLE … (LIKE …)` then `ATTACH PARTITION`, which takes SHARE UPDATE EXCLUSIVE on
+ *   the parent (firing goes on meanwhile) and scans the default partition for rows of the week (usually
+ *   empty: rows land there only for weeks the leader did not create in time). A week with rows there
+ *   already is never created (PostgreSQL would refuse with check_violation; an index probe finds it
+ *   first): it stays in the default partition for good (the row-by-row retention covers it), reported
+ *   as blocked;
+ * - dropping: DETACH both partitions (ACCESS EXCLUSIVE on each parent and on `triggers`, held to the end
+ *   of the caller's transaction: commit it promptly), then check, under those locks, that the week holds
+ *   no `pending` or `running` attempt; when it does, the detach is rolled back and the week is left to
+ *   the row-by-row retention.
  */
 import { sql } from 'kysely';
 import { classifyDatabaseError, sqlState } from './errors.js';
@@ -26,10 +28,16 @@ import { dbNow, type Executor } from './executor.js';
 /** The tables partitioned by week, in the order their locks are taken. */
 const HISTORY_TABLES = ['fires', 'executions'] as const;
 
-/** How long an ATTACH waits for its lock (it blocks no reader or writer while it waits). */
-const ATTACH_LOCK_TIMEOUT = '2s';
-/** How long a DETACH waits: below deadlock_timeout, so the drop is the one that gives way. */
-const DETACH_LOCK_TIMEOUT = '500ms';
+/**
+ * How long the upkeep waits for each of its locks. Its DDL takes strong locks on tables the hot path
+ * reads and writes in no single order (an ATTACH: the default partitions ACCESS EXCLUSIVE and `triggers`
+ * SHARE ROW EXCLUSIVE, for the cloned foreign keys; a drop: the parents and `triggers` ACCESS EXCLUSIVE),
+ * so a lock cycle with a firing or completing transaction is possible. The upkeep takes all of a step's
+ * locks up front, one statement right after another, each wait capped far below PostgreSQL's
+ * deadlock_timeout (1 s): in a cycle the upkeep's wait ends first and it gives way, the hot path never
+ * gets the deadlock error, and waits at most this long behind the upkeep's queued request.
+ */
+const LOCK_TIMEOUT = '200ms';
 
 export interface HistoryWeek {
   /** Monday 00:00 UTC. */
@@ -72,11 +80,17 @@ export async function ensureHistoryPartitions(
   params: { weeksAhead: number; now?: Date },
 ): Promise<EnsuredPartitions> {
   requireTransaction(ex);
-  const { rows } = await sql<{ start: Date; present: boolean }>`
+  const { rows } = await sql<{ start: Date; present: boolean; in_default: boolean }>`
     SELECT w AS start,
            to_regclass(format('%I.%I', ${ex.schema}::text, 'fires_p' || to_char(w AT TIME ZONE 'UTC', 'YYYYMMDD'))) IS NOT NULL
              AND to_regclass(format('%I.%I', ${ex.schema}::text, 'executions_p' || to_char(w AT TIME ZONE 'UTC', 'YYYYMMDD'))) IS NOT NULL
-             AS present
+             AS present,
+           -- Rows of the week already in a default partition: an index probe, instead of an ATTACH that
+           -- would lock and scan the default partition only to be refused.
+           EXISTS (SELECT 1 FROM ${sql.id(ex.schema, 'fires_default')} f
+                    WHERE f.scheduled_at >= w AND f.scheduled_at < w + interval '1 week')
+             OR EXISTS (SELECT 1 FROM ${sql.id(ex.schema, 'executions_default')} e
+                         WHERE e.scheduled_at >= w AND e.scheduled_at < w + interval '1 week') AS in_default
       FROM generate_series(date_trunc('week', ${dbNow(ex, params.now)} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
                            date_trunc('week', ${dbNow(ex, params.now)} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
                              + ${params.weeksAhead} * interval '1 week',
@@ -86,8 +100,15 @@ export async function ensureHistoryPartitions(
   for (const row of rows) {
     if (row.present) continue;
     const week = weekOf(row.start);
+    if (row.in_default) {
+      result.blocked.push(week);
+      continue;
+    }
     try {
-      await inSavepoint(ex, ATTACH_LOCK_TIMEOUT, async () => {
+      await inSavepoint(ex, async () => {
+        await lockAll(ex, 'SHARE UPDATE EXCLUSIVE', ['fires', 'executions'], { only: true });
+        await lockAll(ex, 'SHARE ROW EXCLUSIVE', ['triggers']);
+        await lockAll(ex, 'ACCESS EXCLUSIVE', ['fires_default', 'executions_default']);
         for (const parent of HISTORY_TABLES) {
           const partition = sql.id(ex.schema, partitionName(parent, week));
           await sql`CREATE TABLE IF NOT EXISTS ${partition}
@@ -153,7 +174,15 @@ export async function dropExpiredHistoryWeeks(
     const fires = sql.id(ex.schema, partitionName('fires', week));
     const executions = sql.id(ex.schema, partitionName('executions', week));
     try {
-      const dropped = await inSavepoint(ex, DETACH_LOCK_TIMEOUT, async () => {
+      const dropped = await inSavepoint(ex, async () => {
+        await lockAll(ex, 'ACCESS EXCLUSIVE', ['fires', 'executions'], { only: true });
+        // Dropping a table whose foreign keys reference `triggers` removes their triggers there.
+        await lockAll(ex, 'ACCESS EXCLUSIVE', ['triggers']);
+        await lockAll(
+          ex,
+          'ACCESS EXCLUSIVE',
+          HISTORY_TABLES.map((parent) => partitionName(parent, week)),
+        );
         for (const parent of HISTORY_TABLES)
           await sql`ALTER TABLE ${sql.id(ex.schema, parent)}
                       DETACH PARTITION ${sql.id(ex.schema, partitionName(parent, week))}`.execute(ex.db);
@@ -176,18 +205,25 @@ export async function dropExpiredHistoryWeeks(
   return result;
 }
 
-/**
- * Runs `work` in a SAVEPOINT with its own lock_timeout: kept when it returns true, rolled back when it
- * returns false (the result) or throws (rethrown), so the caller's transaction stays usable either way.
- */
-async function inSavepoint(
+/** Locks relations of the Belfry schema (`only`: a parent without its partitions) in one statement. */
+async function lockAll(
   ex: Executor,
-  lockTimeout: string,
-  work: () => Promise<boolean>,
-): Promise<boolean> {
+  mode: 'SHARE UPDATE EXCLUSIVE' | 'SHARE ROW EXCLUSIVE' | 'ACCESS EXCLUSIVE',
+  relations: readonly string[],
+  options: { only?: boolean } = {},
+): Promise<void> {
+  const names = sql.join(relations.map((relation) => sql.id(ex.schema, relation)));
+  await sql`LOCK TABLE ${options.only ? sql`ONLY ` : sql``}${names} IN ${sql.raw(mode)} MODE`.execute(ex.db);
+}
+
+/**
+ * Runs `work` in a SAVEPOINT with the upkeep's lock_timeout: kept when it returns true, rolled back when
+ * it returns false (the result) or throws (rethrown), so the caller's transaction stays usable either way.
+ */
+async function inSavepoint(ex: Executor, work: () => Promise<boolean>): Promise<boolean> {
   await sql`SAVEPOINT belfry_partition`.execute(ex.db);
   try {
-    await sql`SELECT set_config('lock_timeout', ${lockTimeout}, true)`.execute(ex.db);
+    await sql`SELECT set_config('lock_timeout', ${LOCK_TIMEOUT}, true)`.execute(ex.db);
     const keep = await work();
     if (!keep) await sql`ROLLBACK TO SAVEPOINT belfry_partition`.execute(ex.db);
     await sql`RELEASE SAVEPOINT belfry_partition`.execute(ex.db);

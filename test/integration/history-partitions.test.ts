@@ -244,6 +244,36 @@ describe('history partitions', () => {
     );
   });
 
+  it('gives way to a transaction holding the default partition, and creates the week on a later pass', async () => {
+    const week = weekFrom(6);
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line).msg) });
+    const pruner = new HistoryPruner({
+      executor: ex,
+      instanceId: () => leaderId,
+      retentionMs: 365 * DAY,
+      now: () => new Date(week.getTime() - 2 * WEEK + 3_600_000),
+      logger,
+    });
+    // A reader in the middle of a transaction that touched the default partition (a claim's scan does).
+    const reader = await database.pool.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query(`SELECT count(*) FROM "${ex.schema}".executions_default`);
+      const started = performance.now();
+      const blocked = await pruner.pass(epoch);
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(blocked).toMatchObject({ leaseHeld: true, partitionsCreated: [] });
+      expect(warnings).toContain('history partition upkeep failed; next pass retries');
+      await reader.query('COMMIT');
+    } finally {
+      reader.release();
+    }
+    const later = await pruner.pass(epoch);
+    expect(later.partitionsCreated).toEqual(expect.arrayContaining(pair(week)));
+    for (const name of pair(week)) expect(await exists(name)).toBe(true);
+  });
+
   it('claims and completes through one partition of each table (EXPLAIN ANALYZE)', async () => {
     // History in six weeks, so there is something to prune.
     await inTransaction(ex, (tx) => ensureHistoryPartitions(tx, { weeksAhead: 2, now: weekFrom(-3) }));
