@@ -47,10 +47,10 @@ export async function recordFiresNow(
       INSERT INTO ${table(ex, 'fires')} (trigger_id, trigger_name, trigger_group, job_name, scheduled_at, fired_at, data)
       SELECT i.id, i.name, i.group_name, i.job_name, i.previous_fire_at, ${now}, job.data || coalesce(i.data, '{}'::jsonb)
         FROM inserted i, job WHERE i.fired
-      RETURNING id, job_name
+      RETURNING id, job_name, scheduled_at
     ), pending AS (
-      INSERT INTO ${table(ex, 'executions')} (fire_id, attempt, job_name, status, run_at)
-      SELECT id, 1, job_name, 'pending', ${now} FROM fired
+      INSERT INTO ${table(ex, 'executions')} (fire_id, scheduled_at, attempt, job_name, status, run_at)
+      SELECT id, scheduled_at, 1, job_name, 'pending', ${now} FROM fired
       RETURNING id
     )
     SELECT s.direct AS fired,

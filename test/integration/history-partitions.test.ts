@@ -301,12 +301,12 @@ describe('history partitions', () => {
     await addFire(at, ['pending']);
     const week = suffix(monday(at));
 
-    // The claim: its `due` scan looks for pending attempts in every partition (a pending attempt's run
+    // The claim: its `locked` scan looks for pending attempts in every partition (a pending attempt's run
     // time says nothing of its fire's week); everything after it touches the claimed row's partition only.
     const claim = await capture((logged) =>
       claimPendingExecutions(logged, { instanceId, jobs: ['work'], limit: 10 }),
     );
-    expect(await touched(claim, { skipping: 'CTE due' })).toEqual({
+    expect(await touched(claim, { skipping: 'CTE locked' })).toEqual({
       fires: [`fires_p${week}`],
       executions: [`executions_p${week}`],
     });
