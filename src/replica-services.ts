@@ -151,6 +151,7 @@ export function buildReplicaServices(wiring: ReplicaServicesOptions): ReplicaSer
     version: wiring.version,
     timings,
     historyRetentionMs: options.historyRetentionMs ?? 90 * 86_400_000,
+    createHistoryPartitions: options.createHistoryPartitions ?? true,
     clock,
     logger: log,
     events,

@@ -41,6 +41,12 @@ export interface SchedulerOptions {
   fireAheadMs?: number;
   /** History older than this is deleted by the leader, in bounded batches. Default 90 days. */
   historyRetentionMs?: number;
+  /**
+   * The leader keeps the history's weekly partitions created two weeks ahead (decision 0011). Default
+   * true; false leaves new weeks to the default partition: for the testing kit, whose clock crosses a
+   * year of weeks in seconds and would spend them creating partitions.
+   */
+  createHistoryPartitions?: boolean;
   /** Apply migrations at start (under an advisory lock). Default true. */
   migrate?: boolean;
   clock?: Clock;

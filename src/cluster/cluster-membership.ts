@@ -72,6 +72,7 @@ export interface ClusterMembershipOptions {
   version: string;
   timings: ClusterTimings;
   historyRetentionMs: number;
+  createHistoryPartitions: boolean;
   clock: Clock;
   logger: Logger;
   events: SchedulerEventBus;
@@ -137,6 +138,7 @@ export class ClusterMembership {
       deadAfterMs: timings.deadAfterMs,
       recoveryIntervalMs: timings.recoveryIntervalMs,
       historyRetentionMs: options.historyRetentionMs,
+      createHistoryPartitions: options.createHistoryPartitions,
       events: options.events,
       logger,
       loop: options.loop,

@@ -74,9 +74,12 @@ export interface HistoryPrunerOptions {
   now?: () => Date;
   /** For what the partition upkeep could not do (a blocked week is logged once). */
   logger?: Logger;
+  /** Keep the weeks ahead created (default true; false: new weeks go to the default partition). */
+  createPartitions?: boolean;
 }
 
 export const DEFAULT_PRUNE_BATCH = 5_000;
+const NOTHING_ENSURED: EnsuredPartitions = { created: [], blocked: [], failed: [] };
 /** Weeks kept created ahead of the current one. */
 export const PARTITION_WEEKS_AHEAD = 2;
 /** Expired weeks dropped per pass at most (a backlog drains over passes, each holding its locks briefly). */
@@ -127,7 +130,10 @@ export class HistoryPruner {
     const result = await inTransaction(options.executor, async (tx) => {
       if (!(await holdsLease(tx, { instanceId: options.instanceId(), epoch }))) return null;
       const now = options.now?.();
-      const ensured = await ensureHistoryPartitions(tx, { weeksAhead: PARTITION_WEEKS_AHEAD, now });
+      const ensured =
+        options.createPartitions === false
+          ? NOTHING_ENSURED
+          : await ensureHistoryPartitions(tx, { weeksAhead: PARTITION_WEEKS_AHEAD, now });
       const dropped = await dropExpiredHistoryWeeks(tx, {
         retentionMs: options.retentionMs,
         limit: PARTITION_DROPS_PER_PASS,

@@ -25,6 +25,7 @@ export interface LeaderServicesOptions {
   deadAfterMs: number;
   recoveryIntervalMs: number;
   historyRetentionMs: number;
+  createHistoryPartitions: boolean;
   pruneIntervalMs?: number;
   events: SchedulerEventBus;
   logger: Logger;
@@ -54,6 +55,7 @@ export class LeaderServices {
       executor: options.executor,
       instanceId: options.instanceId,
       retentionMs: options.historyRetentionMs,
+      createPartitions: options.createHistoryPartitions,
       logger: options.logger,
     });
     this.#recoveryLoop = options.loop('recoverer', () => this.#recoveryTick());

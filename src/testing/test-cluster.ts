@@ -164,6 +164,7 @@ export async function createTestCluster(options: TestClusterOptions = {}): Promi
         concurrency: options.concurrency ?? 20,
         fireAheadMs: 0,
         historyRetentionMs: FOREVER_MS,
+        createHistoryPartitions: false,
         timings: {
           heartbeatIntervalMs: FOREVER_MS,
           leaseTtlMs: FOREVER_MS,

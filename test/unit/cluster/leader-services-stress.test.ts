@@ -26,6 +26,7 @@ describe('LeaderServices', () => {
       deadAfterMs: 1_000,
       recoveryIntervalMs: 1_000,
       historyRetentionMs: 1_000,
+      createHistoryPartitions: true,
       events: new SchedulerEventBus(),
       logger,
       // The real passes need a database; a stub tick keeps the lifecycle under test and nothing else.
