@@ -8,7 +8,6 @@ import { BelfryError } from '../errors/belfry-error.js';
 import { insertOneOffTrigger, type StoredTrigger } from '../store/definition-store.js';
 import { inTransaction, type Executor } from '../store/executor.js';
 import { recordFiresNow } from '../store/fire-now-store.js';
-import { recordFireNow } from '../store/fire-store.js';
 import { parseInstant } from '../time/schedule.js';
 import { requireTrigger, unknownJobFromForeignKey } from './name-checks.js';
 
@@ -73,13 +72,14 @@ export interface OneOffFire {
  * refuses an unknown job (UnknownNameError) and nothing is written, at no extra round trip.
  *
  * Now (`at` null): the trigger is written already fired, with its fire and a pending first attempt that a
- * replica claims in one statement (`recordFireNow`, decision 0010); a paused or `concurrency: forbid`
+ * replica claims in one statement (`recordFiresNow`, decision 0010); a paused or `concurrency: forbid`
  * job's one-off waits for the planner instead. At an instant: a waiting one-off the planner fires.
  */
 export async function scheduleOneOff(ex: Executor, fire: OneOffFire): Promise<string> {
   const name = `${fire.job}.once.${randomUUID()}`;
   try {
-    if (fire.at === null) await recordFireNow(ex, { name, job: fire.job, group: 'one-off', data: fire.data });
+    if (fire.at === null)
+      await recordFiresNow(ex, { job: fire.job, group: 'one-off', items: [{ name, data: fire.data }] });
     else
       await insertOneOffTrigger(ex, { name, job: fire.job, group: 'one-off', at: fire.at, data: fire.data });
   } catch (error) {

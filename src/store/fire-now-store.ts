@@ -1,12 +1,16 @@
 /**
- * `fireNow` in bulk: many one-offs of one job recorded already fired, each with its fire and a pending
- * first attempt, and one NOTIFY, in one statement (decision 0010, for a list). What graphile-worker's
- * `addJobs` and River's `InsertMany` are to their single inserts: a backlog of N jobs costs one round trip
- * and one wake-up instead of N. The replicas claim the attempts with `claimPendingExecutions`.
+ * `fireNow` (decision 0010), for one job or a list of them: each one-off trigger, its fire and the fire's
+ * pending first attempt, with one NOTIFY, in one statement. The trigger is inserted already fired
+ * (`complete`, fired once, its previous fire the database's now), as the planner would leave it, so its
+ * history is that of any one-off; any replica running the job claims the attempt with
+ * `claimPendingExecutions` (one statement, `SKIP LOCKED` under its live identity) instead of a
+ * four-round-trip acquisition. `fires_once` still makes each fire once; the fire's `instance_id` is null
+ * (no replica recorded it), which tells the claimer to announce it. A list costs one round trip and one
+ * wake-up instead of N, as graphile-worker's `addJobs` and River's `InsertMany` do for theirs.
  *
- * A job that is paused or `concurrency: forbid` gets waiting one-offs due now instead, as `recordFireNow`
- * does: the planner's lock is what holds a paused job's fire and judges "is the previous run still going?".
- * An unknown job fails the triggers' foreign key and nothing is written.
+ * A job that is paused or `concurrency: forbid` gets waiting one-offs due now instead: the planner's lock
+ * is what holds a paused job's fire and judges "is the previous run still going?". An unknown job fails
+ * the triggers' foreign key and nothing is written.
  */
 import { sql } from 'kysely';
 import { changeChannel, dbNow, table, type Executor } from './executor.js';

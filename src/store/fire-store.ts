@@ -12,8 +12,7 @@
  * or delays the rest of the batch, and its trigger still advances.
  */
 import { sql, type RawBuilder, type Selectable } from 'kysely';
-import { changeChannel, dbClock, dbNow, table, type Executor } from './executor.js';
-import { ONE_OFF_NOTIFY } from './definition-store.js';
+import { dbClock, dbNow, table, type Executor } from './executor.js';
 import { liveInstanceGuard } from './instance-store.js';
 import { triggerScheduleFromRow, type TriggerSchedule, type TriggerScheduleRow } from './trigger-row.js';
 import type { ExecutionStatus, JobsTable, TriggersTable } from './tables.js';
@@ -382,56 +381,4 @@ function nextDueDelay(ex: Executor, jobs: string[]): RawBuilder<number | null> {
                   AND NOT EXISTS (SELECT 1 FROM ${table(ex, 'jobs')} j WHERE j.name = t.job_name AND j.paused)
                 ORDER BY t.replan_at LIMIT 1)
             ) - ${dbClock(ex)}) * 1000)::float8`;
-}
-
-/** The NOTIFY payload of a `fireNow` recorded with its pending attempt: wake and claim it first. */
-export const FIRED_NOW_NOTIFY = 'pending';
-
-/**
- * `fireNow`: the one-off trigger, its fire and the fire's pending first attempt, with their NOTIFY, in one
- * statement (decision 0010). The trigger is inserted already fired (`complete`, fired once, its previous
- * fire the database's now), as the planner would leave it, so its history is that of any one-off; any
- * replica running the job claims the attempt with `claimPendingExecutions` (one statement, `SKIP LOCKED`
- * under its live identity) instead of a four-round-trip acquisition. `fires_once` still makes the fire
- * once; the fire's `instance_id` is null (no replica recorded it), which tells the claimer to announce it.
- *
- * A job that is paused or `concurrency: forbid` gets a waiting one-off due now instead, as before: the
- * planner's lock is what holds a paused job's fire and judges "is the previous run still going?". An
- * unknown job fails the trigger's foreign key, nothing is written. Returns the trigger's id and whether
- * it was fired here.
- */
-export async function recordFireNow(
-  ex: Executor,
-  params: { name: string; job: string; group: string; data: Record<string, unknown> | null; now?: Date },
-): Promise<{ id: string; fired: boolean }> {
-  const now = dbNow(ex, params.now);
-  const { rows } = await sql<{ id: string; fired: boolean }>`
-    WITH job AS MATERIALIZED (
-      SELECT j.data, NOT j.paused AND j.concurrency <> 'forbid' AS direct
-        FROM ${table(ex, 'jobs')} j WHERE j.name = ${params.job}
-    ), s AS MATERIALIZED (
-      SELECT ${now} AS at, coalesce((SELECT direct FROM job), false) AS direct
-    ), inserted AS (
-      INSERT INTO ${table(ex, 'triggers')} (name, group_name, job_name, kind, spec, data, state, next_fire_at,
-                                            previous_fire_at, times_fired, max_fires, source, misfire_policy)
-      SELECT ${params.name}, ${params.group}, ${params.job}, 'once', jsonb_build_object('kind', 'once', 'at', to_json(s.at)),
-             ${params.data === null ? null : JSON.stringify(params.data)}::jsonb,
-             CASE WHEN s.direct THEN 'complete' ELSE 'waiting' END, CASE WHEN s.direct THEN NULL ELSE s.at END,
-             CASE WHEN s.direct THEN s.at END, CASE WHEN s.direct THEN 1 ELSE 0 END, 1, 'api', 'fire-once-now'
-        FROM s
-      RETURNING id, name, group_name, job_name, data, previous_fire_at, state = 'complete' AS fired
-    ), fired AS (
-      INSERT INTO ${table(ex, 'fires')} (trigger_id, trigger_name, trigger_group, job_name, scheduled_at, fired_at, data)
-      SELECT i.id, i.name, i.group_name, i.job_name, i.previous_fire_at, ${now}, job.data || coalesce(i.data, '{}'::jsonb)
-        FROM inserted i, job WHERE i.fired
-      RETURNING id, job_name, scheduled_at
-    ), pending AS (
-      INSERT INTO ${table(ex, 'executions')} (fire_id, scheduled_at, attempt, job_name, status, run_at)
-      SELECT id, scheduled_at, 1, job_name, 'pending', ${now} FROM fired
-      RETURNING id
-    )
-    SELECT i.id, i.fired,
-           pg_notify(${changeChannel(ex.schema)}, CASE WHEN EXISTS (SELECT 1 FROM pending) THEN ${FIRED_NOW_NOTIFY} ELSE ${ONE_OFF_NOTIFY} END)
-      FROM inserted i`.execute(ex.db);
-  return rows[0]!;
 }

@@ -13,7 +13,7 @@ import { scheduleOneOff } from '../../../src/operations/fire-operations.js';
 import type { Scheduler } from '../../../src/scheduler.js';
 import { ONE_OFF_NOTIFY } from '../../../src/store/definition-store.js';
 import { changeChannel } from '../../../src/store/executor.js';
-import { FIRED_NOW_NOTIFY } from '../../../src/store/fire-store.js';
+import { FIRED_NOW_NOTIFY } from '../../../src/store/fire-now-store.js';
 import type { Database } from '../../../src/store/tables.js';
 import { defineJob } from '../../support/fixtures.js';
 import { testScheduler, waitForEvents } from '../../support/scheduler.js';
