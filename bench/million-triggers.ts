@@ -9,11 +9,16 @@
  *   npx tsx bench/million-triggers.ts [--sizes 1000,1000000] [--herd 2000] [--stream 100]
  *                                     [--pg-log-min-duration-ms 50]
  */
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { intFlag, parseFlags, stringFlag } from './support/args.js';
-import { historyLag, insertBenchTriggers, insertOneOffTriggers } from './support/belfry-db.js';
+import {
+  fireNowMany,
+  historyLag,
+  insertBenchTriggers,
+  insertOneOffTriggers,
+  waitFinished,
+} from './support/belfry-db.js';
+import { rssMb } from './support/proc-cpu.js';
 import { stopAll } from './support/children.js';
 import { runMain } from './support/cleanup.js';
 import { startBenchServer } from './support/postgres.js';
@@ -23,20 +28,10 @@ import { startReplicas } from './systems/belfry.js';
 import { jobRecordFromOptions } from '../src/jobs/job-record.js';
 import { migrate } from '../src/store/migrator.js';
 import { Kysely, PostgresDialect } from 'kysely';
-import { insertOneOffTrigger, upsertJob } from '../src/store/definition-store.js';
+import { upsertJob } from '../src/store/definition-store.js';
 import type { Database } from '../src/store/tables.js';
 
 const SCHEMA = 'belfry';
-
-/** A process's resident memory in MB, from /proc (no `ps` child: a blocking spawn stalls this loop). */
-function rssMb(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return kb ? Number(kb[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 await runMain(async () => {
   const flags = parseFlags({
@@ -95,24 +90,11 @@ await runMain(async () => {
     const sampler = setInterval(() => {
       for (const child of children) peakRss = Math.max(peakRss, rssMb(child.pid));
     }, 200);
-    const finished = async (group: string) =>
-      (
-        await pool.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM ${SCHEMA}.job_history WHERE trigger_group = $1 AND finished_at IS NOT NULL`,
-          [group],
-        )
-      ).rows[0]!.n;
-    const waitAll = async (group: string, n: number) => {
-      const deadline = monoMs() + 60_000;
-      while ((await finished(group)) < n && monoMs() < deadline) await sleep(50);
-    };
+    const waitAll = (group: string, n: number) => waitFinished(pool, SCHEMA, { group, n, timeoutMs: 60_000 });
 
     // A stream of one-offs due now, one at a time through fireNow's own write, 20 a second.
     for (let i = 0; i < stream; i++) {
-      await insertOneOffTrigger(
-        { db, schema: SCHEMA },
-        { name: `noop.once.${randomUUID()}`, job: 'noop', group: 'stream', at: null, data: {} },
-      );
+      await fireNowMany({ db, schema: SCHEMA }, { group: 'stream', job: 'noop', data: [{}] });
       await sleep(50);
     }
     await waitAll('stream', stream);

@@ -10,11 +10,10 @@
  *                                  [--batch-size N] [--repeat 1] [--cpu-prof DIR] [--no-herd]
  *                                  [--enqueue fire-now|one-off] [--drain-jobs N]
  */
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { cpuPerFireUs, cpuSnapshot } from './support/proc-cpu.js';
+import { cpuPerFireUs, cpuSnapshot, rssMb } from './support/proc-cpu.js';
 import { intFlag, parseFlags, stringFlag } from './support/args.js';
-import { fireNowMany, historyLag, insertOneOffTriggers } from './support/belfry-db.js';
+import { fireNowMany, historyLag, insertOneOffTriggers, waitFinished } from './support/belfry-db.js';
 import { runMain } from './support/cleanup.js';
 import { startBenchServer } from './support/postgres.js';
 import { round } from './support/stats.js';
@@ -25,16 +24,6 @@ import { openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrator.js';
 
 const SCHEMA = 'belfry';
-
-/** A process's resident memory in MB, from /proc (no `ps` child: a blocking spawn stalls this loop). */
-function rssMb(pid: number): number {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return kb ? Number(kb[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 const payloads = (n: number) => Array.from({ length: n }, () => ({}));
 
@@ -90,16 +79,7 @@ await runMain(async () => {
       const sampler = setInterval(() => {
         for (const child of children) peakRss = Math.max(peakRss, rssMb(child.pid));
       }, 250);
-      const finished = async (group: string) =>
-        (
-          await pool.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM ${SCHEMA}.job_history WHERE trigger_group = $1 AND finished_at IS NOT NULL`,
-            [group],
-          )
-        ).rows[0]!.n;
-      const waitAll = async (group: string, n: number) => {
-        while ((await finished(group)) < n) await sleep(50);
-      };
+      const waitAll = (group: string, n: number) => waitFinished(pool, SCHEMA, { group, n });
       const xactsBefore = await server.transactions(databaseName);
 
       const pids = children.map((child) => child.pid);

@@ -14,7 +14,7 @@
  */
 import pg from 'pg';
 import { intFlag, parseFlags, stringFlag } from './support/args.js';
-import { fireNowMany, insertOneOffTriggers } from './support/belfry-db.js';
+import { fireNowMany, insertOneOffTriggers, waitFinished } from './support/belfry-db.js';
 import { stopAll } from './support/children.js';
 import { runMain } from './support/cleanup.js';
 import { startBenchServer } from './support/postgres.js';
@@ -26,10 +26,12 @@ import { openDatabase } from '../src/store/database.js';
 import { migrate } from '../src/store/migrator.js';
 
 const SCHEMA = 'belfry';
-/** The statement's start past the identity guard most statements open with, and past comments. */
+/** The statement's start, without comments, past the identity guard most statements open with. */
 const label = (query: string) =>
   query
-    .replace(/ --[^\n]*?(?= [A-Za-z(]+ )/g, '')
+    .replace(/--[^\n]*/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
     .replace(
       /^WITH alive AS MATERIALIZED \(SELECT id FROM "belfry"\."instances" WHERE [^)]*\), */,
       'WITH alive…, ',
@@ -68,16 +70,7 @@ await runMain(async () => {
       },
     },
   );
-  const finished = async (group: string) =>
-    (
-      await pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ${SCHEMA}.job_history WHERE trigger_group = $1 AND finished_at IS NOT NULL`,
-        [group],
-      )
-    ).rows[0]!.n;
-  const waitAll = async (group: string, n: number) => {
-    while ((await finished(group)) < n) await sleep(50);
-  };
+  const waitAll = (group: string, n: number) => waitFinished(pool, SCHEMA, { group, n });
   const payloads = (n: number) => Array.from({ length: n }, () => ({}));
   try {
     await Promise.all(replicas.map((replica) => replica.ready()));

@@ -185,6 +185,23 @@ export async function countFinished(pool: pg.Pool, schema: string, group: string
   return rows[0]!.n;
 }
 
+/**
+ * Polls (every 50 ms) until `n` jobs of `group` are recorded finished, or `timeoutMs` has passed;
+ * returns whether they all finished.
+ */
+export async function waitFinished(
+  pool: pg.Pool,
+  schema: string,
+  params: { group: string; n: number; timeoutMs?: number },
+): Promise<boolean> {
+  const deadline = performance.now() + (params.timeoutMs ?? Infinity);
+  for (;;) {
+    if ((await countFinished(pool, schema, params.group)) >= params.n) return true;
+    if (performance.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export interface HistoryLag {
   lag: Summary;
   firstStartMs: number | null;

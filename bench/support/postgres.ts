@@ -32,7 +32,7 @@ export interface StatementStats {
   calls: number;
   totalMs: number;
   rows: number;
-  /** The statement's text, whitespace collapsed. */
+  /** The statement's text as pg_stat_statements normalized it (constants as $n). */
   query: string;
 }
 
@@ -131,7 +131,7 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
     },
     async statements(database, limit) {
       const { rows } = await admin.query<{ calls: string; ms: number; rows: string; query: string }>(
-        `SELECT calls::text, total_exec_time AS ms, rows::text, regexp_replace(query, '\\s+', ' ', 'g') AS query
+        `SELECT calls::text, total_exec_time AS ms, rows::text, query
            FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1)
           ORDER BY total_exec_time DESC LIMIT $2`,
         [database, limit],

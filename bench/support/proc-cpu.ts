@@ -1,5 +1,5 @@
 /**
- * CPU time from /proc, for a cost per fire that a loaded machine does not inflate the way it inflates
+ * CPU time (and resident memory) from /proc, for a cost per fire that a loaded machine does not inflate the way it inflates
  * wall times: the replicas' processes and the PostgreSQL backends serving them (their connections stay
  * open in the replicas' pools, so the backends' counters cover a whole run). The same measure as
  * bench/profile-drain.ts.
@@ -9,6 +9,16 @@ import type pg from 'pg';
 import { round } from './stats.js';
 
 const CLOCK_TICKS = 100;
+
+/** A process's resident memory in MB, from /proc (no `ps` child: a blocking spawn stalls the loop). */
+export function rssMb(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return kb ? Number(kb[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
 
 /** CPU time (user + system, ms) a process has used so far; 0 where there is no /proc. */
 export function cpuMs(pid: number): number {
