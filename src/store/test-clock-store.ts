@@ -11,7 +11,7 @@
 import { sql } from 'kysely';
 import { BelfryError } from '../errors/belfry-error.js';
 import { camelRow } from './camel-row.js';
-import { changeChannel, table, type Executor } from './executor.js';
+import { changeChannel, dbNow, table, type Executor } from './executor.js';
 
 const MARKER = 'belfry test clock';
 
@@ -107,10 +107,16 @@ export async function owedWork(ex: Executor, params: { at: Date }): Promise<Owed
     running: number;
     next_at: Date | null;
   }>`
-    SELECT (SELECT count(*) ${waiting} AND least(t.next_fire_at, t.replan_at) <= ${params.at}::timestamptz)::int
+    WITH at AS MATERIALIZED (
+      -- Due by the later of the caller's time and this statement's: an attempt a replica recorded pending
+      -- after the caller read its clock, but committed before this snapshot, has a run_at past the
+      -- caller's time and must still count as due (else the cluster looked settled with work pending).
+      SELECT greatest(${params.at}::timestamptz, ${dbNow(ex)}) AS at
+    )
+    SELECT (SELECT count(*) ${waiting} AND least(t.next_fire_at, t.replan_at) <= (SELECT at FROM at))::int
              AS due_triggers,
            (SELECT count(*) FROM ${table(ex, 'executions')} e
-             WHERE e.status = 'pending' AND e.run_at <= ${params.at}::timestamptz)::int AS due_executions,
+             WHERE e.status = 'pending' AND e.run_at <= (SELECT at FROM at))::int AS due_executions,
            (SELECT count(*) FROM ${table(ex, 'executions')} e WHERE e.status = 'running')::int AS running,
            least((SELECT min(least(t.next_fire_at, t.replan_at)) ${waiting}),
                  (SELECT min(e.run_at) FROM ${table(ex, 'executions')} e WHERE e.status = 'pending')) AS next_at`.execute(
