@@ -205,7 +205,9 @@ export async function listDeadLetters(ex: Executor, filter: DeadLetterFilter): P
            f.scheduled_at, e.finished_at, e.attempt, e.status, e.error,
            coalesce(i.name, e.instance_id::text) AS instance
       FROM ${table(ex, 'executions')} e
-      JOIN ${table(ex, 'fires')} f ON f.id = e.fire_id AND f.scheduled_at = e.scheduled_at
+      -- By id alone, as job_history joins (migrations/0012): with the partition key too, the planner takes
+      -- the two conditions as independent, expects one row and hash-joins the whole history.
+      JOIN ${table(ex, 'fires')} f ON f.id = e.fire_id
       LEFT JOIN ${table(ex, 'instances')} i ON i.id = e.instance_id
      WHERE ${deadLetterWhere(ex, filter)}
      ORDER BY f.scheduled_at DESC, f.id DESC
