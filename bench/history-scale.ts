@@ -240,7 +240,7 @@ async function measureReads(column: Column, ex: Executor, history: LoadedHistory
     const t = await timeRuns(run, { runs: RUNS, budgetMs: READ_BUDGET_MS, timeoutMs: READ_TIMEOUT_MS });
     column.cells[`read.${label}`] = formatTiming(t, RUNS);
     reads[label] = t;
-    log(`  ${column.label}: ${label}: ${formatTiming(t, RUNS)} ms`);
+    log(`  ${column.label}: ${label}: ${formatTiming(t, RUNS)}${t.n > 0 ? ' ms' : ''}`);
   }
   if (audit) {
     column.details.audit = {
@@ -379,7 +379,7 @@ const ROWS_OF_TABLE: [string, string][] = [
   ['prune.passes', 'retention: pruner passes'],
   ['prune.passP50Ms', 'retention: pass p50 (ms)'],
   ['prune.rowsDeleted', 'retention: rows deleted one by one'],
-  ['prune.partitionsDropped', 'retention: partitions dropped'],
+  ['prune.partitionsDropped', 'retention: partitions dropped (fires + executions)'],
   ['prune.walMb', 'retention: WAL written (MB)'],
 ];
 
