@@ -36,7 +36,8 @@ const sqlOutsideStore = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.belfry/**', 'coverage/**', 'bin/**', 'ui/dist/**'] },
+  // .tmp/ holds scratch output (benchmarks' compiled children, logs), as in .gitignore.
+  { ignores: ['node_modules/**', 'dist/**', '.belfry/**', 'coverage/**', 'bin/**', 'ui/dist/**', '.tmp/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
