@@ -3,7 +3,7 @@
  * o/s/t/h/c/v opens a page, `/` focuses the page's search, `?` lists the keys.
  */
 import { render } from 'preact';
-import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, session, type Session } from './api';
 import { Failure } from './components';
 import { startLive, stopLive, useLiveStatus } from './live';
@@ -96,9 +96,7 @@ function Shell({ me }: { me: Session }) {
   const { path } = useLocation();
   const live = useLiveStatus();
   const [help, setHelp] = useState(false);
-  // A layout effect, not useEffect: Preact runs the latter after the next paint, so keys pressed as soon
-  // as the first page shows (g then v, the moment the heading appears) could reach no listener.
-  useLayoutEffect(() => {
+  useEffect(() => {
     startLive();
     let pendingG = false;
     const onKey = (event: KeyboardEvent) => {
