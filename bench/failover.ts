@@ -32,7 +32,7 @@ import { round, summarize } from './support/stats.js';
 import { monoMs, nextWholeSecond, sleep, waitFor, wallMs } from './support/time.js';
 import { startReplicas } from './systems/belfry.js';
 import { openDatabase } from '../src/store/database.js';
-import { insertOneOffTrigger } from '../src/store/one-off-store.js';
+import { insertOneOffTrigger } from '../src/store/definition-store.js';
 import { migrate } from '../src/store/migrator.js';
 import { DEFAULT_TIMINGS, type ClusterTimings } from '../src/scheduler.js';
 

@@ -27,7 +27,7 @@ import { LoopService } from './service/loop-service.js';
 import type { Executor } from './store/executor.js';
 import { InstanceFencedError } from './store/instance-store.js';
 import { upstreamsOf } from './store/execution-store.js';
-import { FIRED_NOW_NOTIFY } from './store/one-off-store.js';
+import { FIRED_NOW_NOTIFY } from './store/fire-now-store.js';
 import { CANCEL_NOTICE } from './store/operation-store.js';
 import type { Clock } from './time/clock.js';
 import { compileSchedule } from './time/schedule.js';

@@ -8,8 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { changeChannel } from '../../src/store/executor.js';
+import { ONE_OFF_NOTIFY } from '../../src/store/definition-store.js';
 import type { Executor } from '../../src/store/executor.js';
-import { ONE_OFF_NOTIFY, recordFiresNow } from '../../src/store/one-off-store.js';
+import { recordFiresNow } from '../../src/store/fire-now-store.js';
 import { summarize, type Summary } from './stats.js';
 
 export interface BenchTrigger {

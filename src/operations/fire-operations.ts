@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { BelfryError } from '../errors/belfry-error.js';
-import type { StoredTrigger } from '../store/definition-store.js';
+import { insertOneOffTrigger, type StoredTrigger } from '../store/definition-store.js';
 import { inTransaction, type Executor } from '../store/executor.js';
-import { insertOneOffTrigger, recordFiresNow } from '../store/one-off-store.js';
+import { recordFiresNow } from '../store/fire-now-store.js';
 import { parseInstant } from '../time/schedule.js';
 import { requireTrigger, unknownJobFromForeignKey } from './name-checks.js';
 

@@ -10,7 +10,7 @@
  * so the planner still owes the old schedule's times up to the change (docs/decisions/0004-replanning.md).
  */
 import { sql, type Selectable } from 'kysely';
-import { dbClock, dbNow, notifyChange, table, type Executor } from './executor.js';
+import { dbClock, changeChannel, dbNow, notifyChange, table, type Executor } from './executor.js';
 import type { TriggersTable } from './tables.js';
 import {
   triggerScheduleFromRow,
@@ -349,6 +349,41 @@ export async function setTriggersPaused(
   }
   if (!paused) await notifyChange(ex, 'triggers');
   return Number(result.numUpdatedRows);
+}
+
+/** The NOTIFY payload of a new one-off trigger: wake and acquire; no definition or calendar changed. */
+export const ONE_OFF_NOTIFY = 'fire';
+
+/**
+ * Creates a one-off trigger due at `at` (default: the database's now) for `fireNow`/`scheduleAt`.
+ *
+ * One statement (the insert and its NOTIFY together: one round trip, the latency of every `fireNow`), and
+ * the NOTIFY says `fire`, not `triggers`: replicas wake to acquire it, but a one-off touches no calendar,
+ * so they keep their calendars and compiled schedules instead of reloading them (docs/performance.md).
+ */
+export async function insertOneOffTrigger(
+  ex: Executor,
+  params: {
+    name: string;
+    job: string;
+    group: string;
+    at: Date | null;
+    data: Record<string, unknown> | null;
+    now?: Date;
+  },
+): Promise<string> {
+  const { rows } = await sql<{ id: string }>`
+    WITH inserted AS (
+      INSERT INTO ${table(ex, 'triggers')} (name, group_name, job_name, kind, spec, data, state, next_fire_at, max_fires,
+                                            source, misfire_policy)
+      SELECT ${params.name}, ${params.group}, ${params.job}, 'once',
+             jsonb_build_object('kind', 'once', 'at', to_json(at)), ${params.data === null ? null : JSON.stringify(params.data)}::jsonb,
+             'waiting', at, 1, 'api', 'fire-once-now'
+        FROM (SELECT coalesce(${params.at}::timestamptz, ${dbNow(ex, params.now)}) AS at) s
+      RETURNING id
+    )
+    SELECT id, pg_notify(${changeChannel(ex.schema)}, ${ONE_OFF_NOTIFY}) FROM inserted`.execute(ex.db);
+  return rows[0]!.id;
 }
 
 /**

@@ -32,7 +32,7 @@ export interface ClaimedExecution {
   settings: JobSettings;
   /**
    * The replica that recorded the fire; null for a `fireNow` fire, recorded by its caller with its pending
-   * first attempt (one-off-store.ts `recordFiresNow`), whose claim is the fire's first appearance to a replica.
+   * first attempt (fire-now-store.ts `recordFiresNow`), whose claim is the fire's first appearance to a replica.
    */
   firedBy: string | null;
 }

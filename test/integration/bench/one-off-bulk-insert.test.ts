@@ -6,8 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { insertOneOffTriggers } from '../../../bench/support/belfry-db.js';
 import { jobRecordFromOptions } from '../../../src/jobs/job-record.js';
-import { upsertJob } from '../../../src/store/definition-store.js';
-import { insertOneOffTrigger } from '../../../src/store/one-off-store.js';
+import { insertOneOffTrigger, upsertJob } from '../../../src/store/definition-store.js';
 import { useTestSchema } from '../../support/schema.js';
 
 const database = useTestSchema();

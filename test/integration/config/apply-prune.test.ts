@@ -11,8 +11,7 @@ import { loadDefinitions } from '../../../src/config/definition-loader.js';
 import { formatDefinitionError } from '../../../src/config/definition-error.js';
 import { PruneRefusedError } from '../../../src/config/prune-impact.js';
 import type { BelfryDatabase } from '../../../src/store/database.js';
-import { deleteJob } from '../../../src/store/definition-store.js';
-import { insertOneOffTrigger } from '../../../src/store/one-off-store.js';
+import { deleteJob, insertOneOffTrigger } from '../../../src/store/definition-store.js';
 import type { Executor } from '../../../src/store/executor.js';
 import { lockJobsForDelete } from '../../../src/store/prune-store.js';
 

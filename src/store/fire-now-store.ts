@@ -1,9 +1,4 @@
 /**
- * The writes of one-off triggers, `fireNow` and `scheduleAt` (src/operations/fire-operations.ts), each one
- * statement with its NOTIFY: one round trip, the latency of every call.
- *
- * `scheduleAt` an instant: a waiting one-off trigger the planner fires (`insertOneOffTrigger`).
- *
  * `fireNow` (decision 0010), for one job or a list of them: each one-off trigger, its fire and the fire's
  * pending first attempt, with one NOTIFY, in one statement. The trigger is inserted already fired
  * (`complete`, fired once, its previous fire the database's now), as the planner would leave it, so its
@@ -19,44 +14,10 @@
  */
 import { sql } from 'kysely';
 import { changeChannel, dbNow, table, type Executor } from './executor.js';
+import { ONE_OFF_NOTIFY } from './definition-store.js';
 
 /** The NOTIFY payload of a `fireNow` recorded with its pending attempt: wake and claim it first. */
 export const FIRED_NOW_NOTIFY = 'pending';
-
-/** The NOTIFY payload of a new one-off trigger: wake and acquire; no definition or calendar changed. */
-export const ONE_OFF_NOTIFY = 'fire';
-
-/**
- * Creates a one-off trigger due at `at` (default: the database's now) for `fireNow`/`scheduleAt`.
- *
- * One statement (the insert and its NOTIFY together: one round trip, the latency of every `fireNow`), and
- * the NOTIFY says `fire`, not `triggers`: replicas wake to acquire it, but a one-off touches no calendar,
- * so they keep their calendars and compiled schedules instead of reloading them (docs/performance.md).
- */
-export async function insertOneOffTrigger(
-  ex: Executor,
-  params: {
-    name: string;
-    job: string;
-    group: string;
-    at: Date | null;
-    data: Record<string, unknown> | null;
-    now?: Date;
-  },
-): Promise<string> {
-  const { rows } = await sql<{ id: string }>`
-    WITH inserted AS (
-      INSERT INTO ${table(ex, 'triggers')} (name, group_name, job_name, kind, spec, data, state, next_fire_at, max_fires,
-                                            source, misfire_policy)
-      SELECT ${params.name}, ${params.group}, ${params.job}, 'once',
-             jsonb_build_object('kind', 'once', 'at', to_json(at)), ${params.data === null ? null : JSON.stringify(params.data)}::jsonb,
-             'waiting', at, 1, 'api', 'fire-once-now'
-        FROM (SELECT coalesce(${params.at}::timestamptz, ${dbNow(ex, params.now)}) AS at) s
-      RETURNING id
-    )
-    SELECT id, pg_notify(${changeChannel(ex.schema)}, ${ONE_OFF_NOTIFY}) FROM inserted`.execute(ex.db);
-  return rows[0]!.id;
-}
 
 export interface FireNowItem {
   /** The one-off trigger's name (unique). */
